@@ -1,0 +1,112 @@
+"""Voluntary blood-donation campaigns: plans, quotas, results and completion rates."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from werkzeug.wrappers import Response
+
+from campaign import config, database
+from campaign.extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "migrations"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.from_environment(app.instance_path, test_config or {}))
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if database.is_sqlite(url):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.sqlite_engine_options(app)
+    db.init_app(app)
+    if database.is_sqlite(url):
+        with app.app_context():
+            database.configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=database.is_sqlite(url))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message_category = "info"
+
+
+def register_blueprints(app: Flask) -> None:
+    from campaign.auth.routes import bp as auth_bp
+    from campaign.main.routes import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    messages = {
+        400: "Yêu cầu không hợp lệ.",
+        403: "Bạn không có quyền truy cập trang này.",
+        404: "Không tìm thấy trang hoặc dữ liệu được yêu cầu.",
+        405: "Phương thức không được hỗ trợ.",
+        413: "Tệp tải lên quá lớn.",
+        500: "Đã có lỗi phía máy chủ. Thao tác chưa được lưu; vui lòng thử lại.",
+    }
+
+    def render_error(error: Any) -> tuple[str, int]:
+        code = getattr(error, "code", 500) or 500
+        message = messages.get(code, messages[500])
+        return render_template("error.html", code=code, message=message), code
+
+    for code in messages:
+        app.register_error_handler(code, render_error)
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.after_request
+    def commit_once(response: Response) -> Response:
+        # Services flush; the request commits once, and only when it succeeded.
+        if request.method not in database.READ_ONLY_METHODS and response.status_code < 400:
+            db.session.commit()
+        return response
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from campaign.formatting import FILTERS
+    from campaign.models import UNIT_KIND_LABELS
+
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["kind_labels"] = {k.value: v for k, v in UNIT_KIND_LABELS.items()}
+
+
+def register_commands(app: Flask) -> None:
+    from campaign.cli import commands
+
+    for command in commands:
+        app.cli.add_command(command)

@@ -1,0 +1,86 @@
+"""Command-line entry points: thin wrappers over the services."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask_migrate import upgrade
+
+from campaign.extensions import db
+from campaign.models import Role
+from campaign.services import demo, units, users
+from campaign.services.errors import ServiceError
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    upgrade()
+    click.echo(f"Cơ sở dữ liệu đã sẵn sàng: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("demo")
+def load_demo() -> None:
+    """Load the Quảng Xương 2021 demo data (sample figures) into an empty database."""
+    try:
+        counts = demo.load()
+    except ServiceError as error:
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"Đã nạp dữ liệu mẫu: {counts['units']} đơn vị, {counts['plans']} kế hoạch.")
+
+
+@click.command("serve-demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_demo(host: str, port: int) -> None:
+    """Set up the database, load the demo data if it is empty, and serve the app."""
+    upgrade()
+    if demo.database_is_empty():
+        demo.load()
+    accounts = demo.reset_demo_accounts()
+    db.session.commit()
+    click.echo("\nTài khoản mẫu (mật khẩu mới được tạo ở mỗi lần chạy):")
+    for username, role, password in accounts:
+        click.echo(f"  {username:<16} {role:<20} mật khẩu: {password}")
+    click.echo(f"\nMở http://{host}:{port}/ và đăng nhập bằng một tài khoản ở trên.\n")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, help="One of: " + ", ".join(r.value for r in Role))
+@click.option("--unit", "unit_codes", multiple=True, help="Unit code at the root of the scope.")
+@click.option("--full-name", default="")
+def create_user(username: str, role: str, unit_codes: tuple[str, ...], full_name: str) -> None:
+    """Create an account; the password is read from a prompt, or from stdin when piped."""
+    try:
+        users.check_role(role)
+        scope = [units.by_code(code) for code in unit_codes]
+        password = _read_password()
+        user = users.create_user(
+            username=username, password=password, role=role, units=scope, full_name=full_name
+        )
+    except ServiceError as error:
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"Đã tạo tài khoản {user.username} ({user.role_label}).")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+    line = sys.stdin.readline()
+    if not line:
+        raise ServiceError("Không đọc được mật khẩu từ stdin.")
+    return line.rstrip("\r\n")
+
+
+commands = [init_db, load_demo, serve_demo, create_user]

@@ -1,0 +1,59 @@
+"""Settings read from the environment.
+
+No secret lives in code: ``SECRET_KEY`` comes from the environment or, for a
+developer's machine, from a random key kept in the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def database_url(instance_path: str) -> str:
+    """The database to use: ``DATABASE_URL`` if set, else SQLite in the instance folder."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "campaign.sqlite")
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver name.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key(instance_path: str) -> str:
+    """``SECRET_KEY`` from the environment, else one generated once per instance folder."""
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        return key
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings from the environment, then ``overrides`` (a test's configuration)."""
+    production = os.environ.get("CAMPAIGN_ENV", "development") == "production"
+    if production and not os.environ.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production (CAMPAIGN_ENV=production).")
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": overrides.get("SQLALCHEMY_DATABASE_URI")
+        or database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # Seconds a SQLite writer waits for the lock before giving up.
+        "SQLITE_BUSY_TIMEOUT": 30,
+    }
+    if "SECRET_KEY" not in overrides:
+        settings["SECRET_KEY"] = secret_key(instance_path)
+    return settings | dict(overrides)

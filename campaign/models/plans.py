@@ -1,0 +1,136 @@
+"""Plans, the documents they cite, their drives and the quotas they give."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.extensions import db
+from campaign.models.base import not_negative, one_of
+from campaign.models.units import OrgUnit
+from campaign.rates import CountingRule
+
+
+class PlanStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {"draft": "Dự thảo", "active": "Đang thực hiện", "closed": "Đã kết thúc"}[self]
+
+
+COUNTING_RULE_LABELS = {
+    CountingRule.BAG: "Theo túi máu",
+    CountingRule.ML250: "Quy đổi 250 ml",
+}
+
+
+class Plan(db.Model):
+    """A plan (Kế hoạch) of one issuing unit, e.g. "276/KH-BCĐTH" of 28/12/2020."""
+
+    __tablename__ = "plan"
+    __table_args__ = (
+        one_of("counting_rule", CountingRule, "counting_rule_known"),
+        one_of("status", PlanStatus, "status_known"),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The unit whose steering committee issued the plan; quotas go to units below it.
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    #: Document number and symbol as written, e.g. "276/KH-BCĐTH".
+    number: Mapped[str] = mapped_column(String(60))
+    #: Date of issue; with the number it identifies the document (numbers restart yearly).
+    issued_on: Mapped[date]
+    #: Subject line, e.g. "Tuyên truyền vận động, tổ chức hiến máu tình nguyện năm 2021".
+    title: Mapped[str] = mapped_column(String(500))
+    #: The campaign year the plan is for (may differ from the year of issue).
+    year: Mapped[int] = mapped_column(index=True)
+    #: How donations become blood units: one of :class:`campaign.rates.CountingRule`.
+    counting_rule: Mapped[str] = mapped_column(String(10), default=CountingRule.BAG.value)
+    #: The plan above, whose quota for this issuer this plan splits.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), index=True)
+    #: One of :class:`PlanStatus`; a closed plan is read-only.
+    status: Mapped[str] = mapped_column(String(10), default=PlanStatus.ACTIVE.value)
+    #: Free text shown with the plan, e.g. that its figures are samples.
+    note: Mapped[str | None] = mapped_column(Text)
+
+    issuer: Mapped[OrgUnit] = relationship()
+    parent: Mapped[Plan | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Plan]] = relationship(back_populates="parent")
+    documents: Mapped[list[PlanDocument]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanDocument.issued_on"
+    )
+    drives: Mapped[list[Drive]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="Drive.starts_on"
+    )
+
+    @property
+    def rule(self) -> CountingRule:
+        return CountingRule(self.counting_rule)
+
+    @property
+    def status_label(self) -> str:
+        return PlanStatus(self.status).label
+
+    def __repr__(self) -> str:
+        return f"<Plan {self.number} {self.issued_on}>"
+
+
+class PlanDocument(db.Model):
+    """A document a plan cites: a dispatch (Công văn) that adjusts or implements it."""
+
+    __tablename__ = "plan_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    #: Number and symbol as written, e.g. "78/BCĐTH" (a công văn has no type code).
+    number: Mapped[str] = mapped_column(String(60))
+    issued_on: Mapped[date]
+    #: Issuing body as written, e.g. "Ban chỉ đạo vận động HMTN tỉnh Thanh Hóa".
+    issuer: Mapped[str] = mapped_column(String(300))
+    #: Subject line (trích yếu).
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+    plan: Mapped[Plan] = relationship(back_populates="documents")
+
+
+class Drive(db.Model):
+    """A donation drive (đợt hiến máu) of one plan."""
+
+    __tablename__ = "drive"
+    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="dates_ordered"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    #: Where donors go, e.g. "Trung tâm Hội nghị huyện".
+    site: Mapped[str] = mapped_column(String(300), default="")
+
+    plan: Mapped[Plan] = relationship(back_populates="drives")
+
+
+class Quota(db.Model):
+    """The blood units a plan asks of one unit; at most one per plan and unit."""
+
+    __tablename__ = "quota"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "unit_id", name="uq_quota_plan_unit"),
+        *not_negative("amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    #: Blood units, counted by the plan's counting rule.
+    amount: Mapped[int]
+
+    plan: Mapped[Plan] = relationship()
+    unit: Mapped[OrgUnit] = relationship()

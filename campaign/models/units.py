@@ -1,0 +1,98 @@
+"""Organisational units: the tree that plans, quotas and results hang on."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from campaign.extensions import db
+from campaign.models.base import one_of
+
+
+class UnitKind(StrEnum):
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+    WARD = "ward"
+    TOWN = "town"
+    AGENCY = "agency"
+    SCHOOL = "school"
+    ENTERPRISE = "enterprise"
+    ARMED_FORCES = "armed_forces"
+    UNION = "union"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return UNIT_KIND_LABELS[self]
+
+
+UNIT_KIND_LABELS: dict[UnitKind, str] = {
+    UnitKind.PROVINCE: "Tỉnh",
+    UnitKind.DISTRICT: "Huyện",
+    UnitKind.COMMUNE: "Xã",
+    UnitKind.WARD: "Phường",
+    UnitKind.TOWN: "Thị trấn",
+    UnitKind.AGENCY: "Cơ quan",
+    UnitKind.SCHOOL: "Trường học",
+    UnitKind.ENTERPRISE: "Doanh nghiệp",
+    UnitKind.ARMED_FORCES: "Lực lượng vũ trang",
+    UnitKind.UNION: "CĐCS",
+    UnitKind.OTHER: "Khác",
+}
+
+
+class OrgUnit(db.Model):
+    __tablename__ = "org_unit"
+    __table_args__ = (
+        one_of("kind", UnitKind, "kind_known"),
+        CheckConstraint(
+            "valid_from IS NULL OR valid_to IS NULL OR valid_from <= valid_to",
+            name="validity_ordered",
+        ),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Short stable code used by imports and the API, e.g. ``QX-QBINH``.
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    #: Name as written in reports, e.g. "Quảng Bình".
+    name: Mapped[str] = mapped_column(String(200))
+    #: One of :class:`UnitKind`.
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The unit directly above; ``None`` for a root (a province).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    #: First day the unit exists; ``None`` means no lower bound.
+    valid_from: Mapped[date | None]
+    #: Last day the unit exists; ``None`` means no upper bound.
+    valid_to: Mapped[date | None]
+    #: The unit this one was merged into when it ceased (the 2025 commune mergers).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    #: Person to call about the unit's reports, and their phone.
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+
+    parent: Mapped[OrgUnit | None] = relationship(
+        remote_side=[id], foreign_keys=[parent_id], back_populates="children"
+    )
+    children: Mapped[list[OrgUnit]] = relationship(
+        foreign_keys=[parent_id], back_populates="parent", order_by="OrgUnit.name"
+    )
+    merged_into: Mapped[OrgUnit | None] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id]
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return UnitKind(self.kind).label
+
+    def is_valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+    def __repr__(self) -> str:
+        return f"<OrgUnit {self.code} {self.name!r}>"

@@ -1,0 +1,402 @@
+"""The rules every figure follows (DOMAIN.md), as pure functions.
+
+No Flask and no database here: callers hand in plain rows and get plain
+values back, so the dashboard, the Excel export and the API cannot disagree.
+Arithmetic is exact (``Fraction``); rounding happens once, for display, in
+:func:`display_percent` and :func:`display_units`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+ONE_DECIMAL = Decimal("0.1")
+#: What a rate that must not read as exactly 100 % shows instead.
+JUST_BELOW_FULL = Decimal("99.9")
+JUST_ABOVE_FULL = Decimal("100.1")
+
+
+class CountingRule(StrEnum):
+    """How a plan turns bags into blood units (Thông tư 17/2020/TT-BYT)."""
+
+    #: Every successful donation is one unit, whatever the bag size.
+    BAG = "bag"
+    #: Units are total millilitres / 250 ("quy đổi"): 350 ml = 1,4 and 450 ml = 1,8.
+    ML250 = "ml250"
+
+
+class Status(StrEnum):
+    NO_QUOTA = "no_quota"
+    NOT_REPORTED = "not_reported"
+    BELOW = "below"
+    MET = "met"
+    OVER = "over"
+
+    @property
+    def completed(self) -> bool:
+        """Met or over: the unit "hoàn thành chỉ tiêu"."""
+        return self in (Status.MET, Status.OVER)
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    Status.NO_QUOTA: "Không giao chỉ tiêu",
+    Status.NOT_REPORTED: "Chưa báo cáo",
+    Status.BELOW: "Chưa đạt",
+    Status.MET: "Đạt",
+    Status.OVER: "Vượt",
+}
+
+
+@dataclass(frozen=True)
+class Bags:
+    """Successful donations by bag size."""
+
+    ml250: int = 0
+    ml350: int = 0
+    ml450: int = 0
+
+    def __add__(self, other: Bags) -> Bags:
+        return Bags(self.ml250 + other.ml250, self.ml350 + other.ml350, self.ml450 + other.ml450)
+
+    @property
+    def donations(self) -> int:
+        return self.ml250 + self.ml350 + self.ml450
+
+    @property
+    def millilitres(self) -> int:
+        return 250 * self.ml250 + 350 * self.ml350 + 450 * self.ml450
+
+
+def blood_units(bags: Bags, rule: CountingRule) -> Fraction:
+    """The counted figure, always derived from the bag counts, never typed."""
+    if rule is CountingRule.BAG:
+        return Fraction(bags.donations)
+    return Fraction(bags.millilitres, 250)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counted results added up: for one unit, a subtree, or a group."""
+
+    #: How many counted results (submitted or approved) went into the tally.
+    reports: int = 0
+    registered: int = 0
+    deferred: int = 0
+    bags: Bags = field(default_factory=Bags)
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(
+            self.reports + other.reports,
+            self.registered + other.registered,
+            self.deferred + other.deferred,
+            self.bags + other.bags,
+        )
+
+    @property
+    def donors(self) -> int:
+        return self.bags.donations
+
+    def collected(self, rule: CountingRule) -> Fraction:
+        return blood_units(self.bags, rule)
+
+
+EMPTY = Tally()
+
+
+def has_quota(quota: int | None) -> bool:
+    return quota is not None and quota > 0
+
+
+def completion_rate(collected: Fraction, quota: int | None) -> Fraction | None:
+    """C / Q, or ``None`` for a unit without a quota (it has no rate)."""
+    if not has_quota(quota):
+        return None
+    return Fraction(collected) / quota
+
+
+def status(quota: int | None, collected: Fraction, reports: int) -> Status:
+    """Decided from exact values; ``reports`` counts the subtree's counted results."""
+    if not has_quota(quota):
+        return Status.NO_QUOTA
+    if reports == 0:
+        return Status.NOT_REPORTED
+    if collected < quota:
+        return Status.BELOW
+    if collected == quota:
+        return Status.MET
+    return Status.OVER
+
+
+def over_amount(collected: Fraction, quota: int | None) -> Fraction:
+    """C − Q when positive, else 0 (also 0 without a quota)."""
+    if not has_quota(quota):
+        return Fraction(0)
+    return max(Fraction(collected) - quota, Fraction(0))
+
+
+def over_rate(collected: Fraction, quota: int | None) -> Fraction:
+    """R − 1 when positive, else 0."""
+    rate = completion_rate(collected, quota)
+    if rate is None:
+        return Fraction(0)
+    return max(rate - 1, Fraction(0))
+
+
+def display_percent(rate: Fraction | None) -> Decimal | None:
+    """A rate as a percentage with one decimal, as every screen shows it.
+
+    Rounds half up, except that a rate below 1 never shows 100.0 (1.999 of
+    2.000 is 99.9, not 100.0) and a rate above 1 never shows 100.0 either:
+    the number must not contradict the status beside it.
+    """
+    if rate is None:
+        return None
+    shown = _round_one_decimal(rate * 100)
+    if rate < 1 and shown >= 100:
+        return JUST_BELOW_FULL
+    if rate > 1 and shown <= 100:
+        return JUST_ABOVE_FULL
+    return shown
+
+
+def display_units(units: Fraction) -> Decimal:
+    """Blood units for display: whole numbers as they are, else one decimal."""
+    if units.denominator == 1:
+        return Decimal(units.numerator)
+    return _round_one_decimal(units)
+
+
+def _round_one_decimal(value: Fraction) -> Decimal:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+
+
+# --- A plan's summary -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitNode:
+    """A unit as the roll-up needs it."""
+
+    id: int
+    parent_id: int | None
+    code: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One unit with a quota entry in the plan, with its subtree rolled up."""
+
+    unit: UnitNode
+    quota: int | None
+    tally: Tally
+    collected: Fraction
+    status: Status
+    #: The nearest unit above holding a quota in the same plan, if any.
+    holder_parent_id: int | None
+    #: Σ quotas of the nearest quota holders below, or ``None`` when there are none.
+    allocated_below: int | None
+    #: Depth in the plan's unit tree (the issuer's children are 1).
+    depth: int
+
+    @property
+    def is_holder(self) -> bool:
+        return has_quota(self.quota)
+
+    @property
+    def rate(self) -> Fraction | None:
+        return completion_rate(self.collected, self.quota)
+
+    @property
+    def rate_percent(self) -> Decimal | None:
+        return display_percent(self.rate)
+
+    @property
+    def over_amount(self) -> Fraction:
+        return over_amount(self.collected, self.quota)
+
+    @property
+    def over_rate(self) -> Fraction:
+        return over_rate(self.collected, self.quota)
+
+    @property
+    def allocation_gap(self) -> int | None:
+        """Own quota minus what is allocated below; negative means over-allocated."""
+        if self.allocated_below is None or self.quota is None:
+            return None
+        return self.quota - self.allocated_below
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Figures for a set of lines, counting nothing twice."""
+
+    #: Σ Q and Σ C over the holders with no quota-holding ancestor in the set.
+    quota: int
+    collected: Fraction
+    tally: Tally
+    #: How many quota holders (at every depth), and how each stands.
+    holders: int
+    completed: int
+    over: int
+    not_reported: int
+
+    @property
+    def rate(self) -> Fraction | None:
+        return completion_rate(self.collected, self.quota)
+
+    @property
+    def rate_percent(self) -> Decimal | None:
+        return display_percent(self.rate)
+
+    @property
+    def completed_share(self) -> Fraction | None:
+        return Fraction(self.completed, self.holders) if self.holders else None
+
+    @property
+    def completed_percent(self) -> Decimal | None:
+        return display_percent(self.completed_share)
+
+
+@dataclass(frozen=True)
+class OutsideLine:
+    """A unit whose counted results fall under no quota holder: shown apart."""
+
+    unit: UnitNode
+    tally: Tally
+    collected: Fraction
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    rule: CountingRule
+    lines: list[Line]
+    totals: Totals
+    outside: list[OutsideLine]
+
+    @property
+    def collected_outside(self) -> Fraction:
+        return sum((o.collected for o in self.outside), Fraction(0))
+
+    @property
+    def tally_outside(self) -> Tally:
+        return sum((o.tally for o in self.outside), EMPTY)
+
+
+def totals(lines: Iterable[Line], rule: CountingRule) -> Totals:
+    """Totals of any set of lines: the whole plan, or one group for a subtotal.
+
+    Σ Q and Σ C take only the holders whose nearest holder above is not in the
+    set, so a commune and the union under it are never both added.
+    """
+    lines = [line for line in lines if line.is_holder]
+    ids = {line.unit.id for line in lines}
+    tops = [line for line in lines if line.holder_parent_id not in ids]
+    tally = sum((line.tally for line in tops), EMPTY)
+    statuses = [line.status for line in lines]
+    return Totals(
+        quota=sum(line.quota or 0 for line in tops),
+        collected=tally.collected(rule),
+        tally=tally,
+        holders=len(lines),
+        completed=sum(1 for s in statuses if s.completed),
+        over=statuses.count(Status.OVER),
+        not_reported=statuses.count(Status.NOT_REPORTED),
+    )
+
+
+def summarize(
+    units: Iterable[UnitNode],
+    quotas: Mapping[int, int],
+    tallies: Mapping[int, Tally],
+    rule: CountingRule,
+) -> PlanSummary:
+    """Roll a plan's counted results up its unit tree and judge every quota.
+
+    ``units`` must hold every unit that has a quota or a tally, and their
+    ancestors up to the plan's issuer (further ancestors do no harm);
+    ``quotas`` maps unit id to its quota in the plan (0 allowed);
+    ``tallies`` maps unit id to the counted results that unit reported itself.
+    """
+    nodes = {u.id: u for u in units}
+    missing = (set(quotas) | set(tallies)) - set(nodes)
+    if missing:
+        raise ValueError(f"units missing from the tree: {sorted(missing)}")
+    order = _preorder(nodes)
+    depth: dict[int, int] = {}
+    nearest_holder: dict[int, int | None] = {}
+    for uid in order:  # parents before children
+        parent = nodes[uid].parent_id
+        if parent in nodes:
+            depth[uid] = depth[parent] + 1
+            nearest_holder[uid] = parent if has_quota(quotas.get(parent)) else nearest_holder[parent]
+        else:
+            depth[uid] = 0
+            nearest_holder[uid] = None
+
+    subtree: dict[int, Tally] = dict(tallies)
+    for uid in reversed(order):  # children before parents
+        parent = nodes[uid].parent_id
+        if parent in nodes and uid in subtree:
+            subtree[parent] = subtree.get(parent, EMPTY) + subtree[uid]
+
+    allocated: dict[int, int] = {}
+    for uid, amount in quotas.items():
+        above = nearest_holder[uid]
+        if above is not None and has_quota(amount):
+            allocated[above] = allocated.get(above, 0) + amount
+
+    lines = []
+    for uid in order:
+        if uid not in quotas:
+            continue
+        tally = subtree.get(uid, EMPTY)
+        collected = tally.collected(rule)
+        lines.append(
+            Line(
+                unit=nodes[uid],
+                quota=quotas[uid],
+                tally=tally,
+                collected=collected,
+                status=status(quotas[uid], collected, tally.reports),
+                holder_parent_id=nearest_holder[uid],
+                allocated_below=allocated.get(uid),
+                depth=depth[uid],
+            )
+        )
+    outside = [
+        OutsideLine(nodes[uid], tallies[uid], tallies[uid].collected(rule))
+        for uid in order
+        if uid in tallies
+        and tallies[uid].reports
+        and not has_quota(quotas.get(uid))
+        and nearest_holder[uid] is None
+    ]
+    return PlanSummary(rule, lines, totals(lines, rule), outside)
+
+
+def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:
+    """Ids with every parent before its children; siblings keep their given order."""
+    children: dict[int | None, list[int]] = {}
+    for node in nodes.values():
+        parent = node.parent_id if node.parent_id in nodes else None
+        children.setdefault(parent, []).append(node.id)
+    order: list[int] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        uid = stack.pop()
+        order.append(uid)
+        stack.extend(reversed(children.get(uid, [])))
+    if len(order) != len(nodes):
+        raise ValueError("the unit tree has a cycle")
+    return order

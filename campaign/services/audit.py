@@ -1,0 +1,48 @@
+"""Writing the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import inspect
+
+from campaign.extensions import db
+from campaign.models import AuditEntry, User
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """The column values of a model instance, as JSON-friendly values."""
+    values = {}
+    for attr in inspect(obj).mapper.column_attrs:
+        value = getattr(obj, attr.key)
+        if attr.key == "password_hash":
+            continue
+        values[attr.key] = value.isoformat() if isinstance(value, date | datetime) else value
+    return values
+
+
+def record(
+    action: str,
+    obj: Any = None,
+    *,
+    user: User | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    entity: str | None = None,
+    note: str | None = None,
+) -> AuditEntry:
+    """Adds an audit entry for ``obj`` (flushed first so a new row has its id)."""
+    if obj is not None:
+        db.session.flush()
+    entry = AuditEntry(
+        user_id=user.id if user is not None else None,
+        action=action,
+        entity=entity or (type(obj).__tablename__ if obj is not None else "system"),
+        entity_id=getattr(obj, "id", None),
+        before=before,
+        after=after if after is not None or obj is None else snapshot(obj),
+        note=note,
+    )
+    db.session.add(entry)
+    return entry

@@ -1,0 +1,117 @@
+"""Results: what a unit reports for a drive, and its review."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from campaign.extensions import db
+from campaign.models import Drive, OrgUnit, PlanStatus, Result, ResultState, User
+from campaign.models.base import utcnow
+from campaign.services import audit
+from campaign.services.errors import Conflict, ServiceError
+
+
+@dataclass(frozen=True)
+class Counts:
+    registered: int = 0
+    deferred: int = 0
+    bags_250: int = 0
+    bags_350: int = 0
+    bags_450: int = 0
+
+    def check(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ServiceError("Số liệu phải là số nguyên không âm.", field=name)
+
+
+def find(drive: Drive, unit: OrgUnit) -> Result | None:
+    return db.session.scalar(
+        select(Result).where(Result.drive_id == drive.id, Result.unit_id == unit.id)
+    )
+
+
+def save(
+    drive: Drive,
+    unit: OrgUnit,
+    counts: Counts,
+    *,
+    user: User | None = None,
+    expected_version: int | None = None,
+    submit: bool = False,
+) -> Result:
+    """Creates or updates a unit's result; ``expected_version`` guards against lost updates.
+
+    An update must name the version it was edited from; if another save came
+    first the update is refused with :class:`Conflict` and nothing changes.
+    """
+    counts.check()
+    if drive.plan.status == PlanStatus.CLOSED:
+        raise ServiceError("Kế hoạch đã kết thúc, không nhận báo cáo.")
+    result = find(drive, unit)
+    if result is None:
+        result = Result(drive=drive, unit=unit, **asdict(counts), updated_by_id=_id(user))
+        db.session.add(result)
+        before = None
+    else:
+        if expected_version is None or expected_version != result.version:
+            raise Conflict(
+                "Báo cáo này vừa được người khác lưu. Số liệu hiện tại được hiển thị; "
+                "hãy kiểm tra rồi lưu lại.",
+                current=result,
+            )
+        if result.state == ResultState.APPROVED:
+            raise ServiceError("Báo cáo đã được duyệt; cần Ban chỉ đạo mở lại để sửa.")
+        before = audit.snapshot(result)
+        for name, value in asdict(counts).items():
+            setattr(result, name, value)
+        result.updated_by_id = _id(user)
+        result.state = ResultState.DRAFT.value
+    if submit:
+        result.state = ResultState.SUBMITTED.value
+        result.submitted_at = utcnow()
+        result.return_reason = None
+    _flush_or_conflict()
+    audit.record("result.submit" if submit else "result.save", result, user=user, before=before)
+    return result
+
+
+def _flush_or_conflict() -> None:
+    """A writer that slipped in between our read and our write makes the flush fail."""
+    try:
+        db.session.flush()
+    except (StaleDataError, IntegrityError) as error:
+        raise Conflict(
+            "Báo cáo này vừa được người khác lưu. Hãy tải lại trang, kiểm tra rồi lưu lại."
+        ) from error
+
+
+def approve(result: Result, *, user: User | None = None) -> Result:
+    if result.state != ResultState.SUBMITTED:
+        raise ServiceError("Chỉ duyệt được báo cáo đã gửi.")
+    before = audit.snapshot(result)
+    result.state = ResultState.APPROVED.value
+    result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
+    audit.record("result.approve", result, user=user, before=before)
+    return result
+
+
+def return_for_correction(result: Result, reason: str, *, user: User | None = None) -> Result:
+    if result.state != ResultState.SUBMITTED:
+        raise ServiceError("Chỉ trả lại được báo cáo đã gửi.")
+    if not reason.strip():
+        raise ServiceError("Cần ghi lý do trả lại.", field="reason")
+    before = audit.snapshot(result)
+    result.state = ResultState.RETURNED.value
+    result.return_reason = reason.strip()
+    result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
+    audit.record("result.return", result, user=user, before=before, note=reason.strip())
+    return result
+
+
+def _id(user: User | None) -> int | None:
+    return user.id if user is not None else None

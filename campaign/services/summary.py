@@ -1,0 +1,79 @@
+"""A plan's summary, read from the database in a fixed number of queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, or_, select
+
+from campaign.extensions import db
+from campaign.models import COUNTED_STATES, Drive, OrgUnit, Plan, Quota, Result, ResultState
+from campaign.rates import Bags, PlanSummary, Tally, UnitNode, summarize
+from campaign.text import sort_key
+
+
+def plan_and_descendants(plan_id: int) -> Select[tuple[int]]:
+    """Ids of the plan and of every plan below it (district plans under a province plan)."""
+    tree = select(Plan.id).where(Plan.id == plan_id).cte("plan_tree", recursive=True)
+    tree = tree.union_all(select(Plan.id).where(Plan.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def unit_and_descendants(unit_id: int) -> Select[tuple[int]]:
+    tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("unit_tree", recursive=True)
+    tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
+def counted_tallies(plan_id: int, approved_only: bool = False) -> dict[int, Tally]:
+    """Per unit, the counted results it reported itself in the drives of the plan tree."""
+    states = (ResultState.APPROVED.value,) if approved_only else COUNTED_STATES
+    query = (
+        select(
+            Result.unit_id,
+            func.count(),
+            func.sum(Result.registered),
+            func.sum(Result.deferred),
+            func.sum(Result.bags_250),
+            func.sum(Result.bags_350),
+            func.sum(Result.bags_450),
+        )
+        .join(Drive, Drive.id == Result.drive_id)
+        .where(Drive.plan_id.in_(plan_and_descendants(plan_id)), Result.state.in_(states))
+        .group_by(Result.unit_id)
+    )
+    return {
+        unit_id: Tally(n, registered, deferred, Bags(b250, b350, b450))
+        for unit_id, n, registered, deferred, b250, b350, b450 in db.session.execute(query)
+    }
+
+
+def plan_quotas(plan_id: int) -> dict[int, int]:
+    rows = db.session.execute(select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan_id))
+    return dict(rows.tuples().all())
+
+
+def plan_units(plan: Plan) -> list[UnitNode]:
+    """The issuer's subtree, plus any unit holding a quota or a result in the plan tree."""
+    reporting = (
+        select(Result.unit_id)
+        .join(Drive, Drive.id == Result.drive_id)
+        .where(Drive.plan_id.in_(plan_and_descendants(plan.id)))
+    )
+    quota_holders = select(Quota.unit_id).where(Quota.plan_id == plan.id)
+    query = select(
+        OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind
+    ).where(
+        or_(
+            OrgUnit.id.in_(unit_and_descendants(plan.issuer_id)),
+            OrgUnit.id.in_(quota_holders),
+            OrgUnit.id.in_(reporting),
+        )
+    )
+    nodes = [UnitNode(*row) for row in db.session.execute(query)]
+    nodes.sort(key=lambda n: sort_key(n.name))
+    return nodes
+
+
+def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
+    """Three queries whatever the size of the plan; the rules are in ``rates``."""
+    tallies = counted_tallies(plan.id, approved_only)
+    return summarize(plan_units(plan), plan_quotas(plan.id), tallies, plan.rule)

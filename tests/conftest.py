@@ -1,0 +1,140 @@
+"""Fixtures: one migrated database per test run (SQLite by default, PostgreSQL when
+``TEST_DATABASE_URL`` is set), emptied after every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import Engine, event, text
+
+from campaign import create_app
+from campaign.extensions import db
+from campaign.models import User
+from tests import factories
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if url:
+        return url
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+
+
+def make_app(database_url: str, **extra: object) -> Flask:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SQLITE_BUSY_TIMEOUT": 10,
+        **extra,
+    }
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    """Brings the test database to the latest migration once per run."""
+    app = make_app(database_url)
+    with app.app_context():
+        reset_schema()
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def reset_schema() -> None:
+    """Drops every table, so a run starts from an empty database."""
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        else:
+            db.metadata.drop_all(connection)
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture
+def app(migrated: str) -> Iterator[Flask]:
+    app = make_app(migrated)
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        empty_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def empty_tables() -> None:
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in db.metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def engine_name(app: Flask) -> str:
+    return db.engine.dialect.name
+
+
+class QueryCounter:
+    def __init__(self, engine: Engine) -> None:
+        self.statements: list[str] = []
+        self.engine = engine
+
+    def __enter__(self) -> QueryCounter:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn, _cursor, statement: str, *_args: object) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> QueryCounter:
+    return QueryCounter(db.engine)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, user: User, password: str = factories.PASSWORD):
+        return self.client.post(
+            "/dang-nhap", data={"username": user.username, "password": password}
+        )
+
+    def logout(self):
+        return self.client.post("/dang-xuat")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)

@@ -1,0 +1,91 @@
+"""The command line: demo data, accounts, and clear refusals that write nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign.extensions import db
+from campaign.models import OrgUnit, Plan, User
+from campaign.services.summary import plan_summary
+from tests import factories as f
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_loads_quang_xuong_2021(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    names = set(db.session.scalars(select(OrgUnit.name)))
+    assert {"Tân Phong", "Quảng Bình", "Tiên Trang", "Quảng Yên"} <= names
+    communes = db.session.scalar(
+        select(func.count()).where(OrgUnit.kind.in_(["commune", "town"]))
+    )
+    assert communes == 26
+    province_plan = db.session.scalar(select(Plan).where(Plan.number == "276/KH-BCĐTH"))
+    district_plan = db.session.scalar(select(Plan).where(Plan.parent_id == province_plan.id))
+    assert "mẫu" in province_plan.note
+    assert [d.number for d in province_plan.documents] == ["78/BCĐTH"]
+    assert [d.number for d in district_plan.documents] == ["24/LĐLĐ"]
+    (drive,) = district_plan.drives
+    assert (drive.starts_on.isoformat(), drive.ends_on.isoformat()) == ("2021-06-11", "2021-06-12")
+    binh = next(line for line in plan_summary(district_plan).lines if line.unit.name == "Quảng Bình")
+    assert (binh.quota, binh.collected, binh.status.value) == (40, 50, "over")  # 45 of its own + 5 of its school union
+    # The province plan sees the district's drive through the plan below it.
+    assert plan_summary(province_plan).totals.collected == plan_summary(district_plan).totals.collected
+
+
+def test_demo_refuses_a_database_with_data(runner):
+    f.unit("Có sẵn")
+    f.commit()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code != 0
+    assert "trống" in result.output
+    assert count(Plan) == 0
+
+
+def test_create_user_reads_the_password_from_stdin(runner):
+    f.unit("Huyện Quảng Xương", "district", code="QX")
+    f.commit()
+    result = runner.invoke(
+        args=["create-user", "bcd", "--role", "organiser", "--unit", "QX"],
+        input="mot mat khau dai\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.username == "bcd"))
+    assert user.check_password("mot mat khau dai")
+    assert [u.code for u in user.units] == ["QX"]
+    assert "mot mat khau" not in result.output
+
+
+def test_first_admin_needs_no_unit(runner):
+    result = runner.invoke(args=["create-user", "root", "--role", "admin"], input="x" * 20 + "\n")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["create-user", "a", "--role", "boss"], "x" * 12 + "\n", "boss"),
+        (["create-user", "a", "--role", "reporter", "--unit", "NOPE"], "x" * 12 + "\n", "NOPE"),
+        (["create-user", "a", "--role", "reporter"], "x" * 12 + "\n", "--unit"),
+        (["create-user", "a", "--role", "admin"], "short\n", "8 ký tự"),
+        (["create-user", "a", "--role", "admin"], "", "stdin"),
+    ],
+)
+def test_create_user_refusals_write_nothing(runner, args, stdin, message):
+    result = runner.invoke(args=args, input=stdin)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) <= 3
+    assert count(User) == 0
+
+
+def test_duplicate_username_is_refused(runner):
+    runner.invoke(args=["create-user", "a", "--role", "admin"], input="x" * 12 + "\n")
+    result = runner.invoke(args=["create-user", "a", "--role", "admin"], input="y" * 12 + "\n")
+    assert result.exit_code != 0
+    assert "đã có" in result.output
+    assert count(User) == 1
