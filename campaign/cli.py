@@ -7,6 +7,7 @@ import sys
 import click
 from flask import current_app
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from campaign.extensions import db
 from campaign.models import Role
@@ -51,7 +52,8 @@ def serve_demo(host: str, port: int) -> None:
     for username, role, password in accounts:
         click.echo(f"  {username:<16} {role:<20} mật khẩu: {password}")
     click.echo(f"\nMở http://{host}:{port}/ và đăng nhập bằng một tài khoản ở trên.\n")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    # app.run() refuses to start inside a "flask" command; serve with werkzeug directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 @click.command("create-user")
