@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from campaign import config, database
+from campaign import config, database, i18n
 from campaign.extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +44,10 @@ def register_extensions(app: Flask) -> None:
             database.configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=database.is_sqlite(url))
     csrf.init_app(app)
+    i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
 
 
@@ -59,12 +61,12 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     messages = {
-        400: "Yêu cầu không hợp lệ.",
-        403: "Bạn không có quyền truy cập trang này.",
-        404: "Không tìm thấy trang hoặc dữ liệu được yêu cầu.",
-        405: "Phương thức không được hỗ trợ.",
-        413: "Tệp tải lên quá lớn.",
-        500: "Đã có lỗi phía máy chủ. Thao tác chưa được lưu; vui lòng thử lại.",
+        400: _l("Yêu cầu không hợp lệ."),
+        403: _l("Bạn không có quyền truy cập trang này."),
+        404: _l("Không tìm thấy trang hoặc dữ liệu được yêu cầu."),
+        405: _l("Phương thức không được hỗ trợ."),
+        413: _l("Tệp tải lên quá lớn."),
+        500: _l("Đã có lỗi phía máy chủ. Thao tác chưa được lưu; vui lòng thử lại."),
     }
 
     def render_error(error: Any) -> tuple[str, int]:
@@ -98,11 +100,11 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from campaign import labels
     from campaign.formatting import FILTERS
-    from campaign.models import UNIT_KIND_LABELS
 
     app.jinja_env.filters.update(FILTERS)
-    app.jinja_env.globals["kind_labels"] = {k.value: v for k, v in UNIT_KIND_LABELS.items()}
+    app.jinja_env.globals["labels"] = labels
 
 
 def register_commands(app: Flask) -> None:

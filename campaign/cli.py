@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
+from typing import ParamSpec
 
 import click
 from flask import current_app
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
+from campaign.database import writing
 from campaign.extensions import db
 from campaign.models import Role
 from campaign.services import demo, units, users
 from campaign.services.errors import ServiceError
+
+P = ParamSpec("P")
+
+
+def writes(command: Callable[P, None]) -> Callable[P, None]:
+    """The command's transactions take SQLite's write lock when they begin."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        with writing():
+            command(*args, **kwargs)
+
+    return wrapper
 
 
 def _fail(message: str) -> None:
@@ -28,6 +45,7 @@ def init_db() -> None:
 
 
 @click.command("demo")
+@writes
 def load_demo() -> None:
     """Load the Quảng Xương 2021 demo data (sample figures) into an empty database."""
     try:
@@ -44,10 +62,11 @@ def load_demo() -> None:
 def serve_demo(host: str, port: int) -> None:
     """Set up the database, load the demo data if it is empty, and serve the app."""
     upgrade()
-    if demo.database_is_empty():
-        demo.load()
-    accounts = demo.reset_demo_accounts()
-    db.session.commit()
+    with writing():
+        if demo.database_is_empty():
+            demo.load()
+        accounts = demo.reset_demo_accounts()
+        db.session.commit()
     click.echo("\nTài khoản mẫu (mật khẩu mới được tạo ở mỗi lần chạy):")
     for username, role, password in accounts:
         click.echo(f"  {username:<16} {role:<20} mật khẩu: {password}")
@@ -61,6 +80,7 @@ def serve_demo(host: str, port: int) -> None:
 @click.option("--role", required=True, help="One of: " + ", ".join(r.value for r in Role))
 @click.option("--unit", "unit_codes", multiple=True, help="Unit code at the root of the scope.")
 @click.option("--full-name", default="")
+@writes
 def create_user(username: str, role: str, unit_codes: tuple[str, ...], full_name: str) -> None:
     """Create an account; the password is read from a prompt, or from stdin when piped."""
     try:

@@ -9,6 +9,9 @@ locked" instead of waiting its turn.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, has_request_context, request
@@ -16,6 +19,26 @@ from sqlalchemy import Engine, event
 
 #: Requests with these methods never write, so they may read without the lock.
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Marks work outside a request (a CLI command) as a writer: its transactions
+    take the write lock when they begin. Requests other than GET/HEAD/OPTIONS
+    are writers without asking."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def is_writer() -> bool:
+    if _writing.get():
+        return True
+    return has_request_context() and request.method not in READ_ONLY_METHODS
 
 
 def is_sqlite(url: str) -> bool:
@@ -45,7 +68,4 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        if has_request_context() and request.method in READ_ONLY_METHODS:
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if is_writer() else "BEGIN")

@@ -6,6 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 #: Type codes a numbered document may carry before its issuer symbol.
 TYPE_CODES = {"KH", "BC", "TB", "HD", "QĐ", "CT", "GM", "NQ", "KL"}
 
@@ -37,14 +39,15 @@ def parse_document_number(text: str) -> DocumentNumber:
     match = _FORM.match(text)
     if not match:
         raise InvalidDocumentNumber(
-            "Số văn bản phải có dạng số/ký hiệu, viết liền không dấu cách, "
-            "ví dụ 276/KH-BCĐTH hoặc 78/BCĐTH."
+            _(
+                "Số văn bản phải có dạng số/ký hiệu, viết liền không dấu cách, "
+                "ví dụ 276/KH-BCĐTH hoặc 78/BCĐTH."
+            )
         )
     parts = match["symbol"].split("-")
     if any(not part or not _SYMBOL_PART.match(part) or part != part.upper() for part in parts):
         raise InvalidDocumentNumber(
-            "Ký hiệu văn bản viết chữ in hoa, các phần nối bằng dấu gạch ngang, "
-            "ví dụ KH-BCĐTH."
+            _("Ký hiệu văn bản viết chữ in hoa, các phần nối bằng dấu gạch ngang, ví dụ KH-BCĐTH.")
         )
     type_code = parts[0] if len(parts) > 1 and parts[0] in TYPE_CODES else None
     issuer = "-".join(parts[1:] if type_code else parts)

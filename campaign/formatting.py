@@ -10,7 +10,7 @@ from campaign.rates import display_percent, display_units
 
 
 def number(value: int | Decimal | None) -> str:
-    """"." groups thousands and "," marks decimals."""
+    """ "." groups thousands and "," marks decimals."""
     if value is None:
         return ""
     text = f"{value:,}"
@@ -33,7 +33,7 @@ def short_date(value: date | None) -> str:
 
 
 def long_date(value: date, place: str = "") -> str:
-    """"Quảng Xương, ngày 13 tháng 5 năm 2021": a leading zero for days below 10 and months 1-2."""
+    """ "Quảng Xương, ngày 13 tháng 5 năm 2021": a leading zero for days below 10 and months 1-2."""
     month = f"{value.month:02d}" if value.month <= 2 else str(value.month)
     text = f"ngày {value.day:02d} tháng {month} năm {value.year}"
     return f"{place}, {text}" if place else text

@@ -41,19 +41,6 @@ class Status(StrEnum):
         """Met or over: the unit "hoàn thành chỉ tiêu"."""
         return self in (Status.MET, Status.OVER)
 
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self]
-
-
-STATUS_LABELS = {
-    Status.NO_QUOTA: "Không giao chỉ tiêu",
-    Status.NOT_REPORTED: "Chưa báo cáo",
-    Status.BELOW: "Chưa đạt",
-    Status.MET: "Đạt",
-    Status.OVER: "Vượt",
-}
-
 
 @dataclass(frozen=True)
 class Bags:
@@ -202,12 +189,17 @@ class Line:
     tally: Tally
     collected: Fraction
     status: Status
-    #: The nearest unit above holding a quota in the same plan, if any.
-    holder_parent_id: int | None
+    #: Units above holding a quota in the same plan, the nearest last.
+    holders_above: tuple[int, ...]
     #: Σ quotas of the nearest quota holders below, or ``None`` when there are none.
     allocated_below: int | None
-    #: Depth in the plan's unit tree (the issuer's children are 1).
+    #: Depth in the tree handed to :func:`summarize` (its roots are 0).
     depth: int
+
+    @property
+    def holder_parent_id(self) -> int | None:
+        """The nearest unit above holding a quota in the same plan, if any."""
+        return self.holders_above[-1] if self.holders_above else None
 
     @property
     def is_holder(self) -> bool:
@@ -228,6 +220,13 @@ class Line:
     @property
     def over_rate(self) -> Fraction:
         return over_rate(self.collected, self.quota)
+
+    @property
+    def over_rate_percent(self) -> Decimal | None:
+        """R − 1 for display; a unit over its quota never shows 0,0 % over."""
+        if self.status is not Status.OVER:
+            return None
+        return max(display_percent(self.over_rate) or Decimal(0), ONE_DECIMAL)
 
     @property
     def allocation_gap(self) -> int | None:
@@ -296,12 +295,12 @@ class PlanSummary:
 def totals(lines: Iterable[Line], rule: CountingRule) -> Totals:
     """Totals of any set of lines: the whole plan, or one group for a subtotal.
 
-    Σ Q and Σ C take only the holders whose nearest holder above is not in the
-    set, so a commune and the union under it are never both added.
+    Σ Q and Σ C take only the holders with no holder above them in the set, so
+    a commune and a union under it are never both added, however far apart.
     """
     lines = [line for line in lines if line.is_holder]
     ids = {line.unit.id for line in lines}
-    tops = [line for line in lines if line.holder_parent_id not in ids]
+    tops = [line for line in lines if ids.isdisjoint(line.holders_above)]
     tally = sum((line.tally for line in tops), EMPTY)
     statuses = [line.status for line in lines]
     return Totals(
@@ -334,15 +333,16 @@ def summarize(
         raise ValueError(f"units missing from the tree: {sorted(missing)}")
     order = _preorder(nodes)
     depth: dict[int, int] = {}
-    nearest_holder: dict[int, int | None] = {}
+    holders_above: dict[int, tuple[int, ...]] = {}
     for uid in order:  # parents before children
         parent = nodes[uid].parent_id
         if parent in nodes:
             depth[uid] = depth[parent] + 1
-            nearest_holder[uid] = parent if has_quota(quotas.get(parent)) else nearest_holder[parent]
+            above = holders_above[parent]
+            holders_above[uid] = (*above, parent) if has_quota(quotas.get(parent)) else above
         else:
             depth[uid] = 0
-            nearest_holder[uid] = None
+            holders_above[uid] = ()
 
     subtree: dict[int, Tally] = dict(tallies)
     for uid in reversed(order):  # children before parents
@@ -352,9 +352,9 @@ def summarize(
 
     allocated: dict[int, int] = {}
     for uid, amount in quotas.items():
-        above = nearest_holder[uid]
-        if above is not None and has_quota(amount):
-            allocated[above] = allocated.get(above, 0) + amount
+        if holders_above[uid] and has_quota(amount):
+            nearest = holders_above[uid][-1]
+            allocated[nearest] = allocated.get(nearest, 0) + amount
 
     lines = []
     for uid in order:
@@ -369,7 +369,7 @@ def summarize(
                 tally=tally,
                 collected=collected,
                 status=status(quotas[uid], collected, tally.reports),
-                holder_parent_id=nearest_holder[uid],
+                holders_above=holders_above[uid],
                 allocated_below=allocated.get(uid),
                 depth=depth[uid],
             )
@@ -380,7 +380,7 @@ def summarize(
         if uid in tallies
         and tallies[uid].reports
         and not has_quota(quotas.get(uid))
-        and nearest_holder[uid] is None
+        and not holders_above[uid]
     ]
     return PlanSummary(rule, lines, totals(lines, rule), outside)
 

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from sqlalchemy import Engine, event, text
+from werkzeug.test import TestResponse
 
 from campaign import create_app
 from campaign.extensions import db
@@ -81,8 +84,20 @@ def empty_tables() -> None:
                 connection.execute(table.delete())
 
 
+class RequestClient(FlaskClient):
+    """Serves each request in a context of its own, as a server does.
+
+    The test keeps an application context open to call services; without this,
+    requests would share it, and with it ``g``, the database session and the
+    cached locale and user, which hides bugs."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = RequestClient
     return app.test_client()
 
 

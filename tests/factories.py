@@ -45,14 +45,23 @@ def drive(plan_: Plan, name: str = "Đợt 1", day: date = date(2021, 6, 11)) ->
 
 
 def result(
-    drive_: Drive, unit_: OrgUnit, b250: int = 0, b350: int = 0, b450: int = 0, *,
-    state: str = "submitted", registered: int | None = None, deferred: int = 0,
+    drive_: Drive,
+    unit_: OrgUnit,
+    b250: int = 0,
+    b350: int = 0,
+    b450: int = 0,
+    *,
+    state: str = "submitted",
+    registered: int | None = None,
+    deferred: int = 0,
 ) -> Result:
     donors = b250 + b350 + b450
     counts = results.Counts(
         registered if registered is not None else donors + deferred, deferred, b250, b350, b450
     )
-    saved = results.save(drive_, unit_, counts, submit=state in ("submitted", "approved", "returned"))
+    saved = results.save(
+        drive_, unit_, counts, submit=state in ("submitted", "approved", "returned")
+    )
     if state == "approved":
         results.approve(saved)
     elif state == "returned":

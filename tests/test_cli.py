@@ -20,9 +20,7 @@ def test_demo_loads_quang_xuong_2021(runner):
     assert result.exit_code == 0, result.output
     names = set(db.session.scalars(select(OrgUnit.name)))
     assert {"Tân Phong", "Quảng Bình", "Tiên Trang", "Quảng Yên"} <= names
-    communes = db.session.scalar(
-        select(func.count()).where(OrgUnit.kind.in_(["commune", "town"]))
-    )
+    communes = db.session.scalar(select(func.count()).where(OrgUnit.kind.in_(["commune", "town"])))
     assert communes == 26
     province_plan = db.session.scalar(select(Plan).where(Plan.number == "276/KH-BCĐTH"))
     district_plan = db.session.scalar(select(Plan).where(Plan.parent_id == province_plan.id))
@@ -31,10 +29,18 @@ def test_demo_loads_quang_xuong_2021(runner):
     assert [d.number for d in district_plan.documents] == ["24/LĐLĐ"]
     (drive,) = district_plan.drives
     assert (drive.starts_on.isoformat(), drive.ends_on.isoformat()) == ("2021-06-11", "2021-06-12")
-    binh = next(line for line in plan_summary(district_plan).lines if line.unit.name == "Quảng Bình")
-    assert (binh.quota, binh.collected, binh.status.value) == (40, 50, "over")  # 45 of its own + 5 of its school union
+    binh = next(
+        line for line in plan_summary(district_plan).lines if line.unit.name == "Quảng Bình"
+    )
+    assert (binh.quota, binh.collected, binh.status.value) == (
+        40,
+        50,
+        "over",
+    )  # 45 of its own + 5 of its school union
     # The province plan sees the district's drive through the plan below it.
-    assert plan_summary(province_plan).totals.collected == plan_summary(district_plan).totals.collected
+    assert (
+        plan_summary(province_plan).totals.collected == plan_summary(district_plan).totals.collected
+    )
 
 
 def test_demo_refuses_a_database_with_data(runner):

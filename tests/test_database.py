@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import select
 
+from campaign.database import writing
 from campaign.extensions import db
 from campaign.models import Quota
 from campaign.services import plans
@@ -19,14 +20,14 @@ def test_concurrent_read_then_write_transactions_both_succeed(app, engine_name):
     plans.set_quotas(plan, {a: 0})
     f.commit()
     quota_id = db.session.scalar(select(Quota.id))
-    db.session.commit()  # outside a request every transaction takes the write lock
+    db.session.commit()
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 
     def add_one() -> None:
         # A read, a pause, then a write: the pattern that deadlocks SQLite's lock
         # upgrade unless the write lock is taken when the transaction begins.
-        with app.app_context():
+        with app.app_context(), writing():
             try:
                 barrier.wait()
                 quota = db.session.get(Quota, quota_id)
@@ -52,4 +53,3 @@ def test_concurrent_read_then_write_transactions_both_succeed(app, engine_name):
         # PostgreSQL lets both read; the point there is that nothing fails with a lock error.
         assert not [e for e in errors if "locked" in str(e)]
         assert db.session.get(Quota, quota_id).amount in (1, 2)
-

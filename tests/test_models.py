@@ -62,8 +62,13 @@ def test_foreign_keys_are_enforced(setting):
 def test_unknown_kind_and_reversed_validity_are_refused(app):
     expect_refused(OrgUnit(code="X1", name="X", kind="planet"))
     expect_refused(
-        OrgUnit(code="X2", name="X", kind="commune", valid_from=date(2025, 7, 1),
-                valid_to=date(2025, 6, 30))
+        OrgUnit(
+            code="X2",
+            name="X",
+            kind="commune",
+            valid_from=date(2025, 7, 1),
+            valid_to=date(2025, 6, 30),
+        )
     )
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from campaign import formatting
+from campaign import formatting, labels
 from campaign.extensions import db
 from campaign.models import AuditEntry, Plan
 from campaign.services import demo
@@ -44,6 +44,7 @@ def test_wrong_password_shows_a_message_by_the_field_and_is_logged(client, auth,
     assert response.status_code == 200
     assert "không đúng" in page
     assert f'value="{demo_data.username}"' in page  # what was typed is shown again
+    db.session.rollback()  # end this test's read snapshot to see the request's commit
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "auth.failed"))
 
 
@@ -84,7 +85,7 @@ def test_plan_page_shows_the_figures_of_rates(client, auth, demo_data):
         assert row[3] == formatting.number(line.quota)
         assert row[7] == formatting.units(line.collected)
         assert row[8] == formatting.percent(line.rate)
-        assert row[10] == line.status.label
+        assert row[10] == labels.STATUS[line.status.value]
     t = summary.totals
     assert f"{t.completed}/{t.holders} ({formatting.percent(t.completed_share)})" in page
     assert "24/LĐLĐ" in page

@@ -1,14 +1,16 @@
-"""The plan list and a plan's summary table."""
+"""The plan list, a plan's summary table, and the interface language."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
 
 from campaign.extensions import db
-from campaign.models import COUNTING_RULE_LABELS, Plan
+from campaign.i18n import LANGUAGES
+from campaign.models import Plan
 from campaign.services.summary import plan_summary
 
 bp = Blueprint("main", __name__)
@@ -35,5 +37,15 @@ def plan(plan_id: int) -> str:
         "main/plan.html",
         plan=plan,
         summary=plan_summary(plan),
-        rule_label=COUNTING_RULE_LABELS[plan.rule],
     )
+
+
+@bp.post("/ngon-ngu")
+def language() -> Response:
+    """Switches the interface language for this browser session."""
+    lang = request.form.get("lang", "")
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    target = request.referrer or ""
+    host = request.host_url
+    return redirect(target if target.startswith(host) else url_for("main.plans"))

@@ -1,15 +1,13 @@
 """The models, imported here so Alembic and the app see every table."""
 
 from campaign.models.audit import AuditEntry
-from campaign.models.plans import COUNTING_RULE_LABELS, Drive, Plan, PlanDocument, PlanStatus, Quota
+from campaign.models.plans import Drive, Plan, PlanDocument, PlanStatus, Quota
 from campaign.models.results import COUNTED_STATES, Result, ResultState
-from campaign.models.units import UNIT_KIND_LABELS, OrgUnit, UnitKind
+from campaign.models.units import OrgUnit, UnitKind
 from campaign.models.users import Role, User, user_unit
 
 __all__ = [
     "COUNTED_STATES",
-    "COUNTING_RULE_LABELS",
-    "UNIT_KIND_LABELS",
     "AuditEntry",
     "Drive",
     "OrgUnit",

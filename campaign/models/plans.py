@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from campaign import labels
 from campaign.extensions import db
 from campaign.models.base import not_negative, one_of
 from campaign.models.units import OrgUnit
@@ -18,16 +19,6 @@ class PlanStatus(StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"
     CLOSED = "closed"
-
-    @property
-    def label(self) -> str:
-        return {"draft": "Dự thảo", "active": "Đang thực hiện", "closed": "Đã kết thúc"}[self]
-
-
-COUNTING_RULE_LABELS = {
-    CountingRule.BAG: "Theo túi máu",
-    CountingRule.ML250: "Quy đổi 250 ml",
-}
 
 
 class Plan(db.Model):
@@ -76,7 +67,11 @@ class Plan(db.Model):
 
     @property
     def status_label(self) -> str:
-        return PlanStatus(self.status).label
+        return str(labels.PLAN_STATUS[self.status])
+
+    @property
+    def rule_label(self) -> str:
+        return str(labels.COUNTING_RULE[self.counting_rule])
 
     def __repr__(self) -> str:
         return f"<Plan {self.number} {self.issued_on}>"

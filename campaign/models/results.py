@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from campaign import labels
 from campaign.extensions import db
 from campaign.models.base import not_negative, one_of, utcnow
 from campaign.models.plans import Drive
@@ -20,15 +21,6 @@ class ResultState(StrEnum):
     SUBMITTED = "submitted"
     APPROVED = "approved"
     RETURNED = "returned"
-
-    @property
-    def label(self) -> str:
-        return {
-            "draft": "Nháp",
-            "submitted": "Đã gửi",
-            "approved": "Đã duyệt",
-            "returned": "Trả lại",
-        }[self]
 
 
 #: Only these states count in any figure (DOMAIN.md: drafts and returned count nowhere).
@@ -79,4 +71,4 @@ class Result(db.Model):
 
     @property
     def state_label(self) -> str:
-        return ResultState(self.state).label
+        return str(labels.RESULT_STATE[self.state])

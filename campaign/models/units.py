@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from campaign import labels
 from campaign.extensions import db
 from campaign.models.base import one_of
 
@@ -24,25 +25,6 @@ class UnitKind(StrEnum):
     ARMED_FORCES = "armed_forces"
     UNION = "union"
     OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return UNIT_KIND_LABELS[self]
-
-
-UNIT_KIND_LABELS: dict[UnitKind, str] = {
-    UnitKind.PROVINCE: "Tỉnh",
-    UnitKind.DISTRICT: "Huyện",
-    UnitKind.COMMUNE: "Xã",
-    UnitKind.WARD: "Phường",
-    UnitKind.TOWN: "Thị trấn",
-    UnitKind.AGENCY: "Cơ quan",
-    UnitKind.SCHOOL: "Trường học",
-    UnitKind.ENTERPRISE: "Doanh nghiệp",
-    UnitKind.ARMED_FORCES: "Lực lượng vũ trang",
-    UnitKind.UNION: "CĐCS",
-    UnitKind.OTHER: "Khác",
-}
 
 
 class OrgUnit(db.Model):
@@ -87,7 +69,7 @@ class OrgUnit(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return UnitKind(self.kind).label
+        return str(labels.UNIT_KIND[self.kind])
 
     def is_valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (

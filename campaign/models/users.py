@@ -10,6 +10,7 @@ from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from campaign import labels
 from campaign.extensions import db
 from campaign.models.base import one_of, utcnow
 from campaign.models.units import OrgUnit
@@ -20,15 +21,6 @@ class Role(StrEnum):
     ORGANISER = "organiser"
     REPORTER = "reporter"
     LEADER = "leader"
-
-    @property
-    def label(self) -> str:
-        return {
-            "admin": "Quản trị",
-            "organiser": "Cán bộ Ban chỉ đạo",
-            "reporter": "Cán bộ báo cáo",
-            "leader": "Lãnh đạo",
-        }[self]
 
 
 #: The roots of a user's scope: an organiser's or leader's subtree, a reporter's units.
@@ -74,4 +66,4 @@ class User(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).label
+        return str(labels.ROLE[self.role])

@@ -26,7 +26,9 @@ def database_is_empty() -> bool:
 def load(directory: Path = DEMO_DIR) -> dict[str, int]:
     """Creates the demo units, plans, quotas and results; refuses a database with data."""
     if not database_is_empty():
-        raise ServiceError("Cơ sở dữ liệu đã có dữ liệu; chỉ nạp dữ liệu mẫu vào cơ sở dữ liệu trống.")
+        raise ServiceError(
+            "Cơ sở dữ liệu đã có dữ liệu; chỉ nạp dữ liệu mẫu vào cơ sở dữ liệu trống."
+        )
     by_code: dict[str, OrgUnit] = {}
     with open(directory / "units.csv", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):

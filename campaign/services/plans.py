@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import extract, select
 
 from campaign.documents import InvalidDocumentNumber, parse_document_number
@@ -36,18 +37,23 @@ def create_plan(
 ) -> Plan:
     number = _document_number(number)
     if counting_rule not in CountingRule.__members__.values():
-        raise ServiceError("Cách tính đơn vị máu không hợp lệ.", field="counting_rule")
+        raise ServiceError(_("Cách tính đơn vị máu không hợp lệ."), field="counting_rule")
     if status not in PlanStatus.__members__.values():
-        raise ServiceError("Trạng thái kế hoạch không hợp lệ.", field="status")
+        raise ServiceError(_("Trạng thái kế hoạch không hợp lệ."), field="status")
     if not title.strip():
-        raise ServiceError("Trích yếu kế hoạch không được để trống.", field="title")
+        raise ServiceError(_("Trích yếu kế hoạch không được để trống."), field="title")
     # Numbers restart every year: number + symbol + year of issue identify a document.
     clash = select(Plan.id).where(
         Plan.number == number, extract("year", Plan.issued_on) == issued_on.year
     )
     if db.session.scalar(clash) is not None:
         raise ServiceError(
-            f"Đã có kế hoạch số {number} ban hành năm {issued_on.year}.", field="number"
+            _(
+                "Đã có kế hoạch số %(number)s ban hành năm %(year)d.",
+                number=number,
+                year=issued_on.year,
+            ),
+            field="number",
         )
     plan = Plan(
         issuer=issuer,
@@ -65,12 +71,20 @@ def create_plan(
 
 
 def cite_document(
-    plan: Plan, *, number: str, issued_on: date, issuer: str, summary: str = "",
+    plan: Plan,
+    *,
+    number: str,
+    issued_on: date,
+    issuer: str,
+    summary: str = "",
     user: User | None = None,
 ) -> PlanDocument:
     document = PlanDocument(
-        plan=plan, number=_document_number(number), issued_on=issued_on,
-        issuer=issuer.strip(), summary=summary.strip(),
+        plan=plan,
+        number=_document_number(number),
+        issued_on=issued_on,
+        issuer=issuer.strip(),
+        summary=summary.strip(),
     )
     db.session.add(document)
     audit.record("plan.cite", document, user=user)
@@ -78,11 +92,16 @@ def cite_document(
 
 
 def add_drive(
-    plan: Plan, *, name: str, starts_on: date, ends_on: date, site: str = "",
+    plan: Plan,
+    *,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    site: str = "",
     user: User | None = None,
 ) -> Drive:
     if ends_on < starts_on:
-        raise ServiceError("Ngày kết thúc đợt hiến máu phải sau ngày bắt đầu.", field="ends_on")
+        raise ServiceError(_("Ngày kết thúc đợt hiến máu phải sau ngày bắt đầu."), field="ends_on")
     drive = Drive(plan=plan, name=name.strip(), starts_on=starts_on, ends_on=ends_on, site=site)
     db.session.add(drive)
     audit.record("drive.create", drive, user=user)
@@ -92,10 +111,12 @@ def add_drive(
 def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int], user: User | None = None) -> None:
     """Sets the given units' quotas, all or nothing: every value is checked first."""
     if plan.status == PlanStatus.CLOSED:
-        raise ServiceError("Kế hoạch đã kết thúc, không sửa được chỉ tiêu.")
+        raise ServiceError(_("Kế hoạch đã kết thúc, không sửa được chỉ tiêu."))
     for unit, amount in amounts.items():
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            raise ServiceError(f"Chỉ tiêu của {unit.name} phải là số nguyên không âm.")
+            raise ServiceError(
+                _("Chỉ tiêu của %(name)s phải là số nguyên không âm.", name=unit.name)
+            )
     existing = {
         q.unit_id: q for q in db.session.scalars(select(Quota).where(Quota.plan_id == plan.id))
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,7 +27,7 @@ class Counts:
     def check(self) -> None:
         for name, value in asdict(self).items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ServiceError("Số liệu phải là số nguyên không âm.", field=name)
+                raise ServiceError(_("Số liệu phải là số nguyên không âm."), field=name)
 
 
 def find(drive: Drive, unit: OrgUnit) -> Result | None:
@@ -51,7 +52,7 @@ def save(
     """
     counts.check()
     if drive.plan.status == PlanStatus.CLOSED:
-        raise ServiceError("Kế hoạch đã kết thúc, không nhận báo cáo.")
+        raise ServiceError(_("Kế hoạch đã kết thúc, không nhận báo cáo."))
     result = find(drive, unit)
     if result is None:
         result = Result(drive=drive, unit=unit, **asdict(counts), updated_by_id=_id(user))
@@ -60,12 +61,14 @@ def save(
     else:
         if expected_version is None or expected_version != result.version:
             raise Conflict(
-                "Báo cáo này vừa được người khác lưu. Số liệu hiện tại được hiển thị; "
-                "hãy kiểm tra rồi lưu lại.",
+                _(
+                    "Báo cáo này vừa được người khác lưu. Số liệu hiện tại được hiển thị; "
+                    "hãy kiểm tra rồi lưu lại."
+                ),
                 current=result,
             )
         if result.state == ResultState.APPROVED:
-            raise ServiceError("Báo cáo đã được duyệt; cần Ban chỉ đạo mở lại để sửa.")
+            raise ServiceError(_("Báo cáo đã được duyệt; cần Ban chỉ đạo mở lại để sửa."))
         before = audit.snapshot(result)
         for name, value in asdict(counts).items():
             setattr(result, name, value)
@@ -86,13 +89,13 @@ def _flush_or_conflict() -> None:
         db.session.flush()
     except (StaleDataError, IntegrityError) as error:
         raise Conflict(
-            "Báo cáo này vừa được người khác lưu. Hãy tải lại trang, kiểm tra rồi lưu lại."
+            _("Báo cáo này vừa được người khác lưu. Hãy tải lại trang, kiểm tra rồi lưu lại.")
         ) from error
 
 
 def approve(result: Result, *, user: User | None = None) -> Result:
     if result.state != ResultState.SUBMITTED:
-        raise ServiceError("Chỉ duyệt được báo cáo đã gửi.")
+        raise ServiceError(_("Chỉ duyệt được báo cáo đã gửi."))
     before = audit.snapshot(result)
     result.state = ResultState.APPROVED.value
     result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
@@ -102,9 +105,9 @@ def approve(result: Result, *, user: User | None = None) -> Result:
 
 def return_for_correction(result: Result, reason: str, *, user: User | None = None) -> Result:
     if result.state != ResultState.SUBMITTED:
-        raise ServiceError("Chỉ trả lại được báo cáo đã gửi.")
+        raise ServiceError(_("Chỉ trả lại được báo cáo đã gửi."))
     if not reason.strip():
-        raise ServiceError("Cần ghi lý do trả lại.", field="reason")
+        raise ServiceError(_("Cần ghi lý do trả lại."), field="reason")
     before = audit.snapshot(result)
     result.state = ResultState.RETURNED.value
     result.return_reason = reason.strip()

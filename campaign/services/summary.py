@@ -59,9 +59,7 @@ def plan_units(plan: Plan) -> list[UnitNode]:
         .where(Drive.plan_id.in_(plan_and_descendants(plan.id)))
     )
     quota_holders = select(Quota.unit_id).where(Quota.plan_id == plan.id)
-    query = select(
-        OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind
-    ).where(
+    query = select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind).where(
         or_(
             OrgUnit.id.in_(unit_and_descendants(plan.issuer_id)),
             OrgUnit.id.in_(quota_holders),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from campaign.extensions import db
@@ -15,7 +16,7 @@ from campaign.services.errors import NotFound, ServiceError
 def by_code(code: str) -> OrgUnit:
     unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == code.strip()))
     if unit is None:
-        raise NotFound(f"Không có đơn vị mã {code!r}.", field="code")
+        raise NotFound(_("Không có đơn vị mã %(code)r.", code=code), field="code")
     return unit
 
 
@@ -33,13 +34,15 @@ def create_unit(
 ) -> OrgUnit:
     code, name = code.strip(), " ".join(name.split())
     if not code or not name:
-        raise ServiceError("Mã và tên đơn vị không được để trống.", field="code" if not code else "name")
+        raise ServiceError(
+            _("Mã và tên đơn vị không được để trống."), field="code" if not code else "name"
+        )
     if kind not in UnitKind.__members__.values():
-        raise ServiceError(f"Loại đơn vị không hợp lệ: {kind!r}.", field="kind")
+        raise ServiceError(_("Loại đơn vị không hợp lệ: %(kind)r.", kind=kind), field="kind")
     if valid_from and valid_to and valid_from > valid_to:
-        raise ServiceError("Ngày bắt đầu hiệu lực phải trước ngày kết thúc.", field="valid_to")
+        raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
     if db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)) is not None:
-        raise ServiceError(f"Mã đơn vị {code} đã được dùng.", field="code")
+        raise ServiceError(_("Mã đơn vị %(code)s đã được dùng.", code=code), field="code")
     unit = OrgUnit(
         code=code,
         name=name,

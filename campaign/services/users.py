@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from campaign.extensions import db
@@ -17,15 +18,26 @@ MAX_PASSWORD_LENGTH = 128
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ServiceError(f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự.", field="password")
+        raise ServiceError(
+            _("Mật khẩu cần ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH), field="password"
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ServiceError(f"Mật khẩu dài tối đa {MAX_PASSWORD_LENGTH} ký tự.", field="password")
+        raise ServiceError(
+            _("Mật khẩu dài tối đa %(n)d ký tự.", n=MAX_PASSWORD_LENGTH), field="password"
+        )
 
 
 def check_role(role: str) -> None:
     if role not in Role.__members__.values():
         choices = ", ".join(r.value for r in Role)
-        raise ServiceError(f"Vai trò {role!r} không hợp lệ; chọn một trong: {choices}.", "role")
+        raise ServiceError(
+            _(
+                "Vai trò %(role)r không hợp lệ; chọn một trong: %(choices)s.",
+                role=role,
+                choices=choices,
+            ),
+            "role",
+        )
 
 
 def create_user(
@@ -39,12 +51,12 @@ def create_user(
 ) -> User:
     username = username.strip()
     if not username:
-        raise ServiceError("Tên đăng nhập không được để trống.", field="username")
+        raise ServiceError(_("Tên đăng nhập không được để trống."), field="username")
     check_role(role)
     if role != Role.ADMIN and not units:
-        raise ServiceError("Vai trò này cần đơn vị phạm vi (--unit).", field="units")
+        raise ServiceError(_("Vai trò này cần đơn vị phạm vi (--unit)."), field="units")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ServiceError(f"Tên đăng nhập {username} đã có.", field="username")
+        raise ServiceError(_("Tên đăng nhập %(name)s đã có.", name=username), field="username")
     check_password_rules(password)
     user = User(username=username, role=role, full_name=full_name, units=list(units))
     user.set_password(password)

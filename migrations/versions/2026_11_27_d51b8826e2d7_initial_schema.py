@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-27 07:24:54.593156
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd51b8826e2d7'

@@ -1,0 +1,424 @@
+"""The rules of DOMAIN.md, checked on the pure functions of ``campaign.rates``."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction as F
+
+import pytest
+
+from campaign import formatting
+from campaign.rates import (
+    Bags,
+    CountingRule,
+    Status,
+    Tally,
+    UnitNode,
+    blood_units,
+    completion_rate,
+    display_percent,
+    display_units,
+    over_amount,
+    over_rate,
+    status,
+    summarize,
+    totals,
+)
+
+BAG, ML250 = CountingRule.BAG, CountingRule.ML250
+
+
+def node(uid: int, parent: int | None = None, kind: str = "commune") -> UnitNode:
+    return UnitNode(uid, parent, f"U{uid:03d}", f"Đơn vị {uid}", kind)
+
+
+def reported(ml250=0, ml350=0, ml450=0, *, deferred=0, reports=1) -> Tally:
+    """Counted results; everyone registered either donated or was deferred."""
+    bags = Bags(ml250, ml350, ml450)
+    return Tally(reports, bags.donations + deferred, deferred, bags)
+
+
+def by_id(summary) -> dict:
+    return {line.unit.id: line for line in summary.lines}
+
+
+# --- How blood units are counted --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bags", "per_bag", "per_250ml"),
+    [
+        (Bags(), F(0), F(0)),
+        (Bags(ml250=1), F(1), F(1)),
+        (Bags(ml350=1), F(1), F(7, 5)),  # 1,4
+        (Bags(ml450=1), F(1), F(9, 5)),  # 1,8
+        (Bags(0, 1, 1), F(2), F(16, 5)),
+        (Bags(10, 30, 5), F(45), F(61)),  # the worked example
+    ],
+)
+def test_blood_units_under_both_rules(bags, per_bag, per_250ml):
+    assert blood_units(bags, BAG) == per_bag
+    assert blood_units(bags, ML250) == per_250ml
+
+
+def test_tally_adds_every_field_and_counts_from_bags():
+    a = Tally(reports=1, registered=12, deferred=2, bags=Bags(10, 0, 0))
+    b = Tally(reports=2, registered=40, deferred=5, bags=Bags(0, 30, 5))
+    total = a + b
+    assert total == Tally(3, 52, 7, Bags(10, 0, 0) + Bags(0, 30, 0) + Bags(0, 0, 5))
+    assert (total.bags.millilitres, total.donors) == (2_500 + 10_500 + 2_250, 45)
+    assert (total.collected(BAG), total.collected(ML250)) == (45, 61)
+
+
+@pytest.mark.parametrize(
+    ("rule", "collected", "rate", "shown", "over_by", "over_by_rate"),
+    [
+        (BAG, F(45), F(9, 8), "112,5%", F(5), F(1, 8)),
+        (ML250, F(61), F(61, 40), "152,5%", F(21), F(21, 40)),
+    ],
+)
+def test_worked_example_quang_binh(rule, collected, rate, shown, over_by, over_by_rate):
+    binh = node(2, parent=1)
+    summary = summarize([node(1, kind="district"), binh], {2: 40}, {2: reported(10, 30, 5)}, rule)
+    (line,) = summary.lines
+    assert (line.collected, line.rate, line.status) == (collected, rate, Status.OVER)
+    assert (line.over_amount, line.over_rate) == (over_by, over_by_rate)
+    assert formatting.percent(line.rate) == shown
+    assert formatting.units(line.collected) == str(collected)
+    assert formatting.percent(line.over_rate) == ("12,5%" if rule is BAG else "52,5%")
+
+
+@pytest.mark.parametrize(
+    ("units", "shown", "text"),
+    [
+        (F(45), "45", "45"),
+        (F(7, 5), "1.4", "1,4"),
+        (F(9, 5), "1.8", "1,8"),
+        (F(1, 4), "0.3", "0,3"),  # half up
+        (F(0), "0", "0"),
+        (F(75_757, 5), "15151.4", "15.151,4"),
+    ],
+)
+def test_display_units(units, shown, text):
+    assert str(display_units(units)) == shown
+    assert formatting.units(units) == text
+
+
+# --- Rate, status, over target ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("quota", "collected", "reports", "expected"),
+    [
+        (None, F(5), 1, Status.NO_QUOTA),
+        (0, F(5), 1, Status.NO_QUOTA),
+        (40, F(0), 0, Status.NOT_REPORTED),
+        (40, F(0), 1, Status.BELOW),  # a counted result of zero donations
+        (40, F(39), 3, Status.BELOW),
+        (2_000, F(1_999), 1, Status.BELOW),
+        (40, F(40), 1, Status.MET),
+        (40, F(41), 1, Status.OVER),
+        (5, F(24, 5), 1, Status.BELOW),  # 4,8 units under ml250
+        (4, F(21, 5), 1, Status.OVER),  # 4,2 units
+        (2_000, F(10_001, 5), 1, Status.OVER),  # 2.000,2 units
+    ],
+)
+def test_status_from_exact_values(quota, collected, reports, expected):
+    assert status(quota, collected, reports) is expected
+
+
+def test_completed_means_met_or_over():
+    assert {s for s in Status if s.completed} == {Status.MET, Status.OVER}
+
+
+@pytest.mark.parametrize(
+    ("collected", "quota", "rate", "amount", "rate_over"),
+    [
+        (F(45), 40, F(9, 8), F(5), F(1, 8)),
+        (F(61), 40, F(61, 40), F(21), F(21, 40)),
+        (F(40), 40, F(1), F(0), F(0)),
+        (F(30), 40, F(3, 4), F(0), F(0)),
+        (F(0), 40, F(0), F(0), F(0)),
+        (F(7, 5), 1, F(7, 5), F(2, 5), F(2, 5)),
+        (F(5), 0, None, F(0), F(0)),
+        (F(5), None, None, F(0), F(0)),
+    ],
+)
+def test_rate_and_over_target(collected, quota, rate, amount, rate_over):
+    assert completion_rate(collected, quota) == rate
+    assert over_amount(collected, quota) == amount
+    assert over_rate(collected, quota) == rate_over
+
+
+@pytest.mark.parametrize(
+    ("rate", "shown", "text"),
+    [
+        (F(0), "0.0", "0,0%"),
+        (F(1, 8), "12.5", "12,5%"),
+        (F(2, 3), "66.7", "66,7%"),
+        (F(1, 3), "33.3", "33,3%"),
+        (F(1, 16), "6.3", "6,3%"),  # 6,25 half up
+        (F(1, 2_000), "0.1", "0,1%"),  # 0,05 half up
+        (F(19, 20), "95.0", "95,0%"),
+        (F(1_999, 2_000), "99.9", "99,9%"),  # 99,95 would round to 100,0
+        (F(19_999, 20_000), "99.9", "99,9%"),
+        (F(1), "100.0", "100,0%"),
+        (F(20_001, 20_000), "100.1", "100,1%"),  # 100,005 would round to 100,0
+        (F(40_001, 40_000), "100.1", "100,1%"),
+        (F(2_001, 2_000), "100.1", "100,1%"),  # 100,05 half up
+        (F(9, 8), "112.5", "112,5%"),
+        (F(611, 500), "122.2", "122,2%"),
+        (F(61, 40), "152.5", "152,5%"),
+        (F(12_345, 100), "12345.0", "12.345,0%"),
+    ],
+)
+def test_display_percent_one_decimal_never_contradicting_status(rate, shown, text):
+    assert str(display_percent(rate)) == shown
+    assert display_percent(rate) == Decimal(shown)
+    assert formatting.percent(rate) == text
+
+
+def test_display_percent_of_no_rate():
+    assert display_percent(None) is None
+    assert formatting.percent(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0"),
+        (443, "443"),
+        (15_151, "15.151"),
+        (1_234_567, "1.234.567"),
+        (Decimal("122.2"), "122,2"),
+        (Decimal("1234.5"), "1.234,5"),
+        (None, ""),
+    ],
+)
+def test_formatting_number(value, text):
+    assert formatting.number(value) == text
+
+
+@pytest.mark.parametrize(
+    ("day", "place", "text"),
+    [
+        (date(2021, 5, 13), "Quảng Xương", "Quảng Xương, ngày 13 tháng 5 năm 2021"),
+        (date(2020, 12, 28), "", "ngày 28 tháng 12 năm 2020"),
+        (date(2021, 1, 5), "", "ngày 05 tháng 01 năm 2021"),
+        (date(2021, 2, 9), "", "ngày 09 tháng 02 năm 2021"),
+        (date(2021, 3, 1), "", "ngày 01 tháng 3 năm 2021"),
+        (date(2021, 10, 10), "", "ngày 10 tháng 10 năm 2021"),
+    ],
+)
+def test_formatting_long_date(day, place, text):
+    assert formatting.long_date(day, place) == text
+
+
+# --- A plan's summary -------------------------------------------------------
+
+# 1 district (issuer)
+# ├── 2 Quảng Bình, quota 40
+# │   ├── 3 school, no quota
+# │   │   └── 4 the school's union, no quota
+# │   └── 5 agency, quota 0
+# ├── 6 Quảng Ngọc, quota 20, nothing reported
+# ├── 7 Quảng Khê, no quota entry
+# └── 8 Tiên Trang, quota 0
+FLAT = [node(1, kind="district"), node(2, 1), node(3, 2, "school"), node(4, 3, "union"),
+        node(5, 2, "agency"), node(6, 1), node(7, 1), node(8, 1)]  # fmt: skip
+FLAT_QUOTAS = {2: 40, 5: 0, 6: 20, 8: 0}
+FLAT_TALLIES = {2: reported(10, deferred=2), 4: reported(5, 10, deferred=3),
+                5: reported(ml450=5, deferred=1),
+                7: reported(4), 8: reported(3, deferred=1)}  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "collected"), [(BAG, F(30)), (ML250, F(38))])
+def test_results_roll_up_from_every_unit_below(rule, collected):
+    lines = by_id(summarize(FLAT, FLAT_QUOTAS, FLAT_TALLIES, rule))
+    binh = lines[2]
+    assert (binh.collected, binh.rate, binh.status) == (collected, collected / 40, Status.BELOW)
+    assert (binh.tally.reports, binh.tally.donors) == (3, 30)
+
+
+def test_quota_zero_and_no_quota():
+    summary = summarize(FLAT, FLAT_QUOTAS, FLAT_TALLIES, BAG)
+    lines = by_id(summary)
+    assert list(lines) == [2, 5, 6, 8]  # parents before children, only quota entries
+    for line in (lines[5], lines[8]):
+        assert (line.status, line.rate, line.rate_percent) == (Status.NO_QUOTA, None, None)
+        assert not line.is_holder
+    assert lines[5].collected == 5  # and counted in Quảng Bình's 30 above
+    assert lines[5].holder_parent_id == 2
+    assert lines[2].allocated_below is None  # a quota of 0 allocates nothing
+    assert (lines[6].status, lines[6].collected) == (Status.NOT_REPORTED, 0)
+
+
+def test_results_outside_every_quota_holder_are_shown_apart():
+    summary = summarize(FLAT, FLAT_QUOTAS, FLAT_TALLIES, BAG)
+    assert [o.unit.id for o in summary.outside] == [7, 8]
+    assert summary.collected_outside == 7
+    assert summary.tally_outside == reported(4) + reported(3, deferred=1)
+    t = summary.totals
+    assert (t.quota, t.collected, t.tally.reports) == (60, 30, 3)
+    assert (t.holders, t.completed, t.over, t.not_reported) == (2, 0, 0, 1)
+
+
+def test_issuer_own_results_are_outside():
+    summary = summarize([node(1), node(2, 1)], {2: 10}, {1: reported(6), 2: reported(4)}, BAG)
+    assert [o.unit.id for o in summary.outside] == [1]
+    assert summary.totals.collected == 4
+
+
+def test_province_plan_counts_what_units_below_the_district_report():
+    """The province plan's one quota is the district's; units below report in district drives."""
+    province, district = node(1, kind="province"), node(2, 1, kind="district")
+    communes = [node(3, 2), node(4, 2), node(5, 4, "union")]
+    tallies = {3: reported(20, 5), 4: reported(0, 10, 5), 5: reported(8)}
+    summary = summarize([province, district, *communes], {2: 50}, tallies, BAG)
+    (line,) = summary.lines
+    assert (line.collected, line.status, line.depth) == (48, Status.BELOW, 1)
+    assert line.tally == tallies[3] + tallies[4] + tallies[5]
+    assert summary.outside == []
+    assert summary.totals.rate == F(48, 50)
+    ml250 = summarize([province, district, *communes], {2: 50}, tallies, ML250)
+    assert ml250.lines[0].collected == F(20 * 250 + 15 * 350 + 5 * 450 + 8 * 250, 250)
+    assert ml250.lines[0].status is Status.OVER
+
+
+# 1 district (issuer)
+# ├── 2 commune A, quota 100
+# │   ├── 3 school, no quota
+# │   │   └── 4 union, quota 30
+# │   ├── 5 agency, quota 50
+# │   │   └── 6 agency's union, quota 10, nothing reported
+# │   └── 7 village, quota 0
+# └── 8 commune B, quota 20
+NESTED = [node(1, kind="district"), node(2, 1), node(3, 2, "school"), node(4, 3, "union"),
+          node(5, 2, "agency"), node(6, 5, "union"), node(7, 2, "village"), node(8, 1)]  # fmt: skip
+NESTED_QUOTAS = {2: 100, 4: 30, 5: 50, 6: 10, 7: 0, 8: 20}
+NESTED_TALLIES = {uid: reported(n) for uid, n in {2: 20, 4: 35, 5: 40, 7: 5, 8: 18}.items()}
+
+
+@pytest.mark.parametrize(
+    ("uid", "collected", "state", "holder_parent", "allocated", "depth"),
+    [
+        (2, F(100), Status.MET, None, 80, 1),  # 30 + 50, not the 10 under the agency
+        (4, F(35), Status.OVER, 2, None, 3),
+        (5, F(40), Status.BELOW, 2, 10, 2),
+        (6, F(0), Status.NOT_REPORTED, 5, None, 3),
+        (7, F(5), Status.NO_QUOTA, 2, None, 2),
+        (8, F(18), Status.BELOW, None, None, 1),
+    ],
+)
+def test_nested_quota_holders(uid, collected, state, holder_parent, allocated, depth):
+    line = by_id(summarize(NESTED, NESTED_QUOTAS, NESTED_TALLIES, BAG))[uid]
+    assert (line.collected, line.status, line.depth) == (collected, state, depth)
+    assert (line.holder_parent_id, line.allocated_below) == (holder_parent, allocated)
+
+
+def test_allocation_gap():
+    lines = by_id(summarize(NESTED, NESTED_QUOTAS, NESTED_TALLIES, BAG))
+    assert [lines[uid].allocation_gap for uid in (2, 5, 8)] == [20, 40, None]
+    over_allocated = summarize(NESTED, {2: 20, 4: 15, 5: 10}, NESTED_TALLIES, BAG)
+    assert by_id(over_allocated)[2].allocation_gap == -5
+
+
+def test_plan_totals_count_top_holders_once_and_every_holder_for_statuses():
+    summary = summarize(NESTED, NESTED_QUOTAS, NESTED_TALLIES, BAG)
+    t = summary.totals
+    assert (t.quota, t.collected, t.tally.reports) == (100 + 20, F(118), 5)
+    assert (t.rate, t.rate_percent) == (F(118, 120), Decimal("98.3"))
+    assert (t.holders, t.completed, t.over, t.not_reported) == (5, 2, 1, 1)
+    assert (t.completed_share, t.completed_percent) == (F(2, 5), Decimal("40.0"))
+    assert summary.outside == []
+
+
+def test_completed_share_of_the_article():
+    """38 of 40 quota holders completed: "95% các đơn vị hoàn thành chỉ tiêu"."""
+    units = [node(0, kind="district"), *(node(i, 0) for i in range(1, 41))]
+    tallies = {i: reported(10 if i <= 38 else 9) for i in range(1, 41)}
+    t = summarize(units, {i: 10 for i in range(1, 41)}, tallies, BAG).totals
+    assert (t.holders, t.completed, t.over, t.not_reported) == (40, 38, 0, 0)
+    assert (t.completed_share, t.completed_percent) == (F(38, 40), Decimal("95.0"))
+
+
+def test_totals_of_a_plan_without_holders():
+    t = summarize([node(1), node(2, 1)], {2: 0}, {2: reported(3)}, BAG).totals
+    assert (t.quota, t.collected, t.holders) == (0, 0, 0)
+    assert t.rate is None and t.completed_share is None and t.completed_percent is None
+
+
+@pytest.mark.parametrize(
+    ("group", "quota", "collected", "holders", "not_reported"),
+    [
+        ({2, 4}, 100, F(100), 2, 0),  # a holder and its nested holder: the top one only
+        ({5, 6}, 50, F(40), 2, 1),
+        ({4, 5}, 80, F(75), 2, 0),  # siblings: both
+        ({6}, 10, F(0), 1, 1),  # the nested one alone counts
+        ({4, 8}, 50, F(53), 2, 0),
+        ({2, 4, 5, 6, 7, 8}, 120, F(118), 5, 1),
+    ],
+)
+def test_totals_of_a_group(group, quota, collected, holders, not_reported):
+    lines = summarize(NESTED, NESTED_QUOTAS, NESTED_TALLIES, BAG).lines
+    t = totals([line for line in lines if line.unit.id in group], BAG)
+    assert (t.quota, t.collected) == (quota, collected)
+    assert (t.holders, t.not_reported) == (holders, not_reported)
+
+
+def test_totals_of_a_group_with_a_holder_two_holders_down():
+    """A's figures already hold the agency union's, though the agency between them is left out."""
+    tallies = {**NESTED_TALLIES, 6: reported(7)}
+    lines = summarize(NESTED, NESTED_QUOTAS, tallies, BAG).lines
+    t = totals([line for line in lines if line.unit.id in {2, 6}], BAG)
+    assert (t.quota, t.collected, t.tally.reports) == (100, F(107), 5)
+
+
+def test_registered_donors_deferred_roll_up_like_collected():
+    tallies = {4: Tally(1, 40, 5, Bags(30, 5, 0)), 6: Tally(1, 12, 2, Bags(0, 0, 10)),
+               2: Tally(1, 7, 0, Bags(7, 0, 0)), 8: Tally(1, 3, 3, Bags())}  # fmt: skip
+    summary = summarize(NESTED, NESTED_QUOTAS, tallies, ML250)
+    lines = by_id(summary)
+    commune_a = lines[2].tally
+    assert (commune_a.registered, commune_a.donors, commune_a.deferred) == (59, 52, 7)
+    assert lines[2].collected == F(37 * 250 + 5 * 350 + 10 * 450, 250)
+    assert (lines[5].tally, lines[5].collected) == (tallies[6], 18)
+    plan = summary.totals.tally
+    assert (plan.registered, plan.donors, plan.deferred) == (62, 52, 10)
+    assert (lines[8].status, lines[8].collected) == (Status.BELOW, 0)  # all three deferred
+
+
+# --- Errors -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("quotas", "tallies"),
+    [({99: 10}, {}), ({}, {99: reported(1)}), ({2: 10}, {99: reported(1)})],
+)
+def test_unit_missing_from_the_tree(quotas, tallies):
+    with pytest.raises(ValueError, match="99"):
+        summarize([node(1), node(2, 1)], quotas, tallies, BAG)
+
+
+@pytest.mark.parametrize(
+    "units",
+    [
+        [node(1), node(2, 3), node(3, 2)],  # a loop beside the root
+        [node(1, 2), node(2, 1)],  # nothing but a loop
+        [node(1), node(2, 2)],  # its own parent
+    ],
+)
+def test_cycle(units):
+    with pytest.raises(ValueError, match="cycle"):
+        summarize(units, {}, {}, BAG)
+
+
+@pytest.mark.parametrize(
+    ("quota", "collected", "shown"),
+    [(20000, 20001, Decimal("0.1")), (40, 45, Decimal("12.5")), (40, 40, None), (40, 39, None)],
+)
+def test_over_rate_shown_only_when_over_and_never_as_zero(quota, collected, shown):
+    unit = UnitNode(1, None, "A", "A", "commune")
+    line = summarize([unit], {1: quota}, {1: Tally(1, collected, 0, Bags(collected))}, BAG).lines[0]
+    assert line.over_rate_percent == shown
