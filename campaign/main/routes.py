@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
+from campaign.auth.access import current_scope, require
 from campaign.extensions import db
 from campaign.i18n import LANGUAGES
 from campaign.models import Plan
@@ -21,7 +21,8 @@ bp = Blueprint("main", __name__)
 def plans() -> str:
     """Plans by year, newest first."""
     query = (
-        select(Plan)
+        current_scope()
+        .plans()
         .options(joinedload(Plan.issuer))
         .order_by(Plan.year.desc(), Plan.issued_on.desc(), Plan.id.desc())
     )
@@ -33,6 +34,7 @@ def plans() -> str:
 def plan(plan_id: int) -> str:
     """A plan's quotas, what each unit collected, and the totals."""
     plan = db.session.get(Plan, plan_id) or abort(404)
+    require(current_scope().can_see_plan(plan))
     return render_template(
         "main/plan.html",
         plan=plan,

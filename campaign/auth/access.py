@@ -1,0 +1,57 @@
+"""The signed-in user's scope for the current request, and refusing what is outside it."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from flask import abort, g, request
+from flask_login import current_user, login_required
+
+from campaign.extensions import db
+from campaign.services import audit
+from campaign.services.scope import Scope
+
+P = ParamSpec("P")
+R = TypeVar("R")
+log = logging.getLogger(__name__)
+
+
+def current_scope() -> Scope:
+    if "scope" not in g:
+        g.scope = Scope(current_user._get_current_object())
+    return g.scope
+
+
+def require(allowed: bool) -> None:
+    """Answers 403 unless ``allowed``; the refusal is logged and kept in the audit trail."""
+    if allowed:
+        return
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    log.warning("access refused: %s %s for %s", request.method, request.path, user)
+    db.session.rollback()
+    audit.record(
+        "access.refused",
+        entity="request",
+        user=user,
+        after={"method": request.method, "path": request.path},
+    )
+    db.session.commit()
+    abort(403)
+
+
+def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Signed in, and with one of ``roles``."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            require(current_user.role in roles)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,78 @@
+"""Who sees which plans and units: checked in the service layer and at the routes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from campaign.extensions import db
+from campaign.models import AuditEntry
+from campaign.services import plans
+from campaign.services.scope import Scope
+from tests import factories as f
+
+
+@pytest.fixture
+def two_districts(app):
+    province = f.unit("Tỉnh", "province")
+    x = f.unit("Huyện X", "district", province)
+    y = f.unit("Huyện Y", "district", province)
+    xa, ya = f.unit("Xã X1", "commune", x), f.unit("Xã Y1", "commune", y)
+    province_plan = f.plan(province)
+    plans.set_quotas(province_plan, {x: 100, y: 100})
+    plan_x, plan_y = f.plan(x, parent=province_plan), f.plan(y, parent=province_plan)
+    users = {
+        "admin": f.user("admin"),
+        "org_x": f.user("organiser", [x]),
+        "leader_x": f.user("leader", [x]),
+        "rep_x1": f.user("reporter", [xa]),
+    }
+    f.commit()
+    return {
+        "x": x,
+        "y": y,
+        "xa": xa,
+        "ya": ya,
+        "province_plan": province_plan,
+        "plan_x": plan_x,
+        "plan_y": plan_y,
+        **users,
+    }
+
+
+def visible(user, d) -> set[str]:
+    ids = {plan.id for plan in db.session.scalars(Scope(user).plans())}
+    return {k for k in ("province_plan", "plan_x", "plan_y") if d[k].id in ids}
+
+
+def test_plans_visible_by_role(two_districts):
+    d = two_districts
+    assert visible(d["admin"], d) == {"province_plan", "plan_x", "plan_y"}
+    # The province plan gives X a quota, so X's organiser and leader see it too.
+    assert visible(d["org_x"], d) == {"province_plan", "plan_x"}
+    assert visible(d["leader_x"], d) == {"province_plan", "plan_x"}
+    assert visible(d["rep_x1"], d) == set()
+
+
+def test_managing_and_reporting(two_districts):
+    d = two_districts
+    org, leader, rep = Scope(d["org_x"]), Scope(d["leader_x"]), Scope(d["rep_x1"])
+    assert org.can_manage_plan(d["plan_x"]) and not org.can_manage_plan(d["plan_y"])
+    assert not org.can_manage_plan(d["province_plan"])
+    assert not leader.can_manage_plan(d["plan_x"])
+    assert org.can_manage_unit(d["xa"]) and not org.can_manage_unit(d["x"])
+    assert not org.can_manage_unit(d["ya"])
+    assert rep.can_report(d["xa"]) and not rep.can_report(d["ya"])
+    assert not rep.can_report(d["x"])
+    assert not leader.can_report(d["xa"])
+
+
+def test_plan_page_outside_scope_is_refused_and_logged(client, auth, two_districts):
+    d = two_districts
+    auth.login(d["org_x"])
+    assert client.get(f"/ke-hoach/{d['plan_x'].id}").status_code == 200
+    assert client.get(f"/ke-hoach/{d['plan_y'].id}").status_code == 403
+    db.session.rollback()
+    refused = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "access.refused"))
+    assert refused.user_id == d["org_x"].id
+    assert refused.after["path"] == f"/ke-hoach/{d['plan_y'].id}"
