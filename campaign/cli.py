@@ -15,7 +15,7 @@ from werkzeug.serving import run_simple
 from campaign.database import writing
 from campaign.extensions import db
 from campaign.models import Role
-from campaign.services import demo, units, users
+from campaign.services import demo, synthetic, units, users
 from campaign.services.errors import ServiceError
 
 P = ParamSpec("P")
@@ -96,6 +96,36 @@ def create_user(username: str, role: str, unit_codes: tuple[str, ...], full_name
     click.echo(f"Đã tạo tài khoản {user.username} ({user.role_label}).")
 
 
+@click.command("generate-province")
+@click.option("--seed", default=2021, show_default=True, type=int)
+@click.option("--districts", default=30, show_default=True, type=click.IntRange(1, 200))
+@click.option(
+    "--communes",
+    default=30,
+    show_default=True,
+    type=click.IntRange(1, 60),
+    help="Commune-level units per district.",
+)
+@click.option("--years", default=5, show_default=True, type=click.IntRange(1, 20))
+@click.option("--first-year", default=2021, show_default=True, type=int)
+@writes
+def generate_province(
+    seed: int, districts: int, communes: int, years: int, first_year: int
+) -> None:
+    """Add a deterministic synthetic province (for benchmarks and load tests)."""
+    sizes = synthetic.Sizes(
+        districts=districts, communes_per_district=communes, years=years, first_year=first_year
+    )
+    expected = synthetic.expected_rows(sizes)
+    with click.progressbar(length=expected, label="Đang tạo dữ liệu", file=sys.stderr) as bar:
+        built = synthetic.generate(sizes, seed, progress=lambda _step, rows: bar.update(rows))
+    db.session.commit()
+    click.echo(
+        f"Đã tạo tỉnh tổng hợp: {built.units} đơn vị, {built.plans} kế hoạch, "
+        f"{built.drives} đợt, {built.results} kết quả."
+    )
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         return click.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
@@ -105,4 +135,4 @@ def _read_password() -> str:
     return line.rstrip("\r\n")
 
 
-commands = [init_db, load_demo, serve_demo, create_user]
+commands = [init_db, load_demo, serve_demo, create_user, generate_province]
