@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from collections.abc import Callable
 from typing import ParamSpec
@@ -72,6 +73,7 @@ def serve_demo(host: str, port: int) -> None:
         click.echo(f"  {username:<16} {role:<20} mật khẩu: {password}")
     click.echo(f"\nMở http://{host}:{port}/ và đăng nhập bằng một tài khoản ở trên.\n")
     # app.run() refuses to start inside a "flask" command; serve with werkzeug directly.
+    gc.freeze()  # as campaign.wsgi does: long-lived objects leave the collector's scans
     run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 

@@ -9,10 +9,11 @@ Arithmetic is exact (``Fraction``); rounding happens once, for display, in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
+from typing import NamedTuple
 
 ONE_DECIMAL = Decimal("0.1")
 #: What a rate that must not read as exactly 100 % shows instead.
@@ -42,15 +43,18 @@ class Status(StrEnum):
         return self in (Status.MET, Status.OVER)
 
 
-@dataclass(frozen=True)
-class Bags:
-    """Successful donations by bag size."""
+class Bags(NamedTuple):
+    """Successful donations by bag size.
+
+    Bags, Tally and UnitNode are named tuples, not dataclasses: a province's
+    summary makes tens of thousands of them and tuples are several times cheaper.
+    """
 
     ml250: int = 0
     ml350: int = 0
     ml450: int = 0
 
-    def __add__(self, other: Bags) -> Bags:
+    def __add__(self, other: Bags) -> Bags:  # type: ignore[override]
         return Bags(self.ml250 + other.ml250, self.ml350 + other.ml350, self.ml450 + other.ml450)
 
     @property
@@ -69,17 +73,16 @@ def blood_units(bags: Bags, rule: CountingRule) -> Fraction:
     return Fraction(bags.millilitres, 250)
 
 
-@dataclass(frozen=True)
-class Tally:
+class Tally(NamedTuple):
     """Counted results added up: for one unit, a subtree, or a group."""
 
     #: How many counted results (submitted or approved) went into the tally.
     reports: int = 0
     registered: int = 0
     deferred: int = 0
-    bags: Bags = field(default_factory=Bags)
+    bags: Bags = Bags()
 
-    def __add__(self, other: Tally) -> Tally:
+    def __add__(self, other: Tally) -> Tally:  # type: ignore[override]
         return Tally(
             self.reports + other.reports,
             self.registered + other.registered,
@@ -115,9 +118,12 @@ def status(quota: int | None, collected: Fraction, reports: int) -> Status:
         return Status.NO_QUOTA
     if reports == 0:
         return Status.NOT_REPORTED
-    if collected < quota:
+    # Compared as integers: C = n / d against Q, without Fraction's generic comparison.
+    collected = Fraction(collected)
+    wanted = quota * collected.denominator
+    if collected.numerator < wanted:
         return Status.BELOW
-    if collected == quota:
+    if collected.numerator == wanted:
         return Status.MET
     return Status.OVER
 
@@ -169,8 +175,7 @@ def _round_one_decimal(value: Fraction) -> Decimal:
 # --- A plan's summary -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UnitNode:
+class UnitNode(NamedTuple):
     """A unit as the roll-up needs it."""
 
     id: int
@@ -180,8 +185,7 @@ class UnitNode:
     kind: str
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One unit with a quota entry in the plan, with its subtree rolled up."""
 
     unit: UnitNode
@@ -344,11 +348,7 @@ def summarize(
             depth[uid] = 0
             holders_above[uid] = ()
 
-    subtree: dict[int, Tally] = dict(tallies)
-    for uid in reversed(order):  # children before parents
-        parent = nodes[uid].parent_id
-        if parent in nodes and uid in subtree:
-            subtree[parent] = subtree.get(parent, EMPTY) + subtree[uid]
+    subtree = _roll_up(nodes, order, tallies)
 
     allocated: dict[int, int] = {}
     for uid, amount in quotas.items():
@@ -383,6 +383,30 @@ def summarize(
         and not holders_above[uid]
     ]
     return PlanSummary(rule, lines, totals(lines, rule), outside)
+
+
+def _roll_up(
+    nodes: Mapping[int, UnitNode], order: list[int], tallies: Mapping[int, Tally]
+) -> dict[int, Tally]:
+    """Every unit's tally plus those of all units below it (children before parents).
+
+    Sums run on plain lists of six integers; a Tally is built once per unit.
+    """
+    sums: dict[int, list[int]] = {
+        uid: [t.reports, t.registered, t.deferred, *t.bags] for uid, t in tallies.items()
+    }
+    for uid in reversed(order):
+        parent = nodes[uid].parent_id
+        own = sums.get(uid)
+        if own is None or parent not in nodes:
+            continue
+        above = sums.get(parent)
+        if above is None:
+            sums[parent] = own.copy()
+        else:
+            for i in range(6):
+                above[i] += own[i]
+    return {uid: Tally(n, reg, dfr, Bags(a, b, c)) for uid, (n, reg, dfr, a, b, c) in sums.items()}
 
 
 def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:

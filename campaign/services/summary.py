@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
 from campaign.extensions import db
 from campaign.models import COUNTED_STATES, Drive, OrgUnit, Plan, Quota, Result, ResultState
@@ -51,22 +51,18 @@ def plan_quotas(plan_id: int) -> dict[int, int]:
     return dict(rows.tuples().all())
 
 
-def plan_units(plan: Plan) -> list[UnitNode]:
-    """The issuer's subtree, plus any unit holding a quota or a result in the plan tree."""
-    reporting = (
-        select(Result.unit_id)
-        .join(Drive, Drive.id == Result.drive_id)
-        .where(Drive.plan_id.in_(plan_and_descendants(plan.id)))
-    )
-    quota_holders = select(Quota.unit_id).where(Quota.plan_id == plan.id)
-    query = select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind).where(
-        or_(
-            OrgUnit.id.in_(unit_and_descendants(plan.issuer_id)),
-            OrgUnit.id.in_(quota_holders),
-            OrgUnit.id.in_(reporting),
-        )
-    )
-    nodes = [UnitNode(*row) for row in db.session.execute(query)]
+def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
+    """The issuer's subtree, plus any ``needed`` unit outside it (a quota or a result
+    given outside the issuer's tree: rare, and then one more query)."""
+    columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
+    # The recursive query carries the columns itself: no second pass over org_unit.
+    tree = select(*columns).where(OrgUnit.id == plan.issuer_id).cte("plan_units", recursive=True)
+    tree = tree.union_all(select(*columns).where(OrgUnit.parent_id == tree.c.id))
+    nodes = [UnitNode(*row) for row in db.session.execute(select(tree))]
+    missing = needed - {node.id for node in nodes}
+    if missing:
+        outside = select(*columns).where(OrgUnit.id.in_(missing))
+        nodes += [UnitNode(*row) for row in db.session.execute(outside)]
     nodes.sort(key=lambda n: sort_key(n.name))
     return nodes
 
@@ -74,4 +70,6 @@ def plan_units(plan: Plan) -> list[UnitNode]:
 def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
     """Three queries whatever the size of the plan; the rules are in ``rates``."""
     tallies = counted_tallies(plan.id, approved_only)
-    return summarize(plan_units(plan), plan_quotas(plan.id), tallies, plan.rule)
+    quotas = plan_quotas(plan.id)
+    units = plan_units(plan, set(quotas) | set(tallies))
+    return summarize(units, quotas, tallies, plan.rule)

@@ -1,0 +1,1 @@
+"""Performance harness: each operation against the bare minimum doing the same work."""

@@ -1,0 +1,59 @@
+"""Builds a synthetic province in a fresh database and measures each operation.
+
+.venv/bin/python -m benchmarks                      # SQLite in a temporary folder
+.venv/bin/python -m benchmarks --database-url postgresql+psycopg://...   # an EMPTY database
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from flask_migrate import upgrade
+
+from benchmarks.harness import machine, table
+from benchmarks.operations import OPERATIONS, build
+from campaign import create_app
+from campaign.database import writing
+from campaign.services import synthetic
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per operation")
+    parser.add_argument("--tiny", action="store_true", help="a small province (smoke test)")
+    args = parser.parse_args(argv)
+
+    sizes = (
+        synthetic.Sizes(districts=2, communes_per_district=3, years=1)
+        if args.tiny
+        else synthetic.Sizes()
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'benchmark.sqlite'}"
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "benchmark", "WTF_CSRF_ENABLED": False}
+        )
+        print(f"machine: {machine()}")
+        print(f"database: {url.split('@')[-1]}")
+        started = time.perf_counter()
+        with app.app_context(), writing():
+            upgrade()
+        province = build(app, sizes)
+        print(f"province built in {time.perf_counter() - started:.1f} s\n")
+        if not args.tiny:
+            # Measure a server as it runs in production (campaign/wsgi.py freezes the heap).
+            gc.collect()
+            gc.freeze()
+        rows = [operation(app, province, args.runs) for operation in OPERATIONS]
+        print(table(rows))
+    return 0 if all(r.met for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Timing, memory and the printed table."""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_mb: float
+
+
+@dataclass
+class Row:
+    operation: str
+    app: Measure
+    limit: Measure | None
+    target: str
+    met: bool
+
+    @property
+    def ratio(self) -> float | None:
+        return self.app.seconds / self.limit.seconds if self.limit else None
+
+
+def measure(work: Callable[[], Any], runs: int, setup: Callable[[], Any] | None = None) -> Measure:
+    """Median wall time over ``runs`` (after one warm-up), then one run under tracemalloc."""
+    times = []
+    for i in range(runs + 1):
+        if setup:
+            setup()
+        gc.collect()
+        start = time.perf_counter()
+        work()
+        elapsed = time.perf_counter() - start
+        if i:  # the first run warms caches and is not counted
+            times.append(elapsed)
+    if setup:
+        setup()
+    gc.collect()
+    tracemalloc.start()
+    work()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return Measure(statistics.median(times), peak / 2**20)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if "model name" in line]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    mem = ""
+    if hasattr(os, "sysconf"):
+        mem = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"
+    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+
+
+def table(rows: list[Row]) -> str:
+    head = f"{'operation':<44} {'app':>9} {'limit':>9} {'ratio':>6} {'peak MB':>8}  target"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        limit = f"{r.limit.seconds * 1000:8.1f}ms" if r.limit else f"{'—':>10}"
+        ratio = f"{r.ratio:5.2f}×" if r.ratio is not None else f"{'—':>6}"
+        verdict = "ok" if r.met else "MISSED"
+        lines.append(
+            f"{r.operation:<44} {r.app.seconds * 1000:7.1f}ms {limit} {ratio} "
+            f"{r.app.peak_mb:8.1f}  {r.target} {verdict}"
+        )
+    return "\n".join(lines)
