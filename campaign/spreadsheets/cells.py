@@ -61,16 +61,22 @@ class Styles:
         wrap: bool = False,
         grid: bool = False,
         text: bool = False,
+        indent: int = 0,
     ) -> StyleArray:
-        key = (bold, italic, size, number_format, align, wrap, grid, text)
+        key = (bold, italic, size, number_format, align, wrap, grid, text, indent)
         if key not in self._cache:
             ws = WriteOnlyWorksheet(self.workbook, "_styles")
             cell = WriteOnlyCell(ws)
             cell.font = Font(name="Times New Roman", size=size, bold=bold, italic=italic)
             if number_format:
                 cell.number_format = number_format
-            if align or wrap:
-                cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=wrap)
+            if align or wrap or indent:
+                cell.alignment = Alignment(
+                    horizontal=align or ("left" if indent else None),
+                    vertical="center",
+                    wrap_text=wrap,
+                    indent=indent,
+                )
             if grid:
                 cell.border = GRID
             if text:

@@ -18,7 +18,16 @@ from campaign import rates
 from campaign.formatting import long_date
 from campaign.formatting import number as shown_number
 from campaign.rates import Line, PlanSummary, Tally
-from campaign.spreadsheets.cells import INTEGER, PERCENT, UNITS, Styles, cell, number, text_cell
+from campaign.spreadsheets.cells import (
+    INTEGER,
+    PERCENT,
+    UNITS,
+    Styles,
+    cell,
+    is_risky,
+    number,
+    text_cell,
+)
 
 SUMMARY_HEADERS = (
     "STT",
@@ -196,7 +205,7 @@ def _summary_row(
 ) -> list[Any]:
     return [
         index,
-        ("    " * min(line.depth, 3)) + line.unit.name,
+        line.unit.name,
         kinds.get(line.unit.kind, line.unit.kind),
         line.quota if line.is_holder else None,
         line.tally.registered,
@@ -238,22 +247,22 @@ def _summary_sheet(
     kinds: Mapping[str, str],
     statuses: Mapping[str, str],
 ) -> None:
-    body: list[tuple[str, list[Any]]] = []  # (row kind, values)
+    body: list[tuple[int | None, list[Any]]] = []  # (depth of a unit line, values)
     counter = 0
     for position, (title, members) in enumerate(grouped(summary.lines)):
-        body.append(("group", [ROMAN[position], title]))
+        body.append((None, [ROMAN[position], title]))
         for line in members:
             counter += 1
-            body.append(("line", _summary_row(line, counter, kinds, statuses)))
+            body.append((line.depth, _summary_row(line, counter, kinds, statuses)))
         body.append(
-            ("subtotal", _totals_row(f"Cộng {title.lower()}", rates.totals(members, summary.rule)))
+            (None, _totals_row(f"Cộng {title.lower()}", rates.totals(members, summary.rule)))
         )
-    body.append(("total", _totals_row("TỔNG CỘNG", summary.totals)))
+    body.append((None, _totals_row("TỔNG CỘNG", summary.totals)))
     if summary.outside:
         outside = summary.tally_outside
         body.append(
             (
-                "subtotal",
+                None,
                 [
                     None,
                     "Đơn vị báo cáo ngoài các đơn vị được giao chỉ tiêu",
@@ -278,20 +287,29 @@ def _summary_sheet(
     formats = (None, None, None, INTEGER, INTEGER, INTEGER, INTEGER, UNITS, PERCENT, UNITS, None)
     plain = [styles.get(number_format=f, grid=True) for f in formats]
     strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
-    for kind, values in body:
-        row_styles = plain if kind == "line" else strong
-        ws.append(_styled_row(ws, styles, values, row_styles))
+    for depth, values in body:
+        if depth is None:
+            ws.append(_styled_row(ws, styles, values, strong))
+        else:
+            # The tree shows as an indent, so a unit's name stays exactly as stored.
+            indent = min(depth, 3)
+            name = styles.get(grid=True, indent=indent)
+            ws.append(_styled_row(ws, styles, values, [plain[0], name, *plain[2:]], indent))
     for row in _closing(summary, info):
         ws.append([None, *(cell(ws, v, styles.get(**s)) for v, s in row)])
 
 
 def _styled_row(
-    ws: WriteOnlyWorksheet, styles: Styles, values: Sequence[Any], row_styles: Sequence[Any]
+    ws: WriteOnlyWorksheet,
+    styles: Styles,
+    values: Sequence[Any],
+    row_styles: Sequence[Any],
+    indent: int = 0,
 ) -> list[Any]:
     row = []
     for value, style in zip(values, row_styles, strict=False):
-        if isinstance(value, str) and value[:1] in "=+-@\t\r":
-            row.append(text_cell(ws, value, styles, grid=True))
+        if isinstance(value, str) and is_risky(value):
+            row.append(text_cell(ws, value, styles, grid=True, indent=indent))
         else:
             row.append(cell(ws, value, style))
     return row
