@@ -248,3 +248,20 @@ def test_cli_unknown_plan_fails(app, runner, tmp_path):
     result = runner.invoke(args=["export-summary", "999/KH-X", "-o", str(tmp_path / "x.xlsx")])
     assert result.exit_code != 0
     assert re.search("Không có kế hoạch", result.output)
+
+
+def test_downloads_for_who_may_see_or_manage_the_plan(setup, client, auth):
+    district, communes, plan, _drive = setup
+    leader = f.user("leader", [district])
+    outsider = f.user("organiser", [f.unit("Huyện khác", "district")])
+    f.commit()
+    auth.login(leader)
+    response = client.get(f"/ke-hoach/{plan.id}/bao-cao.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert openpyxl.load_workbook(io.BytesIO(response.data)).sheetnames[0] == "Tổng hợp"
+    assert client.get(f"/ke-hoach/{plan.id}/mau-chi-tieu.xlsx").status_code == 403
+    assert client.get("/ke-hoach/9999/bao-cao.xlsx").status_code == 404
+    auth.logout()
+    auth.login(outsider)
+    assert client.get(f"/ke-hoach/{plan.id}/bao-cao.xlsx").status_code == 403

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from campaign import labels
-from campaign.models import Plan
-from campaign.services.summary import drive_tallies, plan_summary
+from campaign.extensions import db
+from campaign.models import OrgUnit, Plan
+from campaign.services.summary import drive_tallies, plan_quotas, plan_summary
 from campaign.spreadsheets.summary import DriveLine, ReportInfo, summary_workbook
+from campaign.spreadsheets.templates import quota_template
+from campaign.text import sort_key
 
 #: Words that open a unit's name and are not part of the place name.
 _KIND_WORDS = ("thành phố ", "thị trấn ", "thị xã ", "tỉnh ", "huyện ", "xã ", "phường ")
@@ -57,3 +61,18 @@ def summary_export(plan: Plan, day: date | None = None) -> bytes:
 def export_filename(plan: Plan) -> str:
     safe = "".join(c if c.isalnum() else "-" for c in plan.number)
     return f"bao-cao-{safe}-{plan.issued_on.year}.xlsx"
+
+
+def quota_template_export(plan: Plan) -> bytes:
+    """The units directly under the plan's issuer, valid on its date, with any quota set."""
+    quotas = plan_quotas(plan.id)
+    candidates = db.session.scalars(
+        select(OrgUnit).where(OrgUnit.parent_id == plan.issuer_id)
+    ).all()
+    rows = [
+        (u.code, u.name, quotas.get(u.id))
+        for u in sorted(candidates, key=lambda u: sort_key(u.name))
+        if u.is_valid_on(plan.issued_on)
+    ]
+    title = f"CHỈ TIÊU HIẾN MÁU TÌNH NGUYỆN - KẾ HOẠCH SỐ {plan.number}"
+    return quota_template(title, rows)
