@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import gc
 import sys
-from collections.abc import Callable
-from typing import ParamSpec
+from collections.abc import Callable, Iterable
+from typing import BinaryIO, ParamSpec
 
 import click
 from flask import current_app
@@ -15,9 +15,10 @@ from werkzeug.serving import run_simple
 
 from campaign.database import writing
 from campaign.extensions import db
-from campaign.models import Role
-from campaign.services import demo, synthetic, units, users
+from campaign.models import Drive, Plan, Role
+from campaign.services import demo, imports, plans, synthetic, units, users
 from campaign.services.errors import ServiceError
+from campaign.services.exports import summary_export
 
 P = ParamSpec("P")
 
@@ -137,4 +138,106 @@ def _read_password() -> str:
     return line.rstrip("\r\n")
 
 
-commands = [init_db, load_demo, serve_demo, create_user, generate_province]
+#: Above this many rows an import shows a progress bar.
+PROGRESS_ROWS = 2000
+
+
+def _progress(rows: list) -> Iterable:
+    if len(rows) <= PROGRESS_ROWS:
+        return rows
+    return click.progressbar(rows, label="Đang đọc", file=sys.stderr)
+
+
+def _run_import(preview: imports.Preview, dry_run: bool) -> None:
+    """Prints the preview; applies it unless it is a dry run; fails with every problem."""
+    for kind in imports.ChangeKind:
+        click.echo(f"{kind.value}: {preview.count(kind)}")
+    for change in preview.changes:
+        if change.kind != imports.ChangeKind.UNCHANGED:
+            arrow = f"{change.before} -> " if change.before else ""
+            click.echo(f"  dòng {change.row}: {change.unit}: {arrow}{change.after}")
+    for problem in preview.problems:
+        where = f"dòng {problem.row}: " if problem.row else ""
+        click.echo(f"Lỗi: {where}{problem.message}", err=True)
+    if not preview.ok:
+        _fail(f"{len(preview.problems)} lỗi; chưa có gì được lưu.")
+    if dry_run:
+        db.session.rollback()
+        click.echo("Chạy thử: chưa lưu gì.")
+        return
+    written = imports.apply(preview)
+    db.session.commit()
+    click.echo(f"Đã lưu {written} thay đổi.")
+
+
+def _plan(ref: str, year: int | None) -> Plan:
+    try:
+        return plans.find_plan(ref, year)
+    except ServiceError as error:
+        _fail(error.message)
+        raise
+
+
+dry_run_option = click.option("--dry-run", is_flag=True, help="Print the preview, save nothing.")
+
+
+@click.command("import-units")
+@click.argument("file", type=click.File("rb"))
+@click.option("--under", "root_code", required=True, help="Code of the unit they go under.")
+@dry_run_option
+@writes
+def import_units(file: BinaryIO, root_code: str, dry_run: bool) -> None:
+    """Import units from an .xlsx file (code, name, kind, parent, contact)."""
+    try:
+        root = units.by_code(root_code)
+    except ServiceError as error:
+        _fail(error.message)
+    _run_import(imports.preview_units(file.read(), root, progress=_progress), dry_run)
+
+
+@click.command("import-quotas")
+@click.argument("plan_ref", metavar="PLAN")
+@click.argument("file", type=click.File("rb"))
+@click.option("--year", type=int, help="Year of issue, when the number is ambiguous.")
+@dry_run_option
+@writes
+def import_quotas(plan_ref: str, file: BinaryIO, year: int | None, dry_run: bool) -> None:
+    """Import a plan's quotas from an .xlsx file; PLAN is an id or a number as written."""
+    plan = _plan(plan_ref, year)
+    _run_import(imports.preview_quotas(file.read(), plan, progress=_progress), dry_run)
+
+
+@click.command("import-results")
+@click.argument("drive_id", type=int, metavar="DRIVE")
+@click.argument("file", type=click.File("rb"))
+@dry_run_option
+@writes
+def import_results(drive_id: int, file: BinaryIO, dry_run: bool) -> None:
+    """Import a drive's results from an .xlsx file; DRIVE is the drive's id."""
+    drive = db.session.get(Drive, drive_id)
+    if drive is None:
+        _fail(f"Không có đợt hiến máu {drive_id}.")
+    _run_import(imports.preview_results(file.read(), drive, progress=_progress), dry_run)
+
+
+@click.command("export-summary")
+@click.argument("plan_ref", metavar="PLAN")
+@click.option("-o", "--output", type=click.File("wb"), required=True)
+@click.option("--year", type=int, help="Year of issue, when the number is ambiguous.")
+def export_summary(plan_ref: str, output: BinaryIO, year: int | None) -> None:
+    """Write a plan's summary workbook (.xlsx)."""
+    output.write(summary_export(_plan(plan_ref, year)))
+    click.echo(f"Đã ghi {output.name}.")
+
+
+commands = [
+    init_db,
+    load_demo,
+    serve_demo,
+    create_user,
+    generate_province,
+    import_units,
+    import_quotas,
+    import_results,
+    export_summary,
+]

@@ -13,7 +13,7 @@ from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Quota, User
 from campaign.rates import CountingRule
 from campaign.services import audit
-from campaign.services.errors import ServiceError
+from campaign.services.errors import NotFound, ServiceError
 
 
 def _document_number(text: str) -> str:
@@ -130,3 +130,25 @@ def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int], user: User | None = N
             before = audit.snapshot(quota)
             quota.amount = amount
             audit.record("quota.set", quota, user=user, before=before)
+
+
+def find_plan(ref: str, year: int | None = None) -> Plan:
+    """A plan by id or by its number as written ("276/KH-BCĐTH"), with ``year`` of issue."""
+    ref = ref.strip()
+    if ref.isdigit():
+        plan = db.session.get(Plan, int(ref))
+        if plan is None:
+            raise NotFound(_("Không có kế hoạch %(ref)s.", ref=ref))
+        return plan
+    query = select(Plan).where(Plan.number == _document_number(ref))
+    if year is not None:
+        query = query.where(extract("year", Plan.issued_on) == year)
+    found = db.session.scalars(query).all()
+    if not found:
+        raise NotFound(_("Không có kế hoạch %(ref)s.", ref=ref))
+    if len(found) > 1:
+        years = ", ".join(str(p.issued_on.year) for p in found)
+        raise ServiceError(
+            _("Có nhiều kế hoạch số %(ref)s (năm %(years)s); hãy ghi --year.", ref=ref, years=years)
+        )
+    return found[0]

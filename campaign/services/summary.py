@@ -73,3 +73,34 @@ def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
     quotas = plan_quotas(plan.id)
     units = plan_units(plan, set(quotas) | set(tallies))
     return summarize(units, quotas, tallies, plan.rule)
+
+
+def drive_tallies(plan: Plan) -> list[tuple[Drive, UnitNode, Tally]]:
+    """Counted results by drive and unit across the plan tree, in one query.
+
+    A unit has at most one result per drive, so each row is one drive x unit cell.
+    """
+    query = (
+        select(
+            Drive,
+            OrgUnit.id,
+            OrgUnit.parent_id,
+            OrgUnit.code,
+            OrgUnit.name,
+            OrgUnit.kind,
+            Result.registered,
+            Result.deferred,
+            Result.bags_250,
+            Result.bags_350,
+            Result.bags_450,
+        )
+        .join(Drive, Drive.id == Result.drive_id)
+        .join(OrgUnit, OrgUnit.id == Result.unit_id)
+        .where(Drive.plan_id.in_(plan_and_descendants(plan.id)), Result.state.in_(COUNTED_STATES))
+    )
+    rows = [
+        (drive, UnitNode(uid, parent, code, name, kind), Tally(1, reg, dfr, Bags(b1, b2, b3)))
+        for drive, uid, parent, code, name, kind, reg, dfr, b1, b2, b3 in db.session.execute(query)
+    ]
+    rows.sort(key=lambda r: (r[0].starts_on, r[0].id, sort_key(r[1].name)))
+    return rows

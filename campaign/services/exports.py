@@ -1,0 +1,78 @@
+"""The summary workbook of a plan, as the leaders take it to meetings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from campaign import labels
+from campaign.extensions import db
+from campaign.models import OrgUnit, Plan
+from campaign.services.summary import drive_tallies, plan_quotas, plan_summary
+from campaign.spreadsheets.summary import DriveLine, ReportInfo, summary_workbook
+from campaign.spreadsheets.templates import quota_template
+from campaign.text import sort_key
+
+#: Words that open a unit's name and are not part of the place name.
+_KIND_WORDS = ("thành phố ", "thị trấn ", "thị xã ", "tỉnh ", "huyện ", "xã ", "phường ")
+
+
+def place_name(unit_name: str) -> str:
+    """ "Huyện Quảng Xương" -> "Quảng Xương", for the date line of a report."""
+    lowered = unit_name.lower()
+    for word in _KIND_WORDS:
+        if lowered.startswith(word):
+            return unit_name[len(word) :].strip()
+    return unit_name
+
+
+def steering_committee(unit_name: str) -> str:
+    return f"BCĐ vận động HMTN {unit_name[:1].lower()}{unit_name[1:]}"
+
+
+def summary_export(plan: Plan, day: date | None = None) -> bytes:
+    """Four queries (the summary's three and the drive detail) whatever the plan's size."""
+    summary = plan_summary(plan)
+    detail = [
+        DriveLine(drive.name, unit.name, unit.kind, tally, tally.collected(plan.rule))
+        for drive, unit, tally in drive_tallies(plan)
+    ]
+    # The report is an official Vietnamese document, whatever the interface language.
+    with force_locale("vi"):
+        kinds = {code: str(name) for code, name in labels.UNIT_KIND.items()}
+        statuses = {code: str(name) for code, name in labels.STATUS.items()}
+        rule_label = plan.rule_label
+    committee = steering_committee(plan.issuer.name)
+    info = ReportInfo(
+        issuer=committee,
+        place=place_name(plan.issuer.name),
+        day=day or date.today(),
+        plan_number=plan.number,
+        plan_issued_on=plan.issued_on,
+        plan_issuer=committee,
+        plan_title=plan.title,
+        rule_label=rule_label,
+    )
+    return summary_workbook(info, summary, detail, kinds, statuses)
+
+
+def export_filename(plan: Plan) -> str:
+    safe = "".join(c if c.isalnum() else "-" for c in plan.number)
+    return f"bao-cao-{safe}-{plan.issued_on.year}.xlsx"
+
+
+def quota_template_export(plan: Plan) -> bytes:
+    """The units directly under the plan's issuer, valid on its date, with any quota set."""
+    quotas = plan_quotas(plan.id)
+    candidates = db.session.scalars(
+        select(OrgUnit).where(OrgUnit.parent_id == plan.issuer_id)
+    ).all()
+    rows = [
+        (u.code, u.name, quotas.get(u.id))
+        for u in sorted(candidates, key=lambda u: sort_key(u.name))
+        if u.is_valid_on(plan.issued_on)
+    ]
+    title = f"CHỈ TIÊU HIẾN MÁU TÌNH NGUYỆN - KẾ HOẠCH SỐ {plan.number}"
+    return quota_template(title, rows)

@@ -1,0 +1,548 @@
+"""Imports of units, quotas and results: read a workbook, preview every change, apply it whole.
+
+Nothing is written while previewing. Applying re-reads the file against the
+database as it is then, and refuses the whole file if any row has a problem.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from campaign import labels
+from campaign.extensions import db
+from campaign.models import Drive, OrgUnit, Plan, Quota, Result, ResultState, UnitKind, User
+from campaign.rates import CountingRule
+from campaign.services import audit, plans, results, units
+from campaign.services.errors import ServiceError
+from campaign.services.summary import unit_and_descendants
+from campaign.spreadsheets.reading import Column, NotANumber, SheetError, read_table, whole_number
+from campaign.text import fold
+
+T = TypeVar("T")
+Progress = Callable[[list[T]], Iterable[T]]
+
+FILE_ERRORS = {
+    "empty": _l("Tệp rỗng."),
+    "encrypted": _l(
+        "Tệp được đặt mật khẩu hoặc là định dạng .xls cũ. Hãy mở tệp, bỏ mật khẩu và lưu lại "
+        "dưới dạng .xlsx."
+    ),
+    "not_xlsx": _l("Tệp không phải bảng tính Excel .xlsx."),
+    "corrupt": _l("Tệp .xlsx bị hỏng, không đọc được."),
+    "bomb": _l("Tệp bị từ chối: nội dung giải nén quá lớn so với kích thước tệp."),
+    "no_header": _l(
+        "Không tìm thấy dòng tiêu đề có các cột %(columns)s trong 20 dòng đầu của các trang tính."
+    ),
+}
+
+CODE = Column("code", ("Mã đơn vị", "Mã", "Mã ĐV"))
+NAME = Column("name", ("Tên đơn vị", "Đơn vị", "Tên"))
+UNIT_COLUMNS = (
+    Column("code", CODE.labels, required=True),
+    Column("name", NAME.labels, required=True),
+    Column("kind", ("Loại đơn vị", "Loại")),
+    Column("parent", ("Mã đơn vị cấp trên", "Đơn vị cấp trên", "Cấp trên", "Trực thuộc")),
+    Column("contact_name", ("Người liên hệ", "Người phụ trách")),
+    Column("contact_phone", ("Điện thoại", "Số điện thoại", "SĐT")),
+)
+QUOTA_COLUMNS = (CODE, NAME, Column("amount", ("Chỉ tiêu", "Chỉ tiêu giao"), required=True))
+RESULT_COLUMNS = (
+    CODE,
+    NAME,
+    Column("registered", ("Đăng ký", "Số đăng ký", "Số người đăng ký")),
+    Column("deferred", ("Không đủ điều kiện", "Không đủ ĐK", "Hoãn", "Hoãn hiến")),
+    Column("bags_250", ("250 ml", "Túi 250 ml", "Loại 250 ml", "250ml")),
+    Column("bags_350", ("350 ml", "Túi 350 ml", "Loại 350 ml", "350ml")),
+    Column("bags_450", ("450 ml", "Túi 450 ml", "Loại 450 ml", "450ml")),
+    Column("donations", ("Hiến thành công", "Số người hiến", "Số hiến", "Đủ điều kiện")),
+)
+BAG_COLUMNS = ("bags_250", "bags_350", "bags_450")
+
+
+class ImportKind(StrEnum):
+    UNITS = "units"
+    QUOTAS = "quotas"
+    RESULTS = "results"
+
+
+class ChangeKind(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Change:
+    row: int
+    unit: str
+    kind: ChangeKind
+    before: str = ""
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    #: The row as the spreadsheet numbers it; ``None`` for the file as a whole.
+    row: int | None
+    message: str
+
+
+@dataclass
+class Preview:
+    kind: ImportKind
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    #: What applying does, one step per new or changed row.
+    steps: list[Callable[[User | None], None]] = field(default_factory=list)
+
+    def count(self, kind: ChangeKind) -> int:
+        return sum(1 for c in self.changes if c.kind == kind)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem(self, row: int | None, message: str) -> None:
+        self.problems.append(Problem(row, message))
+
+
+def apply(preview: Preview, user: User | None = None) -> int:
+    """All or nothing: a preview with any problem changes nothing. Returns rows written."""
+    if not preview.ok:
+        raise ServiceError(
+            _("Tệp còn %(count)d lỗi; chưa có gì được lưu.", count=len(preview.problems))
+        )
+    for step in preview.steps:
+        step(user)
+    db.session.flush()
+    return len(preview.steps)
+
+
+def _no_progress(rows: list[T]) -> Iterable[T]:
+    return rows
+
+
+def _read(data: bytes, columns: tuple[Column, ...], kind: ImportKind) -> tuple[Preview, Any]:
+    preview = Preview(kind)
+    try:
+        return preview, read_table(data, columns)
+    except SheetError as error:
+        preview.problem(None, str(FILE_ERRORS[error.code]) % error.params)
+        return preview, None
+
+
+class UnitMatcher:
+    """Finds a file's unit by code, else by name ignoring accents, case and spacing."""
+
+    def __init__(self, candidates: Iterable[OrgUnit]) -> None:
+        self.by_code: dict[str, OrgUnit] = {}
+        self.by_name: dict[str, list[OrgUnit]] = {}
+        for unit in candidates:
+            self.by_code[unit.code.casefold()] = unit
+            self.by_name.setdefault(fold(unit.name), []).append(unit)
+
+    def find(self, code: Any, name: Any) -> OrgUnit | str:
+        """The unit, or a message saying why none was found."""
+        if code is not None:
+            unit = self.by_code.get(str(code).strip().casefold())
+            if unit is not None:
+                return unit
+        if name is not None:
+            matches = self.by_name.get(fold(str(name)), [])
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                return _("Có nhiều đơn vị tên %(name)s; hãy ghi mã đơn vị.", name=name)
+        shown = name if name is not None else code
+        if shown is None:
+            return _("Thiếu mã và tên đơn vị.")
+        suggestions = self.suggest(str(shown))
+        if suggestions:
+            return _(
+                "Không tìm thấy đơn vị %(unit)s. Có phải: %(suggestions)s?",
+                unit=shown,
+                suggestions=", ".join(suggestions),
+            )
+        return _("Không tìm thấy đơn vị %(unit)s.", unit=shown)
+
+    def suggest(self, text: str) -> list[str]:
+        close = difflib.get_close_matches(fold(text), list(self.by_name), n=3, cutoff=0.6)
+        return [self.by_name[key][0].name for key in close]
+
+
+def _count(values: dict[str, Any], name: str, row: int, preview: Preview) -> int | None:
+    try:
+        value = whole_number(values.get(name))
+    except NotANumber:
+        value = -1
+    if value is not None and value < 0:
+        preview.problem(
+            row,
+            _(
+                "Cột %(column)s: %(value)s không phải số nguyên không âm.",
+                column=name,
+                value=values.get(name),
+            ),
+        )
+        return None
+    return value
+
+
+def _in_subtree(root_id: int) -> list[OrgUnit]:
+    return list(
+        db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(unit_and_descendants(root_id))))
+    )
+
+
+# --- quotas -------------------------------------------------------------------
+
+
+def preview_quotas(
+    data: bytes,
+    plan: Plan,
+    allowed: Callable[[OrgUnit], bool] | None = None,
+    progress: Progress = _no_progress,
+) -> Preview:
+    preview, table = _read(data, QUOTA_COLUMNS, ImportKind.QUOTAS)
+    if table is None:
+        return preview
+    matcher = UnitMatcher(u for u in _in_subtree(plan.issuer_id) if u.id != plan.issuer_id)
+    existing = {
+        q.unit_id: q.amount
+        for q in db.session.scalars(select(Quota).where(Quota.plan_id == plan.id))
+    }
+    seen: dict[int, int] = {}
+    amounts: dict[OrgUnit, int] = {}
+    for row, values in progress(table.rows):
+        amount = _count(values, "amount", row, preview)
+        unit = matcher.find(values.get("code"), values.get("name"))
+        if isinstance(unit, str):
+            preview.problem(row, unit)
+            continue
+        if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
+            continue
+        if amount is None:
+            continue  # a template row left blank
+        before = existing.get(unit.id)
+        kind = _change(before, amount)
+        preview.changes.append(Change(row, unit.name, kind, _str(before), str(amount)))
+        if kind != ChangeKind.UNCHANGED:
+            amounts[unit] = amount
+    if amounts:
+        preview.steps.append(lambda user: plans.set_quotas(plan, amounts, user=user))
+    return preview
+
+
+def _allowed(
+    unit: OrgUnit, allowed: Callable[[OrgUnit], bool] | None, row: int, preview: Preview
+) -> bool:
+    if allowed is None or allowed(unit):
+        return True
+    preview.problem(row, _("Bạn không có quyền nhập số liệu cho đơn vị %(name)s.", name=unit.name))
+    return False
+
+
+def _repeated(unit: OrgUnit, row: int, seen: dict[int, int], preview: Preview) -> bool:
+    if unit.id in seen:
+        preview.problem(
+            row,
+            _("Đơn vị %(name)s đã có ở dòng %(row)d.", name=unit.name, row=seen[unit.id]),
+        )
+        return True
+    seen[unit.id] = row
+    return False
+
+
+def _change(before: Any, after: Any) -> ChangeKind:
+    if before is None:
+        return ChangeKind.NEW
+    return ChangeKind.UNCHANGED if before == after else ChangeKind.CHANGED
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+# --- results ------------------------------------------------------------------
+
+
+def preview_results(
+    data: bytes,
+    drive: Drive,
+    allowed: Callable[[OrgUnit], bool] | None = None,
+    progress: Progress = _no_progress,
+) -> Preview:
+    preview, table = _read(data, RESULT_COLUMNS, ImportKind.RESULTS)
+    if table is None:
+        return preview
+    plan = drive.plan
+    has_bags = any(c in table.columns for c in BAG_COLUMNS)
+    if not has_bags and "donations" not in table.columns:
+        preview.problem(None, _("Không tìm thấy cột số túi máu 250/350/450 ml."))
+        return preview
+    if not has_bags and plan.rule != CountingRule.BAG:
+        preview.problem(
+            None,
+            _(
+                "Kế hoạch này tính đơn vị máu quy đổi 250 ml, nên cần số túi theo từng loại "
+                "250, 350 và 450 ml; tệp chỉ có một cột số người hiến."
+            ),
+        )
+        return preview
+    matcher = UnitMatcher(_in_subtree(plan.issuer_id))
+    existing = {
+        r.unit_id: r for r in db.session.scalars(select(Result).where(Result.drive_id == drive.id))
+    }
+    seen: dict[int, int] = {}
+    for row, values in progress(table.rows):
+        counts = _result_counts(values, has_bags, row, preview)
+        unit = matcher.find(values.get("code"), values.get("name"))
+        if isinstance(unit, str):
+            preview.problem(row, unit)
+            continue
+        if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
+            continue
+        if counts is None:
+            continue
+        _result_change(preview, row, drive, unit, counts, existing.get(unit.id))
+    return preview
+
+
+def _result_counts(
+    values: dict[str, Any], has_bags: bool, row: int, preview: Preview
+) -> results.Counts | None:
+    before = len(preview.problems)
+    names = [*BAG_COLUMNS] if has_bags else ["donations"]
+    numbers = {name: _count(values, name, row, preview) or 0 for name in names}
+    deferred = _count(values, "deferred", row, preview) or 0
+    registered = _count(values, "registered", row, preview)
+    if len(preview.problems) > before:
+        return None
+    if not has_bags:
+        # Counted per bag, the size does not change the units: keep them as 250 ml bags.
+        numbers = {"bags_250": numbers["donations"]}
+    donors = sum(numbers.values())
+    if registered is None:
+        registered = donors + deferred
+    if registered < donors + deferred:
+        preview.problem(
+            row,
+            _(
+                "Số đăng ký (%(registered)d) nhỏ hơn số hiến thành công và không đủ điều kiện "
+                "(%(sum)d).",
+                registered=registered,
+                sum=donors + deferred,
+            ),
+        )
+        return None
+    return results.Counts(registered=registered, deferred=deferred, **numbers)
+
+
+def _result_text(counts: results.Counts) -> str:
+    return _(
+        "ĐK %(registered)d, hoãn %(deferred)d, túi 250/350/450: %(b250)d/%(b350)d/%(b450)d",
+        registered=counts.registered,
+        deferred=counts.deferred,
+        b250=counts.bags_250,
+        b350=counts.bags_350,
+        b450=counts.bags_450,
+    )
+
+
+def _result_change(
+    preview: Preview,
+    row: int,
+    drive: Drive,
+    unit: OrgUnit,
+    counts: results.Counts,
+    current: Result | None,
+) -> None:
+    before = None
+    if current is not None:
+        before = results.Counts(
+            current.registered,
+            current.deferred,
+            current.bags_250,
+            current.bags_350,
+            current.bags_450,
+        )
+    kind = _change(before, counts)
+    if kind == ChangeKind.CHANGED and current is not None and current.state == ResultState.APPROVED:
+        preview.problem(
+            row,
+            _("Báo cáo của %(name)s đã được duyệt; cần mở lại trước khi nhập.", name=unit.name),
+        )
+        return
+    preview.changes.append(
+        Change(row, unit.name, kind, _result_text(before) if before else "", _result_text(counts))
+    )
+    if kind == ChangeKind.UNCHANGED:
+        return
+    version = current.version if current is not None else None
+    preview.steps.append(
+        lambda user: results.save(
+            drive, unit, counts, user=user, expected_version=version, submit=True
+        )
+    )
+
+
+# --- units --------------------------------------------------------------------
+
+
+def preview_units(
+    data: bytes,
+    root: OrgUnit,
+    allowed: Callable[[OrgUnit], bool] | None = None,
+    progress: Progress = _no_progress,
+) -> Preview:
+    """Units of a file go under ``root``, or under the unit its "cấp trên" column names."""
+    preview, table = _read(data, UNIT_COLUMNS, ImportKind.UNITS)
+    if table is None:
+        return preview
+    tree = _in_subtree(root.id)
+    matcher = UnitMatcher(tree)
+    existing = {u.code.casefold(): u for u in db.session.scalars(select(OrgUnit))}
+    kinds = _kind_names()
+    new_codes: dict[str, tuple[int, str]] = {}
+    created: dict[str, OrgUnit] = {}
+    for row, values in progress(table.rows):
+        code, name = values.get("code"), values.get("name")
+        if code is None or name is None:
+            preview.problem(row, _("Thiếu mã hoặc tên đơn vị."))
+            continue
+        code, name = str(code).strip(), " ".join(str(name).split())
+        kind = _unit_kind(values.get("kind"), kinds, row, preview)
+        if kind is None:
+            continue
+        parent_ref = values.get("parent")
+        parent_code = _parent_code(parent_ref, matcher, new_codes, root, row, preview)
+        if parent_code is None:
+            continue
+        if code.casefold() in new_codes:
+            preview.problem(
+                row,
+                _(
+                    "Mã %(code)s đã có ở dòng %(row)d.",
+                    code=code,
+                    row=new_codes[code.casefold()][0],
+                ),
+            )
+            continue
+        new_codes[code.casefold()] = (row, code)
+        spec = {
+            "code": code,
+            "name": name,
+            "kind": kind,
+            "contact_name": _text(values.get("contact_name")),
+            "contact_phone": _text(values.get("contact_phone")),
+        }
+        current = existing.get(code.casefold())
+        if current is not None:
+            _unit_update(preview, row, current, spec, parent_code, existing, allowed)
+        else:
+            preview.changes.append(Change(row, name, ChangeKind.NEW, "", _unit_text(spec)))
+            preview.steps.append(_create_step(spec, parent_code, existing, created))
+    return preview
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value).strip() or None
+
+
+def _kind_names() -> dict[str, str]:
+    names = {fold(str(label)): code for code, label in labels.UNIT_KIND.items()}
+    names.update({code: code for code in UnitKind.__members__.values()})
+    names.update({"xa": "commune", "thi tran": "town", "phuong": "ward", "truong": "school"})
+    return names
+
+
+def _unit_kind(value: Any, kinds: dict[str, str], row: int, preview: Preview) -> str | None:
+    if value is None:
+        return UnitKind.OTHER.value
+    kind = kinds.get(fold(str(value)))
+    if kind is None:
+        preview.problem(row, _("Loại đơn vị không hợp lệ: %(kind)s.", kind=value))
+    return kind
+
+
+def _parent_code(
+    ref: Any,
+    matcher: UnitMatcher,
+    new_codes: dict[str, tuple[int, str]],
+    root: OrgUnit,
+    row: int,
+    preview: Preview,
+) -> str | None:
+    """The code of the parent: the root, a unit under it, or a unit earlier in the file."""
+    if ref is None:
+        return root.code
+    text = str(ref).strip()
+    if text.casefold() in new_codes:
+        return new_codes[text.casefold()][1]
+    found = matcher.find(text, text)
+    if isinstance(found, str):
+        preview.problem(row, found)
+        return None
+    return found.code
+
+
+def _unit_text(spec: dict[str, Any]) -> str:
+    return f"{spec['code']} · {spec['name']} · {labels.UNIT_KIND[spec['kind']]}"
+
+
+def _create_step(
+    spec: dict[str, Any],
+    parent_code: str,
+    existing: dict[str, OrgUnit],
+    created: dict[str, OrgUnit],
+) -> Callable[[User | None], None]:
+    def step(user: User | None) -> None:
+        parent = created.get(parent_code.casefold()) or existing[parent_code.casefold()]
+        unit = units.create_unit(parent=parent, user=user, **spec)
+        created[spec["code"].casefold()] = unit
+
+    return step
+
+
+def _unit_update(
+    preview: Preview,
+    row: int,
+    unit: OrgUnit,
+    spec: dict[str, Any],
+    parent_code: str,
+    existing: dict[str, OrgUnit],
+    allowed: Callable[[OrgUnit], bool] | None,
+) -> None:
+    if not _allowed(unit, allowed, row, preview):
+        return
+    fields = ("name", "kind", "contact_name", "contact_phone")
+    current = {name: getattr(unit, name) for name in fields} | {"code": unit.code}
+    wanted = {name: spec[name] for name in fields} | {"code": unit.code}
+    same_parent = unit.parent is not None and unit.parent.code.casefold() == parent_code.casefold()
+    kind = ChangeKind.UNCHANGED if current == wanted and same_parent else ChangeKind.CHANGED
+    preview.changes.append(Change(row, unit.name, kind, _unit_text(current), _unit_text(wanted)))
+    if kind == ChangeKind.UNCHANGED:
+        return
+    parent = existing.get(parent_code.casefold())
+    if parent is None or parent.id == unit.id:
+        preview.problem(
+            row, _("Không chuyển được đơn vị %(name)s sang đơn vị cấp trên mới.", name=unit.name)
+        )
+        return
+
+    def step(user: User | None) -> None:
+        before = audit.snapshot(unit)
+        for name in fields:
+            setattr(unit, name, wanted[name])
+        unit.parent = parent
+        audit.record("unit.update", unit, user=user, before=before)
+
+    preview.steps.append(step)

@@ -1,0 +1,433 @@
+"""The leaders' summary workbook: an official report, every figure taken from ``rates``."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from campaign import rates
+from campaign.formatting import long_date
+from campaign.formatting import number as shown_number
+from campaign.rates import Line, PlanSummary, Tally
+from campaign.spreadsheets.cells import (
+    INTEGER,
+    PERCENT,
+    UNITS,
+    Styles,
+    cell,
+    is_risky,
+    number,
+    text_cell,
+)
+
+SUMMARY_HEADERS = (
+    "STT",
+    "Đơn vị",
+    "Loại đơn vị",
+    "Chỉ tiêu",
+    "Đăng ký",
+    "Hiến thành công",
+    "Không đủ điều kiện",
+    "Đơn vị máu",
+    "Tỷ lệ hoàn thành",
+    "Vượt chỉ tiêu",
+    "Kết quả",
+)
+DRIVE_HEADERS = (
+    "STT",
+    "Đợt hiến máu",
+    "Đơn vị",
+    "Loại đơn vị",
+    "Đăng ký",
+    "Hiến thành công",
+    "Không đủ điều kiện",
+    "Túi 250 ml",
+    "Túi 350 ml",
+    "Túi 450 ml",
+    "Đơn vị máu",
+)
+#: Report sections, in order; each unit kind falls in one.
+GROUPS = (
+    ("Xã, phường, thị trấn", ("province", "district", "commune", "ward", "town")),
+    ("Cơ quan, doanh nghiệp, lực lượng vũ trang", ("agency", "enterprise", "armed_forces")),
+    ("Trường học", ("school",)),
+    ("Công đoàn cơ sở", ("union",)),
+    ("Đơn vị khác", ("other",)),
+)
+ROMAN = ("I", "II", "III", "IV", "V", "VI")
+#: Rows above the table header on "Tổng hợp": the official header, title and citation.
+TITLE_ROWS = 8
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """What the report says about itself and the plan it reports on."""
+
+    #: The steering committee issuing the report, e.g. "BCĐ vận động HMTN huyện Quảng Xương".
+    issuer: str
+    #: Place in the date line, e.g. "Quảng Xương".
+    place: str
+    day: date
+    plan_number: str
+    plan_issued_on: date
+    plan_issuer: str
+    plan_title: str
+    rule_label: str
+
+
+@dataclass(frozen=True)
+class DriveLine:
+    """One unit's counted results in one drive."""
+
+    drive: str
+    unit: str
+    kind: str
+    tally: Tally
+    collected: Fraction
+
+
+def summary_sentence(totals: rates.Totals) -> str:
+    """ "38/40 đơn vị (95,0%) hoàn thành chỉ tiêu; 12 đơn vị vượt chỉ tiêu"."""
+    share = rates.display_percent(totals.completed_share)
+    percent = f" ({shown_number(share)}%)" if share is not None else ""
+    return (
+        f"{totals.completed}/{totals.holders} đơn vị{percent} hoàn thành chỉ tiêu; "
+        f"{totals.over} đơn vị vượt chỉ tiêu"
+    )
+
+
+def grouped(lines: Iterable[Line]) -> list[tuple[str, list[Line]]]:
+    by_kind = {kind: title for title, kinds in GROUPS for kind in kinds}
+    groups: dict[str, list[Line]] = {title: [] for title, _ in GROUPS}
+    for line in lines:
+        groups[by_kind.get(line.unit.kind, GROUPS[-1][0])].append(line)
+    return [(title, members) for title, members in groups.items() if members]
+
+
+def summary_workbook(
+    info: ReportInfo,
+    summary: PlanSummary,
+    drive_lines: Sequence[DriveLine],
+    kinds: Mapping[str, str],
+    statuses: Mapping[str, str],
+) -> bytes:
+    """The workbook as bytes: sheets "Tổng hợp", "Theo đợt" and "Biểu đồ"."""
+    wb = Workbook(write_only=True)
+    styles = Styles(wb)
+    _summary_sheet(wb.create_sheet("Tổng hợp"), styles, info, summary, kinds, statuses)
+    _drive_sheet(wb.create_sheet("Theo đợt"), styles, info, drive_lines, kinds, summary.rule)
+    _chart_sheet(wb.create_sheet("Biểu đồ"), styles, summary)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _print_setup(ws: WriteOnlyWorksheet, header_row: int, widths: Sequence[float]) -> None:
+    """A4 landscape, fitted to the page width, the header row repeated on every page."""
+    for index, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.freeze_panes = f"C{header_row + 1}"
+
+
+def _widths(headers: Sequence[str], rows: Iterable[Sequence[Any]], cap: int = 60) -> list[float]:
+    """Column widths fitted to the longest value (numbers as shown, with grouping)."""
+    widths = [len(h) * 0.9 for h in headers]
+    for row in rows:
+        for index, value in enumerate(row):
+            if value is None:
+                continue
+            size = len(value) if isinstance(value, str) else len(f"{value:,.1f}") + 1
+            widths[index] = max(widths[index], min(size, cap))
+    return [w + 3 for w in widths]
+
+
+def _official_header(
+    ws: WriteOnlyWorksheet, styles: Styles, info: ReportInfo, columns: int
+) -> None:
+    bold_center = styles.get(bold=True, align="center", wrap=True)
+    center_italic = styles.get(italic=True, align="center")
+    left = 3  # the issuing body spans A:C, the national motto the rest
+    rows: list[list[Any]] = [
+        [cell(ws, info.issuer.upper(), bold_center)]
+        + [None] * (left - 1)
+        + [cell(ws, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold_center)],
+        [None] * left + [cell(ws, "Độc lập - Tự do - Hạnh phúc", bold_center)],
+        [None] * left + [cell(ws, long_date(info.day, info.place), center_italic)],
+        [],
+        [
+            cell(
+                ws,
+                "BÁO CÁO KẾT QUẢ HIẾN MÁU TÌNH NGUYỆN",
+                styles.get(bold=True, size=14, align="center"),
+            )
+        ],
+        [
+            text_cell(
+                ws,
+                f"Thực hiện Kế hoạch số {info.plan_number} ngày "
+                f"{info.plan_issued_on:%d/%m/%Y} của {info.plan_issuer} về {info.plan_title}",
+                styles,
+                italic=True,
+                align="center",
+                wrap=True,
+            )
+        ],
+        [cell(ws, f"Đơn vị máu tính: {info.rule_label}", center_italic)],
+        [],
+    ]
+    for row in rows:
+        ws.append(row)
+    last = get_column_letter(columns)
+    for merged in ("A1:C1", "A2:C2", f"D1:{last}1", f"D2:{last}2", f"D3:{last}3"):
+        ws.merged_cells.add(merged)
+    for row in (5, 6, 7):
+        ws.merged_cells.add(f"A{row}:{last}{row}")
+    ws.row_dimensions[6].height = 36
+
+
+def _summary_row(
+    line: Line, index: int | None, kinds: Mapping[str, str], statuses: Mapping[str, str]
+) -> list[Any]:
+    return [
+        index,
+        line.unit.name,
+        kinds.get(line.unit.kind, line.unit.kind),
+        line.quota if line.is_holder else None,
+        line.tally.registered,
+        line.tally.donors,
+        line.tally.deferred,
+        number(line.collected),
+        _fraction(rates.display_percent(line.rate)),
+        number(line.over_amount) if line.over_amount else None,
+        statuses[line.status.value],
+    ]
+
+
+def _totals_row(label: str, totals: rates.Totals) -> list[Any]:
+    return [
+        None,
+        label,
+        None,
+        totals.quota,
+        totals.tally.registered,
+        totals.tally.donors,
+        totals.tally.deferred,
+        number(totals.collected),
+        _fraction(totals.rate_percent),
+        number(rates.over_amount(totals.collected, totals.quota)) or None,
+        f"{totals.completed}/{totals.holders} hoàn thành",
+    ]
+
+
+def _fraction(percent: Any) -> float | None:
+    """A percentage as rates shows it (99,9 never reads 100,0) stored as a fraction of 1."""
+    return None if percent is None else float(percent) / 100
+
+
+def _summary_sheet(
+    ws: WriteOnlyWorksheet,
+    styles: Styles,
+    info: ReportInfo,
+    summary: PlanSummary,
+    kinds: Mapping[str, str],
+    statuses: Mapping[str, str],
+) -> None:
+    body: list[tuple[int | None, list[Any]]] = []  # (depth of a unit line, values)
+    counter = 0
+    for position, (title, members) in enumerate(grouped(summary.lines)):
+        body.append((None, [ROMAN[position], title]))
+        for line in members:
+            counter += 1
+            body.append((line.depth, _summary_row(line, counter, kinds, statuses)))
+        body.append(
+            (None, _totals_row(f"Cộng {title.lower()}", rates.totals(members, summary.rule)))
+        )
+    body.append((None, _totals_row("TỔNG CỘNG", summary.totals)))
+    if summary.outside:
+        outside = summary.tally_outside
+        body.append(
+            (
+                None,
+                [
+                    None,
+                    "Đơn vị báo cáo ngoài các đơn vị được giao chỉ tiêu",
+                    None,
+                    None,
+                    outside.registered,
+                    outside.donors,
+                    outside.deferred,
+                    number(summary.collected_outside),
+                ],
+            )
+        )
+    header_row = TITLE_ROWS + 1
+    _print_setup(ws, header_row, _widths(SUMMARY_HEADERS, (v for _, v in body)))
+    _official_header(ws, styles, info, len(SUMMARY_HEADERS))
+    ws.append(
+        [
+            cell(ws, h, styles.get(bold=True, align="center", wrap=True, grid=True))
+            for h in SUMMARY_HEADERS
+        ]
+    )
+    formats = (None, None, None, INTEGER, INTEGER, INTEGER, INTEGER, UNITS, PERCENT, UNITS, None)
+    plain = [styles.get(number_format=f, grid=True) for f in formats]
+    strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
+    for depth, values in body:
+        if depth is None:
+            ws.append(_styled_row(ws, styles, values, strong))
+        else:
+            # The tree shows as an indent, so a unit's name stays exactly as stored.
+            indent = min(depth, 3)
+            name = styles.get(grid=True, indent=indent)
+            ws.append(_styled_row(ws, styles, values, [plain[0], name, *plain[2:]], indent))
+    for row in _closing(summary, info):
+        ws.append([None, *(cell(ws, v, styles.get(**s)) for v, s in row)])
+
+
+def _styled_row(
+    ws: WriteOnlyWorksheet,
+    styles: Styles,
+    values: Sequence[Any],
+    row_styles: Sequence[Any],
+    indent: int = 0,
+) -> list[Any]:
+    row = []
+    for value, style in zip(values, row_styles, strict=False):
+        if isinstance(value, str) and is_risky(value):
+            row.append(text_cell(ws, value, styles, grid=True, indent=indent))
+        else:
+            row.append(cell(ws, value, style))
+    return row
+
+
+def _closing(summary: PlanSummary, info: ReportInfo) -> list[list[tuple[str, dict[str, Any]]]]:
+    """The summary sentence and the signature block."""
+    return [
+        [],
+        [(summary_sentence(summary.totals) + ".", {"bold": True})],
+        [],
+        [("Nơi nhận:", {"bold": True, "italic": True})]
+        + [("", {})] * 6
+        + [("TM. BAN CHỈ ĐẠO", {"bold": True, "align": "center"})],
+        [("- Như trên;", {"size": 11})]
+        + [("", {})] * 6
+        + [("TRƯỞNG BAN", {"bold": True, "align": "center"})],
+        [("- Lưu: VT.", {"size": 11})]
+        + [("", {})] * 6
+        + [("(Ký, ghi rõ họ tên, đóng dấu)", {"italic": True, "align": "center"})],
+    ]
+
+
+def _drive_sheet(
+    ws: WriteOnlyWorksheet,
+    styles: Styles,
+    info: ReportInfo,
+    drive_lines: Sequence[DriveLine],
+    kinds: Mapping[str, str],
+    rule: rates.CountingRule,
+) -> None:
+    rows = [
+        [
+            index,
+            line.drive,
+            line.unit,
+            kinds.get(line.kind, line.kind),
+            line.tally.registered,
+            line.tally.donors,
+            line.tally.deferred,
+            line.tally.bags.ml250,
+            line.tally.bags.ml350,
+            line.tally.bags.ml450,
+            number(line.collected),
+        ]
+        for index, line in enumerate(drive_lines, 1)
+    ]
+    total = sum((line.tally for line in drive_lines), rates.EMPTY)
+    rows.append(
+        [
+            None,
+            "TỔNG CỘNG",
+            None,
+            None,
+            total.registered,
+            total.donors,
+            total.deferred,
+            total.bags.ml250,
+            total.bags.ml350,
+            total.bags.ml450,
+            number(total.collected(rule)),
+        ]
+    )
+    header_row = 3
+    _print_setup(ws, header_row, _widths(DRIVE_HEADERS, rows))
+    ws.append(
+        [
+            cell(
+                ws,
+                f"KẾT QUẢ THEO ĐỢT HIẾN MÁU - KẾ HOẠCH SỐ {info.plan_number}",
+                styles.get(bold=True, size=13),
+            )
+        ]
+    )
+    ws.append([])
+    ws.append(
+        [
+            cell(ws, h, styles.get(bold=True, align="center", wrap=True, grid=True))
+            for h in DRIVE_HEADERS
+        ]
+    )
+    formats = (None, None, None, None, *([INTEGER] * 6), UNITS)
+    plain = [styles.get(number_format=f, grid=True) for f in formats]
+    strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
+    for index, values in enumerate(rows):
+        ws.append(_styled_row(ws, styles, values, strong if index == len(rows) - 1 else plain))
+
+
+def _chart_sheet(ws: WriteOnlyWorksheet, styles: Styles, summary: PlanSummary) -> None:
+    """Completion by unit as a native bar chart, over its own two-column table."""
+    holders = [line for line in summary.lines if line.is_holder]
+    ws.column_dimensions["A"].width = 40
+    ws.column_dimensions["B"].width = 18
+    ws.append(
+        [
+            cell(ws, "Đơn vị", styles.get(bold=True)),
+            cell(ws, "Tỷ lệ hoàn thành", styles.get(bold=True)),
+        ]
+    )
+    percent = styles.get(number_format=PERCENT)
+    for line in holders:
+        ws.append(
+            [
+                text_cell(ws, line.unit.name, styles),
+                cell(ws, _fraction(line.rate_percent) or 0, percent),
+            ]
+        )
+    if not holders:
+        return
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = "Tỷ lệ hoàn thành chỉ tiêu theo đơn vị"
+    chart.y_axis.numFmt = PERCENT
+    chart.y_axis.title = "Tỷ lệ hoàn thành"
+    chart.legend = None
+    last = len(holders) + 1
+    chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
+    chart.height = max(8, min(0.5 * len(holders), 200))
+    chart.width = 24
+    ws.add_chart(chart, "D2")

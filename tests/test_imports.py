@@ -1,0 +1,267 @@
+"""Imports preview every change and apply all or nothing; the export agrees with rates."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date
+
+import openpyxl
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from campaign.extensions import db
+from campaign.models import OrgUnit, Plan, Quota, Result
+from campaign.services import demo, imports
+from campaign.services.exports import summary_export
+from campaign.services.summary import plan_summary
+from campaign.spreadsheets.summary import SUMMARY_HEADERS, TITLE_ROWS
+from campaign.spreadsheets.templates import quota_template
+from tests import factories as f
+
+NAMES = ["Quảng Bình", "Quảng Chính", "Quảng Định"]
+
+
+def xlsx(*rows: list) -> bytes:
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def setup(app):
+    district, communes = f.district_with_communes(NAMES)
+    plan = f.plan(district)
+    drive = f.drive(plan)
+    return district, communes, plan, drive
+
+
+def quotas_of(plan: Plan) -> dict[str, int]:
+    rows = db.session.execute(
+        select(OrgUnit.name, Quota.amount).join(Quota.unit).where(Quota.plan_id == plan.id)
+    )
+    return dict(rows.tuples().all())
+
+
+def test_quota_preview_shows_new_changed_unchanged_and_every_problem(setup):
+    _district, communes, plan, _drive = setup
+    imports.apply(
+        imports.preview_quotas(
+            xlsx(["Đơn vị", "Chỉ tiêu"], ["Quảng Bình", 40], ["Quảng Chính", 20]), plan
+        )
+    )
+    data = xlsx(
+        ["Kế hoạch giao chỉ tiêu"],
+        ["Mã đơn vị", "Tên đơn vị", "Chỉ tiêu"],
+        [communes[0].code, "Quảng Bình", 40],
+        [None, "quang chinh", "25"],
+        [None, "Quang Dinh", 15],
+        [None, "Quảng Bìnhh", 10],
+        [None, "Quảng Định", "mười"],
+    )
+    preview = imports.preview_quotas(data, plan)
+    kinds = {c.unit: c.kind.value for c in preview.changes}
+    assert kinds == {"Quảng Bình": "unchanged", "Quảng Chính": "changed", "Quảng Định": "new"}
+    assert [p.row for p in preview.problems] == [6, 7, 7]  # "mười", and Định twice
+    assert "Có phải: Quảng Bình" in preview.problems[0].message
+    with pytest.raises(imports.ServiceError):
+        imports.apply(preview)
+    assert quotas_of(plan) == {"Quảng Bình": 40, "Quảng Chính": 20}
+
+
+def test_results_by_bag_size_and_a_single_donations_column(setup):
+    _district, communes, plan, drive = setup
+    preview = imports.preview_results(
+        xlsx(
+            ["Đơn vị", "Đăng ký", "Hoãn", "250 ml", "350 ml", "450 ml"],
+            ["Quảng Bình", 50, 5, 10, 30, 5],
+            ["Tổng", 50, 5, 10, 30, 5],
+        ),
+        drive,
+    )
+    assert preview.ok and imports.apply(preview) == 1
+    result = db.session.scalar(select(Result).where(Result.unit_id == communes[0].id))
+    assert (result.registered, result.bags_350, result.state) == (50, 30, "submitted")
+    single = xlsx(["Đơn vị", "Hiến thành công"], ["Quảng Chính", "22"])
+    preview = imports.preview_results(single, drive)
+    assert preview.ok and imports.apply(preview) == 1
+    plan.counting_rule = "ml250"
+    refused = imports.preview_results(single, drive)
+    assert "quy đổi 250 ml" in refused.problems[0].message
+
+
+def test_units_import_creates_a_tree_under_the_root(setup):
+    district, communes, _plan, _drive = setup
+    data = xlsx(
+        ["Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Đơn vị cấp trên"],
+        ["QX-THCS", "Trường THCS Quảng Bình", "Trường học", "Quảng Bình"],
+        ["QX-THCS-CD", "CĐCS Trường THCS Quảng Bình", "CĐCS", "QX-THCS"],
+        [communes[1].code, "Quảng Chính", "Xã", None],
+        ["QX-X", "Đơn vị lạ", "Hành tinh", None],
+    )
+    preview = imports.preview_units(data, district)
+    assert [p.row for p in preview.problems] == [5]
+    assert imports.preview_units(data, district).count(imports.ChangeKind.NEW) == 2
+    fixed = imports.preview_units(xlsx(*[r for r in _rows(data)][:4]), district)
+    assert fixed.ok and imports.apply(fixed) == 2
+    union = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "QX-THCS-CD"))
+    assert (union.kind, union.parent.parent.name) == ("union", "Quảng Bình")
+
+
+def _rows(data: bytes) -> list[list]:
+    ws = openpyxl.load_workbook(io.BytesIO(data)).active
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def test_a_file_that_is_not_a_workbook_is_a_problem_not_a_crash(setup):
+    preview = imports.preview_quotas(b"STT,Don vi\n", setup[2])
+    assert preview.problems[0].row is None
+    assert "không phải bảng tính" in preview.problems[0].message
+
+
+def summary_rows(data: bytes) -> dict[str, tuple]:
+    ws = openpyxl.load_workbook(io.BytesIO(data))["Tổng hợp"]
+    rows = list(ws.iter_rows(min_row=TITLE_ROWS + 1, values_only=True))
+    assert rows[0] == SUMMARY_HEADERS
+    return {r[1].strip(): r for r in rows[1:] if isinstance(r[0], int)} | {
+        r[1]: r for r in rows if r[1] == "TỔNG CỘNG"
+    }
+
+
+def assert_export_matches_rates(plan: Plan, data: bytes) -> None:
+    summary = plan_summary(plan)
+    rows = summary_rows(data)
+    for line in summary.lines:
+        row = rows[line.unit.name]
+        percent = line.rate_percent
+        assert row[3:9] == (
+            line.quota,
+            line.tally.registered,
+            line.tally.donors,
+            line.tally.deferred,
+            pytest.approx(float(line.collected)),
+            None if percent is None else pytest.approx(float(percent) / 100),
+        ), line.unit.name
+    t = summary.totals
+    assert rows["TỔNG CỘNG"][3:9] == (
+        t.quota,
+        t.tally.registered,
+        t.tally.donors,
+        t.tally.deferred,
+        pytest.approx(float(t.collected)),
+        pytest.approx(float(t.rate_percent) / 100),
+    )
+
+
+def test_export_of_the_demo_equals_rates(app, count_queries):
+    demo.load()
+    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
+    with count_queries as counter:
+        data = summary_export(plan, day=date(2021, 6, 13))
+    assert counter.count <= 5
+    assert_export_matches_rates(plan, data)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    head = [c for row in wb["Tổng hợp"].iter_rows(max_row=7, values_only=True) for c in row if c]
+    assert "Quảng Xương, ngày 13 tháng 6 năm 2021" in head
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in head
+    assert wb["Tổng hợp"].print_title_rows == "$9:$9"
+    assert wb["Tổng hợp"].page_setup.orientation == "landscape"
+    assert wb["Tổng hợp"].freeze_panes == "C10"
+    assert wb.sheetnames == ["Tổng hợp", "Theo đợt", "Biểu đồ"]
+    assert any(
+        name.startswith("xl/charts/") for name in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    )
+
+
+def test_round_trip_template_filled_imported_exported(setup):
+    _district, communes, plan, drive = setup
+    template = quota_template("Chỉ tiêu", [(u.code, u.name, None) for u in communes])
+    wb = openpyxl.load_workbook(io.BytesIO(template))
+    for row, amount in zip(wb.active.iter_rows(min_row=4), (40, 20, 2000), strict=True):
+        row[3].value = str(amount)
+    filled = io.BytesIO()
+    wb.save(filled)
+    assert imports.apply(imports.preview_quotas(filled.getvalue(), plan)) == 1
+    assert quotas_of(plan) == {"Quảng Bình": 40, "Quảng Chính": 20, "Quảng Định": 2000}
+    results = xlsx(
+        ["Mã đơn vị", "Đăng ký", "Không đủ điều kiện", "Túi 250 ml", "Túi 350 ml", "Túi 450 ml"],
+        [communes[0].code, 50, 5, 10, 30, 5],
+        [communes[2].code, 2100, 100, 1999, 0, 0],
+    )
+    assert imports.apply(imports.preview_results(results, drive)) == 2
+    data = summary_export(plan)
+    assert_export_matches_rates(plan, data)
+    assert summary_rows(data)["Quảng Định"][8] == pytest.approx(0.999)
+
+
+RISKY = ['=HYPERLINK("http://x","y")', "+1+2", "-3", "@SUM(A1)", "\tTab", "\rCR"]
+
+
+def test_text_that_looks_like_a_formula_is_written_as_text(setup):
+    district, _communes, plan, drive = setup
+    risky = [f.unit(name, "commune", district) for name in RISKY]
+    from campaign.services import plans
+
+    plans.set_quotas(plan, {u: 5 for u in risky})
+    data = summary_export(plan)
+    for name in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml"):
+        assert "<f>" not in zipfile.ZipFile(io.BytesIO(data)).read(name).decode()
+    ws = openpyxl.load_workbook(io.BytesIO(data))["Tổng hợp"]
+    cells = {c.value.strip(): c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    for name in RISKY:
+        cell = cells[name.strip()]
+        assert cell.data_type == "s"
+        if name.startswith(("=", "+", "-", "@")):
+            assert cell.quotePrefix
+
+
+def test_cli_import_dry_run_then_apply_and_errors_exit_non_zero(setup, runner, tmp_path):
+    _district, _communes, plan, drive = setup
+    f.commit()
+    good = tmp_path / "quotas.xlsx"
+    good.write_bytes(xlsx(["Đơn vị", "Chỉ tiêu"], ["Quảng Bình", 40]))
+    result = runner.invoke(args=["import-quotas", plan.number, str(good), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "new: 1" in result.output
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Quota)) == 0
+    result = runner.invoke(args=["import-quotas", str(plan.id), str(good)])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "results.xlsx"
+    bad.write_bytes(xlsx(["Đơn vị", "Hiến thành công"], ["Quảng Bìnhh", 4], ["Quảng Chính", -1]))
+    result = runner.invoke(args=["import-results", str(drive.id), str(bad)])
+    assert result.exit_code != 0
+    assert "dòng 2: " in result.output and "dòng 3: " in result.output
+    out = tmp_path / "bao-cao.xlsx"
+    result = runner.invoke(args=["export-summary", plan.number, "--year", "2021", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    assert_export_matches_rates(plan, out.read_bytes())
+
+
+def test_cli_unknown_plan_fails(app, runner, tmp_path):
+    result = runner.invoke(args=["export-summary", "999/KH-X", "-o", str(tmp_path / "x.xlsx")])
+    assert result.exit_code != 0
+    assert re.search("Không có kế hoạch", result.output)
+
+
+def test_downloads_for_who_may_see_or_manage_the_plan(setup, client, auth):
+    district, communes, plan, _drive = setup
+    leader = f.user("leader", [district])
+    outsider = f.user("organiser", [f.unit("Huyện khác", "district")])
+    f.commit()
+    auth.login(leader)
+    response = client.get(f"/ke-hoach/{plan.id}/bao-cao.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert openpyxl.load_workbook(io.BytesIO(response.data)).sheetnames[0] == "Tổng hợp"
+    assert client.get(f"/ke-hoach/{plan.id}/mau-chi-tieu.xlsx").status_code == 403
+    assert client.get("/ke-hoach/9999/bao-cao.xlsx").status_code == 404
+    auth.logout()
+    auth.login(outsider)
+    assert client.get(f"/ke-hoach/{plan.id}/bao-cao.xlsx").status_code == 403

@@ -1,0 +1,68 @@
+"""A real spreadsheet program opens the export: LibreOffice converts it to CSV and PDF."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import select
+
+from campaign.extensions import db
+from campaign.models import Plan
+from campaign.services import demo
+from campaign.services.exports import summary_export
+from campaign.services.summary import plan_summary
+from campaign.spreadsheets.summary import SUMMARY_HEADERS
+
+
+def convert(soffice: str, source: Path, target: str, out: Path) -> None:
+    profile = (out / "profile").as_uri()
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+
+
+def test_libreoffice_reads_the_same_numbers(app, tmp_path):
+    # CI installs LibreOffice (.ci/run); a machine without it fails here rather than skipping.
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice (soffice) is needed: apt install libreoffice-calc-nogui"
+    demo.load()
+    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
+    source = tmp_path / "bao-cao.xlsx"
+    source.write_bytes(summary_export(plan))
+    # One call converts to CSV (the first sheet) and a second to PDF (every sheet).
+    convert(soffice, source, "csv:Text - txt - csv (StarCalc):44,34,76", tmp_path)
+    convert(soffice, source, "pdf", tmp_path)
+    assert (tmp_path / "bao-cao.pdf").read_bytes().startswith(b"%PDF")
+    with open(tmp_path / "bao-cao.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows.index(list(SUMMARY_HEADERS))
+    by_name = {row[1]: row for row in rows[header + 1 :] if row[0].isdigit()}
+    summary = plan_summary(plan)
+    for line in summary.lines:
+        row = by_name[line.unit.name]
+        assert [int(v) for v in row[3:7]] == [
+            line.quota,
+            line.tally.registered,
+            line.tally.donors,
+            line.tally.deferred,
+        ]
+        # Shown as formatted in the sheet: one decimal, "%" as LibreOffice writes it.
+        shown = row[8].replace(",", ".").rstrip("%")
+        assert shown == str(line.rate_percent), line.unit.name
+    total = next(row for row in rows if row[1] == "TỔNG CỘNG")
+    assert int(total[3].replace(".", "").replace(",", "")) == summary.totals.quota
