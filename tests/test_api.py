@@ -157,6 +157,7 @@ def test_cookie_requests_work_and_need_csrf_to_write(migrated):
 
             empty_tables()
             db.session.remove()
+            db.engine.dispose()
 
 
 # --- errors ----------------------------------------------------------------------
@@ -183,6 +184,8 @@ def test_a_body_too_large_is_413_json(migrated, world):
     response = app.test_client().post(
         "/api/v1/units", json={"name": "x" * 500}, headers=world.headers("organiser")
     )
+    with app.app_context():
+        db.engine.dispose()  # this second app's pooled connection, closed before GC
     assert response.status_code == 413
     assert error_of(response)["code"] == "payload_too_large"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -27,6 +28,15 @@ class Text(fields.String):
         if "\x00" in text:
             raise ma.ValidationError(str(_l("Chuỗi ký tự không hợp lệ.")))
         return text
+
+
+class UtcDateTime(fields.DateTime):
+    """Times are stored naive in UTC; the API says so (RFC 3339 wants an offset)."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC).isoformat()
 
 
 def count(**kwargs: Any) -> fields.Integer:
@@ -155,8 +165,8 @@ class ResultSchema(ma.Schema):
     state = fields.String(dump_only=True, validate=validate.OneOf([s.value for s in ResultState]))
     version = fields.Integer(dump_only=True)
     return_reason = fields.String(dump_only=True, allow_none=True)
-    submitted_at = fields.DateTime(dump_only=True, allow_none=True)
-    reviewed_at = fields.DateTime(dump_only=True, allow_none=True)
+    submitted_at = UtcDateTime(dump_only=True, allow_none=True)
+    reviewed_at = UtcDateTime(dump_only=True, allow_none=True)
 
 
 class IfMatchArgs(ma.Schema):
