@@ -10,7 +10,8 @@ from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from campaign import config, database, i18n
+from campaign import api, config, database, i18n
+from campaign.api import errors as api_errors
 from campaign.extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +56,13 @@ def register_blueprints(app: Flask) -> None:
     from campaign.auth.routes import bp as auth_bp
     from campaign.exports.routes import bp as exports_bp
     from campaign.main.routes import bp as main_bp
+    from campaign.tokens.routes import bp as tokens_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(tokens_bp)
+    api.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -71,7 +75,9 @@ def register_errorhandlers(app: Flask) -> None:
         500: _l("Đã có lỗi phía máy chủ. Thao tác chưa được lưu; vui lòng thử lại."),
     }
 
-    def render_error(error: Any) -> tuple[str, int]:
+    def render_error(error: Any) -> tuple[str, int] | Response:
+        if api.is_api_request(request.path):  # never an HTML page to a program
+            return api_errors.handle_http_exception(error)
         code = getattr(error, "code", 500) or 500
         message = messages.get(code, messages[500])
         return render_template("error.html", code=code, message=message), code

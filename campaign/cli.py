@@ -16,7 +16,7 @@ from werkzeug.serving import run_simple
 from campaign.database import writing
 from campaign.extensions import db
 from campaign.models import Drive, Plan, Role
-from campaign.services import demo, imports, plans, synthetic, units, users
+from campaign.services import demo, imports, plans, synthetic, tokens, units, users
 from campaign.services.errors import ServiceError
 from campaign.services.exports import summary_export
 
@@ -230,6 +230,57 @@ def export_summary(plan_ref: str, output: BinaryIO, year: int | None) -> None:
     click.echo(f"Đã ghi {output.name}.")
 
 
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for, e.g. the system that uses it.")
+@writes
+def create_token(username: str, name: str) -> None:
+    """Make an API token for USERNAME and print it; it is shown this once only."""
+    user = users.by_username(username)
+    if user is None:
+        _fail(f"Không có tài khoản {username}.")
+    try:
+        token, plain = tokens.create_token(user, name)
+    except ServiceError as error:
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"Mã truy cập số {token.id} của {user.username} (chỉ hiển thị một lần):", err=True)
+    click.echo(plain)
+
+
+@click.command("list-tokens")
+@click.argument("username", required=False)
+def list_tokens(username: str | None) -> None:
+    """List API tokens (of USERNAME, or of everyone); never the tokens themselves."""
+    if username is None:
+        found = tokens.all_tokens()
+    else:
+        user = users.by_username(username)
+        if user is None:
+            _fail(f"Không có tài khoản {username}.")
+        found = tokens.tokens_of(user)
+    for token in found:
+        state = "thu hồi" if token.revoked_at else "hiệu lực"
+        used = token.last_used_at.isoformat(" ", "minutes") if token.last_used_at else "-"
+        click.echo(
+            f"{token.id}\t{token.user.username}\t{state}\t"
+            f"{token.created_at.isoformat(' ', 'minutes')}\t{used}\t{token.name}"
+        )
+
+
+@click.command("revoke-token")
+@click.argument("token_id", type=int)
+@writes
+def revoke_token(token_id: int) -> None:
+    """Revoke the API token TOKEN_ID (see list-tokens): it is refused from now on."""
+    try:
+        tokens.revoke(tokens.by_id(token_id))
+    except ServiceError as error:
+        _fail(error.message)
+    db.session.commit()
+    click.echo(f"Đã thu hồi mã truy cập số {token_id}.")
+
+
 commands = [
     init_db,
     load_demo,
@@ -240,4 +291,7 @@ commands = [
     import_quotas,
     import_results,
     export_summary,
+    create_token,
+    list_tokens,
+    revoke_token,
 ]

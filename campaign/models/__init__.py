@@ -3,11 +3,13 @@
 from campaign.models.audit import AuditEntry
 from campaign.models.plans import Drive, Plan, PlanDocument, PlanStatus, Quota
 from campaign.models.results import COUNTED_STATES, Result, ResultState
+from campaign.models.tokens import ApiToken
 from campaign.models.units import OrgUnit, UnitKind
 from campaign.models.users import Role, User, user_unit
 
 __all__ = [
     "COUNTED_STATES",
+    "ApiToken",
     "AuditEntry",
     "Drive",
     "OrgUnit",

@@ -74,7 +74,19 @@ class Scope:
             return False
         return unit.parent_id in (self._unit_id_set or ())
 
+    def can_add_unit(self, parent: OrgUnit | None) -> bool:
+        """Organisers add units under any unit of their scope; only administrators add roots."""
+        if self.is_admin:
+            return True
+        return parent is not None and self.user.role == Role.ORGANISER and self.can_see_unit(parent)
+
     # --- plans ---------------------------------------------------------------
+
+    def can_issue_plan(self, issuer: OrgUnit) -> bool:
+        """Organisers record the plans that units of their scope issue."""
+        if self.is_admin:
+            return True
+        return self.user.role == Role.ORGANISER and self.can_see_unit(issuer)
 
     def plans(self) -> Select[tuple[Plan]]:
         """Plans issued inside the scope, or giving a quota to a unit inside it."""
@@ -97,6 +109,18 @@ class Scope:
         return self.user.role == Role.ORGANISER and self.can_see_unit(plan.issuer)
 
     # --- results -------------------------------------------------------------
+
+    def can_see_drive(self, drive: Drive) -> bool:
+        """The drives of visible plans; a reporter's, when the plan's issuer is above their unit
+        (any unit under the issuer may report, with or without a quota)."""
+        if self.can_see_plan(drive.plan):
+            return True
+        if self.user.role != Role.REPORTER:
+            return False
+        issuer_id = drive.plan.issuer_id
+        return any(
+            issuer_id in db.session.scalars(ancestor_ids(unit.id)) for unit in self.user.units
+        )
 
     def can_report(self, unit: OrgUnit) -> bool:
         """Reporters report for their own units; organisers may enter results for theirs."""

@@ -1,0 +1,370 @@
+"""The API's views: parse, ask the scope, call a service, answer JSON."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from campaign.api import schemas as s
+from campaign.api.errors import handle_http_exception, handle_service_error
+from campaign.database import READ_ONLY_METHODS
+from campaign.extensions import csrf, db
+from campaign.models import Drive, OrgUnit, Plan, Quota, Result, User
+from campaign.rates import display_units
+from campaign.services import audit, plans, results, summary, tokens, units
+from campaign.services.errors import NotFound, ServiceError
+from campaign.services.scope import Scope
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Hiến máu tình nguyện")
+bp.register_error_handler(HTTPException, handle_http_exception)
+bp.register_error_handler(ServiceError, handle_service_error)
+
+M = TypeVar("M")
+#: Ids are 32-bit on PostgreSQL; a larger one names nothing.
+MAX_ID = 2**31 - 1
+
+
+@bp.before_request
+def authenticate() -> None:
+    """A bearer token, or else the session cookie (which then needs a CSRF token to write)."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        user = tokens.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    elif current_user.is_authenticated:
+        user = current_user._get_current_object()
+        unsafe = request.method not in READ_ONLY_METHODS
+        if unsafe and current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+    else:
+        user = None
+    if user is None:
+        abort(401)
+    g.api_user = user
+    g.scope = Scope(user)
+
+
+def scope() -> Scope:
+    return g.scope
+
+
+def user() -> User:
+    return g.api_user
+
+
+def require(allowed: bool) -> None:
+    """403 unless ``allowed``; refusals are kept in the audit trail."""
+    if allowed:
+        return
+    db.session.rollback()
+    audit.record(
+        "access.refused",
+        entity="request",
+        user=user(),
+        after={"method": request.method, "path": request.path},
+    )
+    db.session.commit()
+    abort(403)
+
+
+def get_or_404(model: type[M], ident: int) -> M:
+    found = db.session.get(model, ident) if ident <= MAX_ID else None
+    if found is None:
+        abort(404)
+    return found
+
+
+def unit_in_body(code: str | None, field: str) -> OrgUnit | None:
+    """A unit named in a request body: unknown is invalid input (422), not a missing page."""
+    if code is None:
+        return None
+    try:
+        return units.by_code(code)
+    except NotFound as error:
+        raise ServiceError(error.message, field=field) from error
+
+
+def paginate(query: Select[Any], args: dict[str, Any]) -> dict[str, Any]:
+    page, per_page = args["page"], args["per_page"]
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+# --- units ---------------------------------------------------------------------
+
+
+@bp.get("/units")
+@bp.arguments(s.UnitListArgs, location="query", as_kwargs=True)
+@bp.response(200, s.UnitPage)
+def list_units(parent: str | None = None, **page: int) -> dict[str, Any]:
+    """Units in the caller's scope, by code; ``?parent=CODE`` for one unit's children."""
+    query = (
+        select(OrgUnit)
+        .where(OrgUnit.id.in_(scope().unit_ids()))
+        .options(selectinload(OrgUnit.parent), selectinload(OrgUnit.merged_into))
+        .order_by(OrgUnit.code)
+    )
+    if parent is not None:
+        query = query.where(OrgUnit.parent_id == units.by_code(parent).id)
+    return paginate(query, page)
+
+
+@bp.post("/units")
+@bp.arguments(s.UnitIn)
+@bp.response(201, s.UnitSchema)
+def create_unit(data: dict[str, Any]) -> OrgUnit:
+    parent = unit_in_body(data.pop("parent_code"), "parent_code")
+    require(scope().can_add_unit(parent))
+    return units.create_unit(parent=parent, user=user(), **data)
+
+
+# --- plans ---------------------------------------------------------------------
+
+
+@bp.get("/plans")
+@bp.arguments(s.PlanListArgs, location="query", as_kwargs=True)
+@bp.response(200, s.PlanPage)
+def list_plans(year: int | None = None, **page: int) -> dict[str, Any]:
+    """Plans the caller may see, newest first; ``?year=`` for one campaign year."""
+    query = (
+        scope()
+        .plans()
+        .options(selectinload(Plan.issuer))
+        .order_by(Plan.year.desc(), Plan.issued_on.desc(), Plan.id.desc())
+    )
+    if year is not None:
+        query = query.where(Plan.year == year)
+    return paginate(query, page)
+
+
+@bp.post("/plans")
+@bp.arguments(s.PlanIn)
+@bp.response(201, s.PlanSchema)
+def create_plan(data: dict[str, Any]) -> Plan:
+    issuer = unit_in_body(data.pop("issuer_code"), "issuer_code")
+    parent_id = data.pop("parent_id")
+    parent = db.session.get(Plan, parent_id) if parent_id is not None else None
+    if parent_id is not None and (parent is None or not scope().can_see_plan(parent)):
+        raise ServiceError(_("Không có kế hoạch số %(id)s.", id=parent_id), field="parent_plan_id")
+    require(scope().can_issue_plan(issuer))
+    return plans.create_plan(issuer=issuer, parent=parent, user=user(), **data)
+
+
+def visible_plan(plan_id: int) -> Plan:
+    plan = get_or_404(Plan, plan_id)
+    require(scope().can_see_plan(plan))
+    return plan
+
+
+def managed_plan(plan_id: int) -> Plan:
+    plan = get_or_404(Plan, plan_id)
+    require(scope().can_manage_plan(plan))
+    return plan
+
+
+@bp.get("/plans/<int:plan_id>")
+@bp.response(200, s.PlanSchema)
+def get_plan(plan_id: int) -> Plan:
+    return visible_plan(plan_id)
+
+
+@bp.get("/plans/<int:plan_id>/quotas")
+@bp.arguments(s.PageArgs, location="query", as_kwargs=True)
+@bp.response(200, s.QuotaPage)
+def list_quotas(plan_id: int, **page: int) -> dict[str, Any]:
+    plan = visible_plan(plan_id)
+    query = (
+        select(Quota)
+        .where(Quota.plan_id == plan.id)
+        .options(selectinload(Quota.unit))
+        .join(OrgUnit, OrgUnit.id == Quota.unit_id)
+        .order_by(OrgUnit.code)
+    )
+    listed = paginate(query, page)
+    listed["items"] = [
+        {"unit_code": q.unit.code, "unit_name": q.unit.name, "quota": q.amount}
+        for q in listed["items"]
+    ]
+    return listed
+
+
+@bp.put("/plans/<int:plan_id>/quotas")
+@bp.arguments(s.QuotaSchema(many=True))
+@bp.response(200, s.QuotaPage)
+def set_quotas(data: list[dict[str, Any]], plan_id: int) -> dict[str, Any]:
+    """Sets the listed units' quotas, all or nothing; other units' quotas stay as they are."""
+    plan = managed_plan(plan_id)
+    amounts: dict[OrgUnit, int] = {}
+    for index, row in enumerate(data):
+        unit = unit_in_body(row["unit_code"], f"{index}.unit_code")
+        if unit in amounts:
+            raise ServiceError(
+                _("Đơn vị %(code)s có mặt hai lần.", code=unit.code), field=f"{index}.unit_code"
+            )
+        require(scope().can_see_unit(unit))
+        amounts[unit] = row["quota"]
+    plans.set_quotas(plan, amounts, user=user())
+    items = [{"unit_code": u.code, "unit_name": u.name, "quota": q} for u, q in amounts.items()]
+    return {"items": items, "total": len(items), "page": 1, "per_page": max(len(items), 1)}
+
+
+# --- drives --------------------------------------------------------------------
+
+
+@bp.get("/plans/<int:plan_id>/drives")
+@bp.arguments(s.PageArgs, location="query", as_kwargs=True)
+@bp.response(200, s.DrivePage)
+def list_drives(plan_id: int, **page: int) -> dict[str, Any]:
+    plan = visible_plan(plan_id)
+    query = select(Drive).where(Drive.plan_id == plan.id).order_by(Drive.starts_on, Drive.id)
+    return paginate(query, page)
+
+
+@bp.post("/plans/<int:plan_id>/drives")
+@bp.arguments(s.DriveSchema)
+@bp.response(201, s.DriveSchema)
+def create_drive(data: dict[str, Any], plan_id: int) -> Drive:
+    plan = managed_plan(plan_id)
+    return plans.add_drive(plan, user=user(), **data)
+
+
+# --- results -------------------------------------------------------------------
+
+
+def visible_drive(drive_id: int) -> Drive:
+    drive = get_or_404(Drive, drive_id)
+    require(scope().can_see_drive(drive))
+    return drive
+
+
+def unit_in_path(code: str) -> OrgUnit:
+    if "\x00" in code:
+        abort(404)
+    return units.by_code(code)
+
+
+def stored_result(drive: Drive, unit: OrgUnit) -> Result:
+    result = results.find(drive, unit)
+    if result is None:
+        abort(404)
+    return result
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """``If-Match: 3`` or ``If-Match: "3"`` (an ETag as we send it)."""
+    if if_match is None:
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise ServiceError(_("If-Match phải là số phiên bản của báo cáo."), field="If-Match")
+    return int(value)
+
+
+@bp.get("/drives/<int:drive_id>/results")
+@bp.arguments(s.PageArgs, location="query", as_kwargs=True)
+@bp.response(200, s.ResultPage)
+def list_results(drive_id: int, **page: int) -> dict[str, Any]:
+    """The drive's results of the units in the caller's scope."""
+    drive = visible_drive(drive_id)
+    query = (
+        select(Result)
+        .where(Result.drive_id == drive.id, Result.unit_id.in_(scope().unit_ids()))
+        .options(selectinload(Result.unit))
+        .join(OrgUnit, OrgUnit.id == Result.unit_id)
+        .order_by(OrgUnit.code)
+    )
+    return paginate(query, page)
+
+
+@bp.put("/drives/<int:drive_id>/results/<unit_code>")
+@bp.arguments(s.IfMatchArgs, location="headers", as_kwargs=True)
+@bp.arguments(s.ResultSchema)
+@bp.response(200, s.ResultSchema)
+@bp.alt_response(201, schema=s.ResultSchema, description="Created")
+def save_result(
+    data: dict[str, Any], drive_id: int, unit_code: str, if_match: str | None = None
+) -> tuple[Result, int, dict[str, str]]:
+    """Creates or updates a unit's result; an update sends ``If-Match: <version>``."""
+    drive = visible_drive(drive_id)
+    unit = unit_in_path(unit_code)
+    require(scope().can_report(unit))
+    created = results.find(drive, unit) is None
+    submit = data.pop("submit")
+    result = results.save(
+        drive,
+        unit,
+        results.Counts(**data),
+        user=user(),
+        expected_version=expected_version(if_match),
+        submit=submit,
+    )
+    return result, 201 if created else 200, {"ETag": f'"{result.version}"'}
+
+
+@bp.post("/drives/<int:drive_id>/results/<unit_code>/approve")
+@bp.response(200, s.ResultSchema)
+def approve_result(drive_id: int, unit_code: str) -> Result:
+    result = stored_result(visible_drive(drive_id), unit_in_path(unit_code))
+    require(scope().can_review(result))
+    return results.approve(result, user=user())
+
+
+@bp.post("/drives/<int:drive_id>/results/<unit_code>/return")
+@bp.arguments(s.ReturnSchema)
+@bp.response(200, s.ResultSchema)
+def return_result(data: dict[str, Any], drive_id: int, unit_code: str) -> Result:
+    result = stored_result(visible_drive(drive_id), unit_in_path(unit_code))
+    require(scope().can_review(result))
+    return results.return_for_correction(result, data["reason"], user=user())
+
+
+# --- summary -------------------------------------------------------------------
+
+
+@bp.get("/plans/<int:plan_id>/summary")
+@bp.arguments(s.SummaryArgs, location="query", as_kwargs=True)
+@bp.response(200, s.SummarySchema)
+def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
+    """Every quota holder's figures and the plan's totals, as ``rates`` makes them."""
+    plan = visible_plan(plan_id)
+    made = summary.plan_summary(plan, approved_only=approved_only)
+    totals = made.totals
+    return {
+        "plan": plan,
+        "counting_rule": made.rule.value,
+        "totals": {
+            "quota": totals.quota,
+            "collected": display_units(totals.collected),
+            "rate_percent": totals.rate_percent,
+            "holders": totals.holders,
+            "completed": totals.completed,
+            "completed_percent": totals.completed_percent,
+            "over": totals.over,
+            "not_reported": totals.not_reported,
+            "collected_outside": display_units(made.collected_outside),
+        },
+        "units": [
+            {
+                "code": line.unit.code,
+                "name": line.unit.name,
+                "kind": line.unit.kind,
+                "quota": line.quota,
+                "registered": line.tally.registered,
+                "donors": line.tally.donors,
+                "deferred": line.tally.deferred,
+                "collected": display_units(line.collected),
+                "rate_percent": line.rate_percent,
+                "status": line.status.value,
+                "over_amount": display_units(line.over_amount),
+            }
+            for line in made.lines
+        ],
+    }

@@ -1,0 +1,227 @@
+"""What the API reads and writes, described once for validation and for the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
+
+from campaign.models import PlanStatus, ResultState, UnitKind
+from campaign.rates import CountingRule, Status
+
+#: Columns are 32-bit integers on PostgreSQL; counts far below that are all a drive can have.
+MAX_COUNT = 1_000_000
+
+
+class Text(fields.String):
+    """A string the database can store: no NUL character, valid UTF-8."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ma.ValidationError(str(_l("Chuỗi ký tự không hợp lệ."))) from error
+        if "\x00" in text:
+            raise ma.ValidationError(str(_l("Chuỗi ký tự không hợp lệ.")))
+        return text
+
+
+class UtcDateTime(fields.DateTime):
+    """Times are stored naive in UTC; the API says so (RFC 3339 wants an offset)."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC).isoformat()
+
+
+def count(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_COUNT), **kwargs)
+
+
+def choice(values: type, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.OneOf([v.value for v in values]), **kwargs)
+
+
+# --- pagination ----------------------------------------------------------------
+
+
+class PageArgs(ma.Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+def page_of(schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """``{"items", "total", "page", "per_page"}`` around ``schema``."""
+    return ma.Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(schema), required=True),
+            "total": fields.Integer(required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+        },
+        name=name,
+    )
+
+
+# --- units ---------------------------------------------------------------------
+
+
+class UnitListArgs(PageArgs):
+    parent = Text(metadata={"description": "Code of the parent unit: only its direct children"})
+
+
+def code_of(path: str) -> fields.Function:
+    """The code of a related unit, e.g. ``parent``, or null."""
+
+    def get(obj: Any) -> str | None:
+        unit = getattr(obj, path)
+        return unit.code if unit is not None else None
+
+    return fields.Function(get, dump_only=True, metadata={"type": "string", "nullable": True})
+
+
+class UnitIn(ma.Schema):
+    code = Text(required=True, validate=validate.Length(min=1, max=32))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    kind = choice(UnitKind, required=True)
+    parent_code = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    valid_from = fields.Date(load_default=None, allow_none=True)
+    valid_to = fields.Date(load_default=None, allow_none=True)
+
+
+class UnitSchema(UnitIn):
+    id = fields.Integer(dump_only=True)
+    parent_code = code_of("parent")
+    merged_into_code = code_of("merged_into")
+
+
+# --- plans, drives, quotas -----------------------------------------------------
+
+
+class PlanListArgs(PageArgs):
+    year = fields.Integer(validate=validate.Range(min=1900, max=2200))
+
+
+class PlanIn(ma.Schema):
+    number = Text(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata={"example": "276/KH-BCĐTH"},
+    )
+    issued_on = fields.Date(required=True)
+    issuer_code = Text(required=True, validate=validate.Length(min=1, max=32))
+    title = Text(required=True, validate=validate.Length(min=1, max=500))
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(min=1900, max=2200))
+    counting_rule = choice(CountingRule, load_default=CountingRule.BAG.value)
+    parent_plan_id = fields.Integer(
+        strict=True,
+        attribute="parent_id",
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=2**31 - 1),
+    )
+    status = choice(PlanStatus, load_default=PlanStatus.ACTIVE.value)
+
+
+class PlanSchema(PlanIn):
+    id = fields.Integer(dump_only=True)
+    issuer_code = code_of("issuer")
+    note = fields.String(dump_only=True, allow_none=True)
+
+
+class QuotaSchema(ma.Schema):
+    unit_code = Text(required=True, validate=validate.Length(min=1, max=32))
+    unit_name = fields.String(dump_only=True)
+    quota = count(required=True)
+
+
+class DriveSchema(ma.Schema):
+    id = fields.Integer(dump_only=True)
+    plan_id = fields.Integer(dump_only=True)
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    site = Text(load_default="", validate=validate.Length(max=300))
+
+
+# --- results -------------------------------------------------------------------
+
+
+class ResultSchema(ma.Schema):
+    id = fields.Integer(dump_only=True)
+    drive_id = fields.Integer(dump_only=True)
+    unit_code = code_of("unit")
+    registered = count(load_default=0)
+    deferred = count(load_default=0)
+    bags_250 = count(load_default=0)
+    bags_350 = count(load_default=0)
+    bags_450 = count(load_default=0)
+    submit = fields.Boolean(load_only=True, load_default=False)
+    state = fields.String(dump_only=True, validate=validate.OneOf([s.value for s in ResultState]))
+    version = fields.Integer(dump_only=True)
+    return_reason = fields.String(dump_only=True, allow_none=True)
+    submitted_at = UtcDateTime(dump_only=True, allow_none=True)
+    reviewed_at = UtcDateTime(dump_only=True, allow_none=True)
+
+
+class IfMatchArgs(ma.Schema):
+    if_match = Text(
+        data_key="If-Match",
+        metadata={"description": "The version the update was made from (required to update)"},
+    )
+
+
+class ReturnSchema(ma.Schema):
+    reason = Text(required=True, validate=validate.Length(min=1, max=2000))
+
+
+# --- summary -------------------------------------------------------------------
+
+
+class SummaryArgs(ma.Schema):
+    approved_only = fields.Boolean(load_default=False)
+
+
+class TotalsSchema(ma.Schema):
+    quota = fields.Integer(required=True)
+    collected = fields.Float(required=True)
+    rate_percent = fields.Float(required=True, allow_none=True)
+    holders = fields.Integer(required=True)
+    completed = fields.Integer(required=True)
+    completed_percent = fields.Float(required=True, allow_none=True)
+    over = fields.Integer(required=True)
+    not_reported = fields.Integer(required=True)
+    collected_outside = fields.Float(required=True)
+
+
+class SummaryUnitSchema(ma.Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    quota = fields.Integer(required=True, allow_none=True)
+    registered = fields.Integer(required=True)
+    donors = fields.Integer(required=True)
+    deferred = fields.Integer(required=True)
+    collected = fields.Float(required=True)
+    rate_percent = fields.Float(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in Status]))
+    over_amount = fields.Float(required=True)
+
+
+class SummarySchema(ma.Schema):
+    plan = fields.Nested(PlanSchema, required=True)
+    counting_rule = fields.String(required=True)
+    totals = fields.Nested(TotalsSchema, required=True)
+    units = fields.List(fields.Nested(SummaryUnitSchema), required=True)
+
+
+UnitPage = page_of(UnitSchema, "UnitPage")
+PlanPage = page_of(PlanSchema, "PlanPage")
+QuotaPage = page_of(QuotaSchema, "QuotaPage")
+DrivePage = page_of(DriveSchema, "DrivePage")
+ResultPage = page_of(ResultSchema, "ResultPage")
