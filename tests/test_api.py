@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from io import BytesIO
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -632,6 +634,24 @@ def test_summary_refusals(client, world):
     assert (
         client.get(url + "?approved_only=maybe", headers=world.headers("leader")).status_code == 422
     )
+
+
+def test_summary_workbook_has_the_figures_of_the_summary(client, world):
+    f.result(world.drive, world.communes[0], 10, 30, 5, state="approved")
+    f.result(world.drive, world.communes[1], 1999)
+    f.commit()
+    url = f"/api/v1/plans/{world.plan.id}/summary"
+    body = client.get(url, headers=world.headers("leader")).get_json()
+    response = client.get(url + ".xlsx", headers=world.headers("leader"))
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    sheet = load_workbook(BytesIO(response.data), read_only=True)["Tổng hợp"]
+    rows = {r[1]: r for r in sheet.iter_rows(values_only=True) if len(r) > 8 and r[1]}
+    for unit in body["units"]:
+        row = rows[unit["name"]]
+        assert (row[3], row[5], row[7]) == (unit["quota"], unit["donors"], unit["collected"])
+        assert round(row[8] * 100, 1) == unit["rate_percent"]
+    assert client.get(url + ".xlsx", headers=world.headers("stranger")).status_code == 403
 
 
 # --- tokens on the command line and the account page -------------------------------

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from campaign.api import schemas as s
 from campaign.api.errors import handle_http_exception, handle_service_error
@@ -18,7 +20,7 @@ from campaign.database import READ_ONLY_METHODS
 from campaign.extensions import csrf, db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, User
 from campaign.rates import display_units
-from campaign.services import audit, plans, results, summary, tokens, units
+from campaign.services import audit, exports, plans, results, summary, tokens, units
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import Scope
 
@@ -27,6 +29,7 @@ bp.register_error_handler(HTTPException, handle_http_exception)
 bp.register_error_handler(ServiceError, handle_service_error)
 
 M = TypeVar("M")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Ids are 32-bit on PostgreSQL; a larger one names nothing.
 MAX_ID = 2**31 - 1
 
@@ -368,3 +371,13 @@ def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
             for line in made.lines
         ],
     }
+
+
+@bp.get("/plans/<int:plan_id>/summary.xlsx")
+@bp.response(200, content_type=XLSX, description="Báo cáo tổng hợp (.xlsx)")
+def plan_summary_workbook(plan_id: int) -> Response:
+    """The summary workbook: the same figures as the summary, as an official report."""
+    plan = visible_plan(plan_id)
+    workbook = BytesIO(exports.summary_export(plan))
+    name = exports.export_filename(plan)
+    return send_file(workbook, mimetype=XLSX, as_attachment=True, download_name=name)
