@@ -54,9 +54,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from campaign.auth.routes import bp as auth_bp
     from campaign.main.routes import bp as main_bp
+    from campaign.plans.routes import bp as plans_bp
+    from campaign.units.routes import bp as units_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(plans_bp)
+    app.register_blueprint(units_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

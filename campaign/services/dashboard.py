@@ -96,6 +96,8 @@ class Dashboard:
     groups: list[Group]
     #: Quota holders for the chart, lowest rate first: who is behind shows at the top.
     chart: list[Line]
+    #: Each line's position under every sort, so the page can re-sort without asking again.
+    ranks: dict[str, dict[int, int]]
 
     @property
     def kinds(self) -> list[str]:
@@ -116,7 +118,12 @@ def dashboard(plan: Plan, filters: Filters) -> Dashboard:
         lines.sort(key=SORTS[filters.sort], reverse=filters.desc)
     holders = [line for line in summary.lines if line.is_holder]
     chart = sorted(holders, key=lambda line: (line.rate or Fraction(0), sort_key(line.unit.name)))
-    return Dashboard(summary, nodes, lines, _groups(summary, nodes, filters.group), chart)
+    ranks = {
+        key: {line.unit.id: n for n, line in enumerate(sorted(summary.lines, key=order))}
+        for key, order in SORTS.items()
+    }
+    groups = _groups(summary, nodes, filters.group)
+    return Dashboard(summary, nodes, lines, groups, chart, ranks)
 
 
 def _groups(summary: PlanSummary, nodes: dict[int, UnitNode], by: str) -> list[Group]:

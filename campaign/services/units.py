@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from campaign.extensions import db
 from campaign.models import OrgUnit, UnitKind, User
@@ -172,7 +173,8 @@ def merge_units(
 
 def in_ids(ids: Select[tuple[int]]) -> list[OrgUnit]:
     """The units with these ids, in reading order (one query)."""
-    found = db.session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids))).all()
+    query = select(OrgUnit).where(OrgUnit.id.in_(ids)).options(joinedload(OrgUnit.merged_into))
+    found = db.session.scalars(query).all()
     return sorted(found, key=lambda u: sort_key(u.name))
 
 
