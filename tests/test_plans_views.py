@@ -13,6 +13,8 @@ from campaign.models import AuditEntry, Drive, Plan, PlanDocument, Quota, Result
 from campaign.services import plans
 from tests import factories as f
 
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
 
 @pytest.fixture
 def setup(app, client, auth):
@@ -22,7 +24,7 @@ def setup(app, client, auth):
     plan = f.plan(district, number="15/KH-BCĐ", parent=province_plan)
     organiser = f.user("organiser", [district])
     f.commit()
-    auth.login(organiser)
+    auth.sign_in(organiser)
     return plan, district, communes
 
 
@@ -268,7 +270,7 @@ def test_plan_pages_need_the_organisers_scope(client, auth, app):
     other, _ = f.district_with_communes(["Hoằng Hóa"])
     stranger = f.user("organiser", [other])
     f.commit()
-    auth.login(stranger)
+    auth.sign_in(stranger)
     for path in (
         f"/ke-hoach/{plan.id}/sua",
         f"/ke-hoach/{plan.id}/chi-tieu",

@@ -14,13 +14,15 @@ from campaign.services.errors import ServiceError
 from campaign.services.summary import plan_summary
 from tests import factories as f
 
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
 
 @pytest.fixture
 def district(app, client, auth):
     district, communes = f.district_with_communes(["Quảng Bình", "Quảng Ngọc", "Tiên Trang"])
     organiser = f.user("organiser", [district])
     f.commit()
-    auth.login(organiser)
+    auth.sign_in(organiser)
     return district, communes
 
 
@@ -129,7 +131,7 @@ def test_leaders_read_units_but_change_nothing_and_foreign_ids_are_refused(clien
     other, (far,) = f.district_with_communes(["Hoằng Hóa"])
     leader = f.user("leader", [district])
     f.commit()
-    auth.login(leader)
+    auth.sign_in(leader)
     assert client.get("/don-vi/").status_code == 200
     assert client.get("/don-vi/moi").status_code == 403
     assert client.get(f"/don-vi/{binh.id}/sua").status_code == 403
