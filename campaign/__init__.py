@@ -56,10 +56,14 @@ def register_blueprints(app: Flask) -> None:
     from campaign.auth.routes import bp as auth_bp
     from campaign.exports.routes import bp as exports_bp
     from campaign.main.routes import bp as main_bp
+    from campaign.plans.routes import bp as plans_bp
     from campaign.tokens.routes import bp as tokens_bp
+    from campaign.units.routes import bp as units_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(plans_bp)
+    app.register_blueprint(units_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(tokens_bp)
     api.init_app(app)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from campaign.rates import display_percent, display_units
+from campaign.text import fold
 
 
 def number(value: int | Decimal | None) -> str:
@@ -39,7 +40,27 @@ def long_date(value: date, place: str = "") -> str:
     return f"{place}, {text}" if place else text
 
 
+def bar_step(rate: Fraction | None) -> int:
+    """A progress bar's width class in 5 % steps (CSP forbids inline widths), capped at 100.
+
+    Follows the shown percentage down, so a bar is never fuller than the figure beside it.
+    """
+    shown = display_percent(rate)
+    if shown is None:
+        return 0
+    return int(min(shown, Decimal(100)) // 5 * 5)
+
+
+def bar_length(rate: Fraction | None, full: int, cap: int = 150) -> Decimal:
+    """The length of a chart bar drawn ``full`` long at 100 %, for rates shown up to ``cap`` %."""
+    shown = display_percent(rate) or Decimal(0)
+    return (min(shown, Decimal(cap)) * full / 100).quantize(Decimal("0.1"))
+
+
 FILTERS = {
+    "fold": fold,
+    "bar_step": bar_step,
+    "bar_length": bar_length,
     "number": number,
     "units": units,
     "percent": percent,

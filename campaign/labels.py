@@ -50,3 +50,8 @@ COUNTING_RULE = {
     "bag": _l("Theo túi máu"),
     "ml250": _l("Quy đổi 250 ml"),
 }
+
+GROUP_BY = {
+    "kind": _l("Loại đơn vị"),
+    "parent": _l("Đơn vị cấp trên"),
+}

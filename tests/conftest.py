@@ -146,8 +146,29 @@ class AuthActions:
             "/dang-nhap", data={"username": user.username, "password": password}
         )
 
+    def sign_in(self, user: User) -> None:
+        """Signs in without the password check, for tests that are not about signing in
+        (a password hash costs ~50 ms on purpose)."""
+        with self.client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+
     def logout(self):
         return self.client.post("/dang-xuat")
+
+
+@pytest.fixture(scope="session")
+def _password_hash() -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(factories.PASSWORD)
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch: pytest.MonkeyPatch, _password_hash: str) -> None:
+    """Users get one precomputed hash of the test password, for tests that create users
+    but are not about passwords; pair with ``auth.sign_in``."""
+    monkeypatch.setattr("campaign.models.users.generate_password_hash", lambda _p: _password_hash)
 
 
 @pytest.fixture

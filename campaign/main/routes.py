@@ -1,4 +1,4 @@
-"""The plan list, a plan's summary table, and the interface language."""
+"""The plan list, the plan dashboard, a unit's page in a plan, and the interface language."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from werkzeug.wrappers import Response
 from campaign.auth.access import current_scope, require
 from campaign.extensions import db
 from campaign.i18n import LANGUAGES
-from campaign.models import Plan
-from campaign.services.summary import plan_summary
+from campaign.models import OrgUnit, Plan
+from campaign.services.dashboard import Filters, dashboard, unit_page
+from campaign.services.summary import read_plan
 
 bp = Blueprint("main", __name__)
 
@@ -32,13 +33,33 @@ def plans() -> str:
 @bp.get("/ke-hoach/<int:plan_id>")
 @login_required
 def plan(plan_id: int) -> str:
-    """A plan's quotas, what each unit collected, and the totals."""
+    """The plan dashboard: tiles, every quota holder, subtotals by group and a chart."""
     plan = db.session.get(Plan, plan_id) or abort(404)
     require(current_scope().can_see_plan(plan))
+    filters = Filters.from_args(request.args)
     return render_template(
         "main/plan.html",
         plan=plan,
-        summary=plan_summary(plan),
+        board=dashboard(plan, filters),
+        filters=filters,
+        can_manage=current_scope().can_manage_plan(plan),
+    )
+
+
+@bp.get("/ke-hoach/<int:plan_id>/don-vi/<int:unit_id>")
+@login_required
+def plan_unit(plan_id: int, unit_id: int) -> str:
+    """A unit in a plan: its figures, its subtree and its results drive by drive."""
+    plan = db.session.get(Plan, plan_id) or abort(404)
+    unit = db.session.get(OrgUnit, unit_id) or abort(404)
+    scope = current_scope()
+    require(scope.can_see_plan(plan) and scope.can_see_unit(unit))
+    summary, units = read_plan(plan)
+    nodes = {n.id: n for n in units}
+    if unit.id not in nodes:
+        abort(404)
+    return render_template(
+        "main/unit.html", plan=plan, unit=unit, page=unit_page(plan, unit.id, summary, nodes)
     )
 
 

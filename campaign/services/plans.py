@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import extract, select
+from sqlalchemy import extract, or_, select
 
 from campaign.documents import InvalidDocumentNumber, parse_document_number
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Quota, User
-from campaign.rates import CountingRule
+from campaign.rates import CountingRule, UnitNode, summarize
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
+from campaign.services.scope import subtree_ids
+from campaign.services.units import TreeRow, tree_rows
+from campaign.text import sort_key
 
 
 def _document_number(text: str) -> str:
@@ -21,6 +25,50 @@ def _document_number(text: str) -> str:
         return str(parse_document_number(text))
     except InvalidDocumentNumber as error:
         raise ServiceError(str(error), field="number") from error
+
+
+def _check_fields(
+    number: str,
+    issued_on: date,
+    title: str,
+    counting_rule: str,
+    status: str,
+    plan: Plan | None = None,
+) -> str:
+    number = _document_number(number)
+    if counting_rule not in CountingRule.__members__.values():
+        raise ServiceError(_("Cách tính đơn vị máu không hợp lệ."), field="counting_rule")
+    if status not in PlanStatus.__members__.values():
+        raise ServiceError(_("Trạng thái kế hoạch không hợp lệ."), field="status")
+    if not title.strip():
+        raise ServiceError(_("Trích yếu kế hoạch không được để trống."), field="title")
+    # Numbers restart every year: number + symbol + year of issue identify a document.
+    clash = select(Plan.id).where(
+        Plan.number == number, extract("year", Plan.issued_on) == issued_on.year
+    )
+    if plan is not None and plan.id is not None:
+        clash = clash.where(Plan.id != plan.id)
+    if db.session.scalar(clash) is not None:
+        raise ServiceError(
+            _(
+                "Đã có kế hoạch số %(number)s ban hành năm %(year)d.",
+                number=number,
+                year=issued_on.year,
+            ),
+            field="number",
+        )
+    return number
+
+
+def _check_parent(plan: Plan | None, parent: Plan | None) -> None:
+    ancestor = parent
+    while ancestor is not None:
+        if plan is not None and ancestor.id == plan.id:
+            raise ServiceError(
+                _("Kế hoạch cấp trên không được là chính kế hoạch này hoặc kế hoạch cấp dưới."),
+                field="parent_id",
+            )
+        ancestor = ancestor.parent
 
 
 def create_plan(
@@ -35,26 +83,7 @@ def create_plan(
     status: str = PlanStatus.ACTIVE.value,
     user: User | None = None,
 ) -> Plan:
-    number = _document_number(number)
-    if counting_rule not in CountingRule.__members__.values():
-        raise ServiceError(_("Cách tính đơn vị máu không hợp lệ."), field="counting_rule")
-    if status not in PlanStatus.__members__.values():
-        raise ServiceError(_("Trạng thái kế hoạch không hợp lệ."), field="status")
-    if not title.strip():
-        raise ServiceError(_("Trích yếu kế hoạch không được để trống."), field="title")
-    # Numbers restart every year: number + symbol + year of issue identify a document.
-    clash = select(Plan.id).where(
-        Plan.number == number, extract("year", Plan.issued_on) == issued_on.year
-    )
-    if db.session.scalar(clash) is not None:
-        raise ServiceError(
-            _(
-                "Đã có kế hoạch số %(number)s ban hành năm %(year)d.",
-                number=number,
-                year=issued_on.year,
-            ),
-            field="number",
-        )
+    number = _check_fields(number, issued_on, title, counting_rule, status)
     plan = Plan(
         issuer=issuer,
         number=number,
@@ -70,6 +99,45 @@ def create_plan(
     return plan
 
 
+def check_open(plan: Plan) -> None:
+    """A closed plan is read-only: only reopening it (a status change) is allowed."""
+    if plan.status == PlanStatus.CLOSED:
+        raise ServiceError(_("Kế hoạch đã kết thúc, chỉ xem được; mở lại kế hoạch để sửa."))
+
+
+def update_plan(
+    plan: Plan,
+    *,
+    issuer: OrgUnit,
+    number: str,
+    issued_on: date,
+    title: str,
+    year: int,
+    counting_rule: str,
+    parent: Plan | None = None,
+    note: str | None = None,
+    user: User | None = None,
+) -> Plan:
+    check_open(plan)
+    number = _check_fields(number, issued_on, title, counting_rule, plan.status, plan)
+    _check_parent(plan, parent)
+    before = audit.snapshot(plan)
+    plan.issuer, plan.number, plan.issued_on = issuer, number, issued_on
+    plan.title, plan.year, plan.counting_rule = title.strip(), year, counting_rule
+    plan.parent, plan.note = parent, (note or "").strip() or None
+    audit.record("plan.edit", plan, user=user, before=before)
+    return plan
+
+
+def set_status(plan: Plan, status: str, *, user: User | None = None) -> Plan:
+    if status not in PlanStatus.__members__.values():
+        raise ServiceError(_("Trạng thái kế hoạch không hợp lệ."), field="status")
+    before = audit.snapshot(plan)
+    plan.status = status
+    audit.record("plan.status", plan, user=user, before=before)
+    return plan
+
+
 def cite_document(
     plan: Plan,
     *,
@@ -79,6 +147,9 @@ def cite_document(
     summary: str = "",
     user: User | None = None,
 ) -> PlanDocument:
+    check_open(plan)
+    if not issuer.strip():
+        raise ServiceError(_("Ghi cơ quan ban hành văn bản."), field="issuer")
     document = PlanDocument(
         plan=plan,
         number=_document_number(number),
@@ -100,33 +171,71 @@ def add_drive(
     site: str = "",
     user: User | None = None,
 ) -> Drive:
-    if ends_on < starts_on:
-        raise ServiceError(_("Ngày kết thúc đợt hiến máu phải sau ngày bắt đầu."), field="ends_on")
+    check_open(plan)
+    _check_drive(name, starts_on, ends_on)
     drive = Drive(plan=plan, name=name.strip(), starts_on=starts_on, ends_on=ends_on, site=site)
     db.session.add(drive)
     audit.record("drive.create", drive, user=user)
     return drive
 
 
-def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int], user: User | None = None) -> None:
-    """Sets the given units' quotas, all or nothing: every value is checked first."""
-    if plan.status == PlanStatus.CLOSED:
-        raise ServiceError(_("Kế hoạch đã kết thúc, không sửa được chỉ tiêu."))
+def _check_drive(name: str, starts_on: date, ends_on: date) -> None:
+    if not name.strip():
+        raise ServiceError(_("Ghi tên đợt hiến máu."), field="name")
+    if ends_on < starts_on:
+        raise ServiceError(_("Ngày kết thúc đợt hiến máu phải sau ngày bắt đầu."), field="ends_on")
+
+
+def update_drive(
+    drive: Drive,
+    *,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    site: str = "",
+    user: User | None = None,
+) -> Drive:
+    check_open(drive.plan)
+    _check_drive(name, starts_on, ends_on)
+    before = audit.snapshot(drive)
+    drive.name, drive.starts_on, drive.ends_on, drive.site = name.strip(), starts_on, ends_on, site
+    audit.record("drive.edit", drive, user=user, before=before)
+    return drive
+
+
+def remove_document(document: PlanDocument, *, user: User | None = None) -> None:
+    check_open(document.plan)
+    audit.record("plan.uncite", document, user=user, before=audit.snapshot(document))
+    db.session.delete(document)
+
+
+def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int | None], user: User | None = None) -> None:
+    """Sets the given units' quotas, all or nothing: every value is checked first.
+
+    ``None`` removes the unit's quota (an emptied field in the grid).
+    """
+    check_open(plan)
     for unit, amount in amounts.items():
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        if amount is not None and (
+            not isinstance(amount, int) or isinstance(amount, bool) or amount < 0
+        ):
             raise ServiceError(
-                _("Chỉ tiêu của %(name)s phải là số nguyên không âm.", name=unit.name)
+                _("Chỉ tiêu của %(name)s phải là số nguyên không âm.", name=unit.name),
+                field=str(unit.id),
             )
     existing = {
         q.unit_id: q for q in db.session.scalars(select(Quota).where(Quota.plan_id == plan.id))
     }
     for unit, amount in amounts.items():
         quota = existing.get(unit.id)
-        if quota is None:
+        if quota is None and amount is not None:
             quota = Quota(plan=plan, unit=unit, amount=amount)
             db.session.add(quota)
             audit.record("quota.set", quota, user=user)
-        elif quota.amount != amount:
+        elif quota is not None and amount is None:
+            audit.record("quota.remove", quota, user=user, before=audit.snapshot(quota))
+            db.session.delete(quota)
+        elif quota is not None and quota.amount != amount:
             before = audit.snapshot(quota)
             quota.amount = amount
             audit.record("quota.set", quota, user=user, before=before)
@@ -152,3 +261,77 @@ def find_plan(ref: str, year: int | None = None) -> Plan:
             _("Có nhiều kế hoạch số %(ref)s (năm %(years)s); hãy ghi --year.", ref=ref, years=years)
         )
     return found[0]
+
+
+def grid_units(plan: Plan) -> list[TreeRow]:
+    """Who the plan can give a quota to: the units below its issuer valid on its date,
+    and any unit already holding one (a unit merged away still shows its old quota)."""
+    below = subtree_ids(select(OrgUnit.id).where(OrgUnit.id == plan.issuer_id))
+    holders = select(Quota.unit_id).where(Quota.plan_id == plan.id)
+    found = db.session.scalars(
+        select(OrgUnit).where(
+            OrgUnit.id != plan.issuer_id, or_(OrgUnit.id.in_(below), OrgUnit.id.in_(holders))
+        )
+    ).all()
+    held = set(db.session.scalars(holders))
+    keep = [u for u in found if u.is_valid_on(plan.issued_on) or u.id in held]
+    return tree_rows(sorted(keep, key=lambda u: sort_key(u.name)))
+
+
+def quotas_of(plan: Plan) -> dict[int, int]:
+    rows = db.session.execute(select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan.id))
+    return dict(rows.tuples().all())
+
+
+def copied_quotas(source: Plan, unit_ids: Iterable[int]) -> dict[int, int]:
+    """``source``'s quotas for the given units, to start a grid from last year's.
+
+    A unit merged since then hands its quota to the unit it merged into, so the
+    2025 communes start from the sum of the old ones.
+    """
+    wanted = set(unit_ids)
+    merged = dict(
+        db.session.execute(
+            select(OrgUnit.id, OrgUnit.merged_into_id).where(OrgUnit.merged_into_id.is_not(None))
+        )
+        .tuples()
+        .all()
+    )
+    copied: dict[int, int] = {}
+    for unit_id, amount in quotas_of(source).items():
+        seen = set()
+        while unit_id not in wanted and unit_id in merged and unit_id not in seen:
+            seen.add(unit_id)
+            unit_id = merged[unit_id]
+        if unit_id in wanted:
+            copied[unit_id] = copied.get(unit_id, 0) + amount
+    return copied
+
+
+@dataclass(frozen=True)
+class Allocation:
+    #: What the parent plan gave the issuer, or ``None`` without a parent plan or quota.
+    given: int | None
+    #: Σ of the grid's quotas, counting nothing twice (rates.totals).
+    allocated: int
+
+    @property
+    def gap(self) -> int | None:
+        return None if self.given is None else self.given - self.allocated
+
+
+def allocation(plan: Plan, rows: Sequence[TreeRow], amounts: Mapping[int, int]) -> Allocation:
+    """The allocation check: the grid's total against the parent plan's quota for the issuer."""
+    nodes = [
+        UnitNode(r.unit.id, r.unit.parent_id, r.unit.code, r.unit.name, r.unit.kind) for r in rows
+    ]
+    known = {n.id for n in nodes}
+    summary = summarize(nodes, {k: v for k, v in amounts.items() if k in known}, {}, plan.rule)
+    given = None
+    if plan.parent_id is not None:
+        given = db.session.scalar(
+            select(Quota.amount).where(
+                Quota.plan_id == plan.parent_id, Quota.unit_id == plan.issuer_id
+            )
+        )
+    return Allocation(given, summary.totals.quota)

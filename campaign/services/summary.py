@@ -67,12 +67,17 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
     return nodes
 
 
-def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
-    """Three queries whatever the size of the plan; the rules are in ``rates``."""
+def read_plan(plan: Plan, approved_only: bool = False) -> tuple[PlanSummary, list[UnitNode]]:
+    """The summary and the unit tree it was made from (pages name groups by parent)."""
     tallies = counted_tallies(plan.id, approved_only)
     quotas = plan_quotas(plan.id)
     units = plan_units(plan, set(quotas) | set(tallies))
-    return summarize(units, quotas, tallies, plan.rule)
+    return summarize(units, quotas, tallies, plan.rule), units
+
+
+def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
+    """Three queries whatever the size of the plan; the rules are in ``rates``."""
+    return read_plan(plan, approved_only)[0]
 
 
 def drive_tallies(plan: Plan) -> list[tuple[Drive, UnitNode, Tally]]:

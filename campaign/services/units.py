@@ -1,16 +1,20 @@
-"""Creating and finding units."""
+"""Creating, finding, editing, moving, closing and merging units."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from campaign.extensions import db
 from campaign.models import OrgUnit, UnitKind, User
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
+from campaign.text import fold, sort_key
 
 
 def by_code(code: str) -> OrgUnit:
@@ -56,3 +60,148 @@ def create_unit(
     db.session.add(unit)
     audit.record("unit.create", unit, user=user)
     return unit
+
+
+def _check_code(code: str, unit: OrgUnit | None = None) -> str:
+    code = code.strip()
+    if not code:
+        raise ServiceError(_("Mã và tên đơn vị không được để trống."), field="code")
+    clash = select(OrgUnit.id).where(OrgUnit.code == code)
+    if unit is not None and unit.id is not None:
+        clash = clash.where(OrgUnit.id != unit.id)
+    if db.session.scalar(clash) is not None:
+        raise ServiceError(_("Mã đơn vị %(code)s đã được dùng.", code=code), field="code")
+    return code
+
+
+def _check_parent(unit: OrgUnit, parent: OrgUnit | None) -> None:
+    """A unit cannot hang under itself or under any unit below it."""
+    ancestor = parent
+    while ancestor is not None:
+        if ancestor.id == unit.id:
+            raise ServiceError(
+                _("Không thể chuyển đơn vị vào chính nó hoặc đơn vị cấp dưới của nó."),
+                field="parent_id",
+            )
+        ancestor = ancestor.parent
+
+
+def update_unit(
+    unit: OrgUnit,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    parent: OrgUnit | None,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    user: User | None = None,
+) -> OrgUnit:
+    """Edits a unit; a new parent moves it with its whole subtree."""
+    name = " ".join(name.split())
+    if not name:
+        raise ServiceError(_("Mã và tên đơn vị không được để trống."), field="name")
+    if kind not in UnitKind.__members__.values():
+        raise ServiceError(_("Loại đơn vị không hợp lệ: %(kind)r.", kind=kind), field="kind")
+    if valid_from and valid_to and valid_from > valid_to:
+        raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
+    code = _check_code(code, unit)
+    _check_parent(unit, parent)
+    before = audit.snapshot(unit)
+    unit.code, unit.name, unit.kind, unit.parent = code, name, kind, parent
+    unit.valid_from, unit.valid_to = valid_from, valid_to
+    unit.contact_name, unit.contact_phone = contact_name or None, contact_phone or None
+    action = "unit.move" if before["parent_id"] != (parent.id if parent else None) else "unit.edit"
+    audit.record(action, unit, user=user, before=before)
+    return unit
+
+
+def deactivate_unit(unit: OrgUnit, last_day: date, *, user: User | None = None) -> OrgUnit:
+    """The unit ceases after ``last_day``; it stays, with its history, for earlier plans."""
+    if unit.valid_from and last_day < unit.valid_from:
+        raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="last_day")
+    before = audit.snapshot(unit)
+    unit.valid_to = last_day
+    audit.record("unit.deactivate", unit, user=user, before=before)
+    return unit
+
+
+def merge_units(
+    sources: Sequence[OrgUnit], target: OrgUnit, starts_on: date, *, user: User | None = None
+) -> list[OrgUnit]:
+    """Merges ``sources`` into ``target`` from ``starts_on`` (the 2025 commune mergers).
+
+    The old units stay, valid up to the day before, with ``merged_into`` set, so
+    earlier plans keep their names, their tree and their figures. Their children
+    keep their parent for the same reason: moving them would move their past
+    results too. The children still valid on ``starts_on`` are returned, so the
+    organiser can move or close them deliberately.
+    """
+    if not sources:
+        raise ServiceError(_("Chọn ít nhất một đơn vị để sáp nhập."), field="sources")
+    last_day = starts_on - timedelta(days=1)
+    for source in sources:
+        if source.id == target.id:
+            raise ServiceError(
+                _("Đơn vị nhận sáp nhập không được nằm trong các đơn vị bị sáp nhập."),
+                field="target_id",
+            )
+        _check_parent(source, target)  # a source above the target would cease over it
+        if not source.is_valid_on(last_day):
+            raise ServiceError(
+                _(
+                    "%(name)s không còn hiệu lực vào ngày %(day)s.",
+                    name=source.name,
+                    day=last_day.strftime("%d/%m/%Y"),
+                ),
+                field="sources",
+            )
+    if not target.is_valid_on(starts_on):
+        raise ServiceError(
+            _("Đơn vị nhận sáp nhập phải còn hiệu lực từ ngày sáp nhập."), field="target_id"
+        )
+    for source in sources:
+        before = audit.snapshot(source)
+        source.valid_to, source.merged_into = last_day, target
+        audit.record("unit.merge", source, user=user, before=before)
+    ids = {s.id for s in sources}
+    children = db.session.scalars(select(OrgUnit).where(OrgUnit.parent_id.in_(ids))).all()
+    return [c for c in children if c.is_valid_on(starts_on)]
+
+
+def in_ids(ids: Select[tuple[int]]) -> list[OrgUnit]:
+    """The units with these ids, in reading order (one query)."""
+    query = select(OrgUnit).where(OrgUnit.id.in_(ids)).options(joinedload(OrgUnit.merged_into))
+    found = db.session.scalars(query).all()
+    return sorted(found, key=lambda u: sort_key(u.name))
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    unit: OrgUnit
+    depth: int
+    #: The names from the top of the list down to the unit's parent, for search results.
+    path: tuple[str, ...]
+
+
+def tree_rows(units: Sequence[OrgUnit], query: str = "") -> list[TreeRow]:
+    """The units as an indented list, parents first; with ``query``, only the units whose
+    name or code matches it without regard to accents ("quang binh" finds "Quảng Bình")."""
+    by_id = {u.id: u for u in units}
+    children: dict[int | None, list[OrgUnit]] = {}
+    for u in units:
+        children.setdefault(u.parent_id if u.parent_id in by_id else None, []).append(u)
+    needle = fold(query)
+    rows: list[TreeRow] = []
+    stack: list[tuple[OrgUnit, int, tuple[str, ...]]] = [
+        (u, 0, ()) for u in reversed(children.get(None, []))
+    ]
+    while stack:
+        unit, depth, path = stack.pop()
+        if not needle or needle in fold(unit.name) or needle in fold(unit.code):
+            rows.append(TreeRow(unit, depth, path))
+        below = children.get(unit.id, [])
+        stack.extend((c, depth + 1, (*path, unit.name)) for c in reversed(below))
+    return rows

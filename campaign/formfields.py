@@ -1,0 +1,51 @@
+"""Form fields that speak Vietnamese when the input is wrong, shared by the blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from campaign.extensions import db
+from campaign.services.errors import ServiceError
+
+#: The browser's date picker sends ISO dates; a typed dd/mm/yyyy is read too.
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+
+
+def date_field(label: Any, required: bool = True) -> DateField:
+    return DateField(
+        label,
+        format=DATE_FORMATS,
+        validators=[InputRequired(_l("Nhập ngày."))] if required else [Optional()],
+        invalid_value_message=_l("Ngày không hợp lệ; ghi theo dạng dd/mm/yyyy."),
+    )
+
+
+def choice_field(label: Any, coerce: Any = str) -> SelectField:
+    return SelectField(
+        label, coerce=coerce, invalid_choice_message=_l("Lựa chọn không hợp lệ."), choices=[]
+    )
+
+
+def year_field(label: Any) -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(_l("Nhập năm.")),
+            NumberRange(2000, 2100, _l("Năm phải từ %(min)s đến %(max)s.")),
+        ],
+        invalid_value_message=_l("Năm phải là số nguyên."),
+    )
+
+
+def show_error(form: Any, error: ServiceError) -> None:
+    """Puts a refused input's message next to its field; nothing flushed is kept."""
+    db.session.rollback()
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -1,0 +1,356 @@
+"""The organiser's plan pages: create and edit plans, cited documents, drives,
+the quota grid and the result-entry grid. The dashboard itself is ``main.plan``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from campaign import labels
+from campaign.auth.access import current_scope, require, roles_required
+from campaign.extensions import db
+from campaign.formfields import show_error
+from campaign.models import Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Result, Role
+from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
+from campaign.plans.grids import read_row
+from campaign.services import plans, results, units
+from campaign.services.errors import Conflict, ServiceError
+from campaign.services.units import TreeRow
+
+bp = Blueprint("plans", __name__, url_prefix="/ke-hoach")
+MANAGERS = (Role.ADMIN, Role.ORGANISER)
+COUNT_FIELDS = ("registered", "deferred", "bags_250", "bags_350", "bags_450")
+
+
+def _managed_plan(plan_id: int) -> Plan:
+    plan = db.session.get(Plan, plan_id) or abort(404)
+    require(current_scope().can_manage_plan(plan))
+    return plan
+
+
+def _plan_choices(form: PlanForm, plan: Plan | None = None) -> None:
+    scope = current_scope()
+    rows = units.tree_rows(units.in_ids(scope.unit_ids()))
+    form.issuer_id.choices = [
+        (r.unit.id, "— " * r.depth + r.unit.name)
+        for r in rows
+        if r.unit.valid_to is None or (plan and r.unit.id == plan.issuer_id)
+    ]
+    others = db.session.scalars(scope.plans().order_by(Plan.year.desc(), Plan.issued_on.desc()))
+    form.parent_id.choices = [(0, _("— Không có —"))] + [
+        (p.id, f"{p.number} ({p.year})") for p in others if plan is None or p.id != plan.id
+    ]
+    form.counting_rule.choices = [(k, str(v)) for k, v in labels.COUNTING_RULE.items()]
+
+
+def _plan_fields(form: PlanForm) -> dict:
+    return {
+        "issuer": db.session.get(OrgUnit, form.issuer_id.data),
+        "number": form.number.data or "",
+        "issued_on": form.issued_on.data,
+        "title": form.title.data or "",
+        "year": form.year.data,
+        "counting_rule": form.counting_rule.data,
+        "parent": db.session.get(Plan, form.parent_id.data) if form.parent_id.data else None,
+    }
+
+
+@bp.route("/moi", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def create() -> str | Response:
+    form = PlanForm()
+    _plan_choices(form)
+    if form.validate_on_submit():
+        try:
+            plan = plans.create_plan(
+                **_plan_fields(form), status=PlanStatus.DRAFT.value, user=current_user
+            )
+            plan.note = (form.note.data or "").strip() or None
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(_("Đã tạo kế hoạch %(number)s.", number=plan.number), "success")
+            return redirect(url_for("plans.edit", plan_id=plan.id))
+    return render_template("plans/form.html", form=form, plan=None)
+
+
+@bp.route("/<int:plan_id>/sua", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit(plan_id: int) -> str | Response:
+    """The plan's fields, its cited documents and its status; a closed plan only reopens."""
+    plan = _managed_plan(plan_id)
+    form = PlanForm(obj=plan)
+    _plan_choices(form, plan)
+    if request.method == "GET":
+        form.parent_id.data = plan.parent_id or 0
+    if form.validate_on_submit():
+        try:
+            plans.update_plan(plan, **_plan_fields(form), note=form.note.data, user=current_user)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(_("Đã lưu kế hoạch."), "success")
+            return redirect(url_for("main.plan", plan_id=plan.id))
+    return _edit_page(plan, form=form)
+
+
+def _edit_page(plan: Plan, **forms: object) -> str:
+    status = StatusForm(status=plan.status)
+    status.status.choices = [(k, str(v)) for k, v in labels.PLAN_STATUS.items()]
+    forms.setdefault("status_form", status)
+    forms.setdefault("document_form", DocumentForm(prefix="doc"))
+    if "form" not in forms:
+        form = PlanForm(obj=plan)
+        _plan_choices(form, plan)
+        form.parent_id.data = plan.parent_id or 0
+        forms["form"] = form
+    return render_template("plans/form.html", plan=plan, **forms)
+
+
+@bp.post("/<int:plan_id>/trang-thai")
+@roles_required(*MANAGERS)
+def status(plan_id: int) -> str | Response:
+    plan = _managed_plan(plan_id)
+    form = StatusForm()
+    form.status.choices = [(k, str(v)) for k, v in labels.PLAN_STATUS.items()]
+    if form.validate_on_submit():
+        plans.set_status(plan, form.status.data, user=current_user)
+        flash(_("Kế hoạch chuyển sang: %(status)s.", status=plan.status_label), "success")
+        return redirect(url_for("plans.edit", plan_id=plan.id))
+    return _edit_page(plan, status_form=form)
+
+
+@bp.post("/<int:plan_id>/van-ban")
+@roles_required(*MANAGERS)
+def cite(plan_id: int) -> str | Response:
+    plan = _managed_plan(plan_id)
+    form = DocumentForm(prefix="doc")
+    if form.validate_on_submit():
+        try:
+            plans.cite_document(
+                plan,
+                number=form.number.data or "",
+                issued_on=form.issued_on.data,
+                issuer=form.issuer.data or "",
+                summary=form.summary.data or "",
+                user=current_user,
+            )
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(_("Đã thêm văn bản."), "success")
+            return redirect(url_for("plans.edit", plan_id=plan.id))
+    return _edit_page(plan, document_form=form)
+
+
+@bp.post("/<int:plan_id>/van-ban/<int:document_id>/xoa")
+@roles_required(*MANAGERS)
+def uncite(plan_id: int, document_id: int) -> str | Response:
+    plan = _managed_plan(plan_id)
+    document = db.session.get(PlanDocument, document_id)
+    if document is None or document.plan_id != plan.id:
+        abort(404)
+    try:
+        plans.remove_document(document, user=current_user)
+    except ServiceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("plans.edit", plan_id=plan.id))
+
+
+# --- drives --------------------------------------------------------------------------
+
+
+def _drive_of(plan: Plan, drive_id: int) -> Drive:
+    drive = db.session.get(Drive, drive_id)
+    if drive is None or drive.plan_id != plan.id:
+        abort(404)
+    return drive
+
+
+@bp.route("/<int:plan_id>/dot/moi", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def new_drive(plan_id: int) -> str | Response:
+    return _drive_form(_managed_plan(plan_id), None)
+
+
+@bp.route("/<int:plan_id>/dot/<int:drive_id>/sua", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit_drive(plan_id: int, drive_id: int) -> str | Response:
+    plan = _managed_plan(plan_id)
+    return _drive_form(plan, _drive_of(plan, drive_id))
+
+
+def _drive_form(plan: Plan, drive: Drive | None) -> str | Response:
+    form = DriveForm(obj=drive)
+    if form.validate_on_submit():
+        fields = {
+            "name": form.name.data or "",
+            "starts_on": form.starts_on.data,
+            "ends_on": form.ends_on.data,
+            "site": (form.site.data or "").strip(),
+            "user": current_user,
+        }
+        try:
+            if drive is None:
+                plans.add_drive(plan, **fields)
+            else:
+                plans.update_drive(drive, **fields)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(_("Đã lưu đợt hiến máu."), "success")
+            return redirect(url_for("main.plan", plan_id=plan.id))
+    return render_template("plans/drive.html", form=form, plan=plan, drive=drive)
+
+
+# --- the quota grid ------------------------------------------------------------------
+
+
+@bp.route("/<int:plan_id>/chi-tieu", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def quotas(plan_id: int) -> str | Response:
+    """One form for every unit the plan can give a quota to; saved all or nothing."""
+    plan = _managed_plan(plan_id)
+    rows = plans.grid_units(plan)
+    stored = plans.quotas_of(plan)
+    values: dict[int, int | None] = dict(stored)
+    typed = {uid: str(amount) for uid, amount in stored.items()}
+    errors: dict[int, str] = {}
+    source = None
+    if request.method == "GET" and request.args.get("copy_from", "").isdigit():
+        source = db.session.get(Plan, int(request.args["copy_from"])) or abort(404)
+        require(current_scope().can_see_plan(source))
+        values = dict(plans.copied_quotas(source, (r.unit.id for r in rows)))
+        typed = {uid: str(amount) for uid, amount in values.items()}
+    if request.method == "POST":
+        typed, values, errors = _read_quota_grid(rows)
+        if not errors:
+            try:
+                plans.set_quotas(
+                    plan, {r.unit: values.get(r.unit.id) for r in rows}, user=current_user
+                )
+            except ServiceError as error:
+                db.session.rollback()
+                errors = _row_error(error)
+            else:
+                flash(_("Đã lưu chỉ tiêu."), "success")
+                return redirect(url_for("plans.quotas", plan_id=plan.id))
+    numbers = {uid: v for uid, v in values.items() if v is not None}
+    others = [
+        p
+        for p in db.session.scalars(current_scope().plans().order_by(Plan.year.desc()))
+        if p.id != plan.id
+    ]
+    return render_template(
+        "plans/quotas.html",
+        plan=plan,
+        rows=rows,
+        typed=typed,
+        errors=errors,
+        source=source,
+        others=others,
+        allocation=plans.allocation(plan, rows, numbers),
+    )
+
+
+def _read_quota_grid(
+    rows: list[TreeRow],
+) -> tuple[dict[int, str], dict[int, int | None], dict[int, str]]:
+    typed: dict[int, str] = {}
+    values: dict[int, int | None] = {}
+    errors: dict[int, str] = {}
+    for row in rows:
+        texts, numbers, error = read_row(request.form, f"q-{row.unit.id}", ("amount",))
+        typed[row.unit.id], values[row.unit.id] = texts["amount"], numbers.get("amount")
+        if error:
+            errors[row.unit.id] = error
+    return typed, values, errors
+
+
+def _row_error(error: ServiceError) -> dict[int, str]:
+    if error.field and error.field.isdigit():
+        return {int(error.field): error.message}
+    flash(error.message, "error")
+    return {}
+
+
+# --- the result-entry grid -----------------------------------------------------------
+
+
+@dataclass
+class ResultRow:
+    unit: OrgUnit
+    depth: int
+    result: Result | None
+    typed: dict[str, str]
+    error: str | None = None
+
+
+@bp.route("/<int:plan_id>/dot/<int:drive_id>/ket-qua", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def results_grid(plan_id: int, drive_id: int) -> str | Response:
+    """The organiser enters the paper reports of a drive, one row per unit."""
+    plan = _managed_plan(plan_id)
+    drive = _drive_of(plan, drive_id)
+    saved = {
+        r.unit_id: r for r in db.session.scalars(select(Result).where(Result.drive_id == drive.id))
+    }
+    rows = [
+        ResultRow(r.unit, r.depth, saved.get(r.unit.id), _typed(saved.get(r.unit.id)))
+        for r in plans.grid_units(plan)
+        if r.unit.is_valid_on(drive.starts_on) or r.unit.id in saved
+    ]
+    if request.method == "POST":
+        if _save_results(drive, rows):
+            flash(_("Đã lưu kết quả đợt %(name)s.", name=drive.name), "success")
+            return redirect(url_for("plans.results_grid", plan_id=plan.id, drive_id=drive.id))
+        db.session.rollback()
+    return render_template(
+        "plans/results.html", plan=plan, drive=drive, rows=rows, fields=COUNT_FIELDS
+    )
+
+
+def _typed(result: Result | None) -> dict[str, str]:
+    if result is None:
+        return dict.fromkeys(COUNT_FIELDS, "")
+    return {name: str(getattr(result, name)) for name in COUNT_FIELDS}
+
+
+def _save_results(drive: Drive, rows: list[ResultRow]) -> bool:
+    """All rows or none: every row is read first, then each changed one is saved."""
+    if drive.plan.status == PlanStatus.CLOSED:
+        flash(_("Kế hoạch đã kết thúc, không nhận báo cáo."), "error")
+        return False
+    changes = []
+    for row in rows:
+        typed, numbers, error = read_row(request.form, f"r-{row.unit.id}", COUNT_FIELDS)
+        row.typed, row.error = typed, error
+        if error or all(v is None for v in numbers.values()):
+            continue
+        counts = results.Counts(**{k: v or 0 for k, v in numbers.items()})
+        if row.result is not None and _typed(row.result) == _typed_counts(counts):
+            continue  # unchanged: keep its state and version
+        version = request.form.get(f"r-{row.unit.id}-version", "")
+        changes.append((row, counts, int(version) if version.isdigit() else None))
+    if any(row.error for row in rows):
+        return False
+    ok = True
+    for row, counts, version in changes:
+        try:
+            results.save(
+                drive, row.unit, counts, user=current_user, expected_version=version, submit=True
+            )
+        except Conflict as error:
+            row.error, ok = error.message, False
+        except ServiceError as error:
+            row.error, ok = error.message, False
+    return ok
+
+
+def _typed_counts(counts: results.Counts) -> dict[str, str]:
+    return {name: str(getattr(counts, name)) for name in COUNT_FIELDS}

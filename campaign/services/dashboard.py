@@ -1,0 +1,203 @@
+"""What the plan dashboard and a unit's page show: rates' figures, filtered, sorted, grouped.
+
+Every figure comes from :mod:`campaign.rates`; this module only chooses which lines to
+show, in what order, and hands each group of lines to :func:`rates.totals`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from campaign.extensions import db
+from campaign.models import COUNTED_STATES, Drive, Plan, Result
+from campaign.rates import (
+    EMPTY,
+    Line,
+    PlanSummary,
+    Status,
+    Tally,
+    Totals,
+    UnitNode,
+    blood_units,
+    totals,
+)
+from campaign.services.summary import plan_and_descendants, read_plan, unit_and_descendants
+from campaign.text import fold, sort_key
+
+SORTS: dict[str, Callable[[Line], Any]] = {
+    "name": lambda line: sort_key(line.unit.name),
+    "quota": lambda line: line.quota or 0,
+    "collected": lambda line: line.collected,
+    # Units without a rate sort below every rate, whichever the direction.
+    "rate": lambda line: (line.rate is not None, line.rate or Fraction(0)),
+    "status": lambda line: list(Status).index(line.status),
+}
+GROUPS = ("kind", "parent")
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str = ""
+    kind: str = ""
+    q: str = ""
+    sort: str = ""
+    desc: bool = False
+    group: str = "kind"
+
+    @classmethod
+    def from_args(cls, args: Any) -> Filters:
+        """Unknown values are ignored rather than refused: these are bookmarkable links."""
+        status = args.get("status", "")
+        sort = args.get("sort", "")
+        group = args.get("group", "kind")
+        return cls(
+            status=status if status in Status.__members__.values() else "",
+            kind=args.get("kind", "")[:20],
+            q=args.get("q", "")[:100],
+            sort=sort if sort in SORTS else "",
+            desc=args.get("dir") == "desc",
+            group=group if group in GROUPS else "kind",
+        )
+
+    def keep(self, line: Line) -> bool:
+        if self.status and line.status.value != self.status:
+            return False
+        if self.kind and line.unit.kind != self.kind:
+            return False
+        needle = fold(self.q)
+        return not needle or needle in fold(line.unit.name) or needle in fold(line.unit.code)
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    name: str
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    summary: PlanSummary
+    nodes: dict[int, UnitNode]
+    lines: list[Line]
+    groups: list[Group]
+    #: Quota holders for the chart, lowest rate first: who is behind shows at the top.
+    chart: list[Line]
+    #: Each line's position under every sort, so the page can re-sort without asking again.
+    ranks: dict[str, dict[int, int]]
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted({line.unit.kind for line in self.summary.lines})
+
+
+def dashboard(plan: Plan, filters: Filters) -> Dashboard:
+    summary, units = read_plan(plan)
+    nodes = {n.id: n for n in units}
+    lines = [line for line in summary.lines if filters.keep(line)]
+    if filters.sort:
+        lines.sort(key=SORTS[filters.sort], reverse=filters.desc)
+    holders = [line for line in summary.lines if line.is_holder]
+    chart = sorted(holders, key=lambda line: (line.rate or Fraction(0), sort_key(line.unit.name)))
+    ranks = {
+        key: {line.unit.id: n for n, line in enumerate(sorted(summary.lines, key=order))}
+        for key, order in SORTS.items()
+    }
+    groups = _groups(summary, nodes, filters.group)
+    return Dashboard(summary, nodes, lines, groups, chart, ranks)
+
+
+def _groups(summary: PlanSummary, nodes: dict[int, UnitNode], by: str) -> list[Group]:
+    grouped: dict[str, list[Line]] = {}
+    names: dict[str, str] = {}
+    for line in summary.lines:
+        if by == "parent":
+            parent = nodes.get(line.unit.parent_id) if line.unit.parent_id else None
+            key, name = (str(parent.id), parent.name) if parent else ("", "")
+        else:
+            key, name = line.unit.kind, ""
+        grouped.setdefault(key, []).append(line)
+        names[key] = name
+    order = sorted(grouped, key=lambda key: sort_key(names[key] or key))
+    return [
+        Group(key, names[key], totals(grouped[key], summary.rule))
+        for key in order
+        if any(line.is_holder for line in grouped[key])
+    ]
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    result: Result
+    collected: Fraction
+    counts: bool
+
+
+@dataclass(frozen=True)
+class DriveResults:
+    drive: Drive
+    rows: list[ResultRow]
+    #: Counted (submitted and approved) results of the drive added up.
+    tally: Tally
+    collected: Fraction
+
+
+@dataclass(frozen=True)
+class UnitPage:
+    line: Line | None
+    #: The unit's subtree: quota lines below it, in tree order.
+    below: list[Line]
+    subtree: list[UnitNode]
+    drives: list[DriveResults]
+
+
+def unit_page(
+    plan: Plan, unit_id: int, summary: PlanSummary, nodes: dict[int, UnitNode]
+) -> UnitPage:
+    subtree_ids = _subtree(unit_id, nodes)
+    line = next((ln for ln in summary.lines if ln.unit.id == unit_id), None)
+    below = [ln for ln in summary.lines if ln.unit.id in subtree_ids and ln.unit.id != unit_id]
+    results = db.session.scalars(
+        select(Result)
+        .join(Drive, Drive.id == Result.drive_id)
+        .where(
+            Drive.plan_id.in_(plan_and_descendants(plan.id)),
+            Result.unit_id.in_(unit_and_descendants(unit_id)),
+        )
+        .options(joinedload(Result.drive), joinedload(Result.unit))
+        .order_by(Drive.starts_on, Drive.id)
+    ).all()
+    by_drive: dict[int, list[Result]] = {}
+    for result in results:
+        by_drive.setdefault(result.drive_id, []).append(result)
+    drives = [_drive_results(rows, summary) for rows in by_drive.values()]
+    subtree = [nodes[i] for i in nodes if i in subtree_ids]
+    return UnitPage(line, below, sorted(subtree, key=lambda n: sort_key(n.name)), drives)
+
+
+def _drive_results(results: Sequence[Result], summary: PlanSummary) -> DriveResults:
+    rows, tally = [], EMPTY
+    for r in sorted(results, key=lambda r: sort_key(r.unit.name)):
+        counted = r.state in COUNTED_STATES
+        rows.append(ResultRow(r, blood_units(r.bags, summary.rule), counted))
+        if counted:
+            tally = tally + Tally(1, r.registered, r.deferred, r.bags)
+    return DriveResults(results[0].drive, rows, tally, tally.collected(summary.rule))
+
+
+def _subtree(unit_id: int, nodes: dict[int, UnitNode]) -> set[int]:
+    children: dict[int | None, list[int]] = {}
+    for node in nodes.values():
+        children.setdefault(node.parent_id, []).append(node.id)
+    found, stack = set(), [unit_id]
+    while stack:
+        uid = stack.pop()
+        found.add(uid)
+        stack.extend(children.get(uid, []))
+    return found

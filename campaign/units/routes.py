@@ -1,0 +1,196 @@
+"""The unit list as a tree: search, add, edit, move, close and merge units."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from campaign import labels
+from campaign.auth.access import current_scope, require, roles_required
+from campaign.extensions import db
+from campaign.formfields import show_error
+from campaign.models import OrgUnit, Role
+from campaign.services import units
+from campaign.services.errors import ServiceError
+from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
+
+bp = Blueprint("units", __name__, url_prefix="/don-vi")
+MANAGERS = (Role.ADMIN, Role.ORGANISER)
+
+
+def _visible() -> list[OrgUnit]:
+    return units.in_ids(current_scope().unit_ids())
+
+
+def _parent_choices(exclude: OrgUnit | None = None) -> list[tuple[int, str]]:
+    """Units a unit may hang under: inside the scope, still valid, never its own subtree."""
+    rows = units.tree_rows(_visible())
+    skip: set[int] = set()
+    choices = [(0, _("— Không có (cấp cao nhất) —"))] if current_scope().is_admin else []
+    for row in rows:
+        if exclude is not None and (row.unit.id == exclude.id or row.unit.parent_id in skip):
+            skip.add(row.unit.id)
+            continue
+        if row.unit.valid_to is None or (exclude and row.unit.id == exclude.parent_id):
+            choices.append((row.unit.id, "— " * row.depth + row.unit.name))
+    return choices
+
+
+def _kind_choices() -> list[tuple[str, str]]:
+    return [(code, str(label)) for code, label in labels.UNIT_KIND.items()]
+
+
+def _unit_or_404(unit_id: int) -> OrgUnit:
+    unit = db.session.get(OrgUnit, unit_id) or abort(404)
+    require(current_scope().can_manage_unit(unit))
+    return unit
+
+
+@bp.get("/")
+@login_required
+def tree() -> str:
+    """The units in the user's scope as a tree; ``q`` finds names without regard to accents."""
+    query = request.args.get("q", "")[:100]
+    rows = units.tree_rows(_visible(), query)
+    return render_template("units/tree.html", rows=rows, q=query, scope=current_scope())
+
+
+@bp.route("/moi", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def create() -> str | Response:
+    form = UnitForm()
+    form.kind.choices = _kind_choices()
+    form.parent_id.choices = _parent_choices()
+    if request.method == "GET" and request.args.get("parent", "").isdigit():
+        form.parent_id.data = int(request.args["parent"])
+    if form.validate_on_submit():
+        parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+        try:
+            unit = units.create_unit(**_unit_fields(form), parent=parent, user=current_user)
+            require(current_scope().can_manage_unit(unit))
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(_("Đã thêm đơn vị %(name)s.", name=unit.name), "success")
+            return redirect(url_for("units.tree"))
+    return render_template("units/form.html", form=form, unit=None)
+
+
+@bp.route("/<int:unit_id>/sua", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit(unit_id: int) -> str | Response:
+    """Edits a unit; choosing another parent moves it with everything below it."""
+    unit = _unit_or_404(unit_id)
+    form = UnitForm(obj=unit)
+    form.kind.choices = _kind_choices()
+    form.parent_id.choices = _parent_choices(exclude=unit)
+    if request.method == "GET":
+        form.parent_id.data = unit.parent_id or 0
+    if form.validate_on_submit():
+        parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+        try:
+            units.update_unit(unit, **_unit_fields(form), parent=parent, user=current_user)
+            require(current_scope().can_manage_unit(unit))
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(_("Đã lưu đơn vị %(name)s.", name=unit.name), "success")
+            return redirect(url_for("units.tree"))
+    return render_template("units/form.html", form=form, unit=unit, deactivate=DeactivateForm())
+
+
+@bp.post("/<int:unit_id>/ngung")
+@roles_required(*MANAGERS)
+def deactivate(unit_id: int) -> str | Response:
+    unit = _unit_or_404(unit_id)
+    form = DeactivateForm()
+    if form.validate_on_submit():
+        try:
+            units.deactivate_unit(unit, form.last_day.data, user=current_user)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(
+                _(
+                    "%(name)s ngừng hoạt động sau ngày %(day)s.",
+                    name=unit.name,
+                    day=form.last_day.data.strftime("%d/%m/%Y"),
+                ),
+                "success",
+            )
+            return redirect(url_for("units.tree"))
+    edit_form = UnitForm(obj=unit)
+    edit_form.kind.choices = _kind_choices()
+    edit_form.parent_id.choices = _parent_choices(exclude=unit)
+    edit_form.parent_id.data = unit.parent_id or 0
+    return render_template("units/form.html", form=edit_form, unit=unit, deactivate=form)
+
+
+@bp.route("/gop", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def merge() -> str | Response:
+    """Merges several units into one from a date, keeping the old ones for earlier plans."""
+    scope = current_scope()
+    form = MergeForm()
+    rows = [r for r in units.tree_rows(_visible()) if r.unit.valid_to is None]
+    form.sources.choices = [(r.unit.id, r.unit.name) for r in rows if scope.can_manage_unit(r.unit)]
+    form.target_id.choices = [(0, _("— Tạo đơn vị mới —"))] + [
+        (r.unit.id, "— " * r.depth + r.unit.name) for r in rows
+    ]
+    form.kind.choices = _kind_choices()
+    form.parent_id.choices = _parent_choices()
+    if form.validate_on_submit():
+        try:
+            target, left = _merge(form)
+        except ServiceError as error:
+            show_error(form, error)
+        else:
+            flash(_("Đã sáp nhập vào %(name)s.", name=target.name), "success")
+            if left:
+                names = ", ".join(u.name for u in left)
+                flash(
+                    _(
+                        "Các đơn vị trực thuộc vẫn ở đơn vị cũ, cần chuyển hoặc ngừng: %(names)s.",
+                        names=names,
+                    ),
+                    "warning",
+                )
+            return redirect(url_for("units.tree"))
+    return render_template("units/merge.html", form=form)
+
+
+def _merge(form: MergeForm) -> tuple[OrgUnit, list[OrgUnit]]:
+    sources = [db.session.get(OrgUnit, i) for i in form.sources.data]
+    if form.target_id.data:
+        target = db.session.get(OrgUnit, form.target_id.data)
+    else:
+        if not (form.code.data or "").strip() or not (form.name.data or "").strip():
+            raise ServiceError(
+                _("Nhập mã và tên đơn vị mới, hoặc chọn một đơn vị có sẵn."), field="name"
+            )
+        parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+        target = units.create_unit(
+            code=form.code.data,
+            name=form.name.data,
+            kind=form.kind.data,
+            parent=parent,
+            valid_from=form.starts_on.data,
+            user=current_user,
+        )
+        require(current_scope().can_manage_unit(target))
+    left = units.merge_units(sources, target, form.starts_on.data, user=current_user)
+    return target, left
+
+
+def _unit_fields(form: UnitForm) -> dict:
+    return {
+        "code": form.code.data or "",
+        "name": form.name.data or "",
+        "kind": form.kind.data,
+        "valid_from": form.valid_from.data,
+        "valid_to": form.valid_to.data,
+        "contact_name": form.contact_name.data,
+        "contact_phone": form.contact_phone.data,
+    }

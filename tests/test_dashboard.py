@@ -1,0 +1,197 @@
+"""The plan dashboard: rates' figures on the demo data, filters, search, sorting,
+subtotals, the chart, a unit's page, the English switch and a fixed query count."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import pytest
+from sqlalchemy import select
+
+from campaign import formatting, labels
+from campaign.extensions import db
+from campaign.models import OrgUnit, Plan
+from campaign.rates import Status, totals
+from campaign.services import demo, plans
+from campaign.services.summary import plan_summary
+from tests import factories as f
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+
+@pytest.fixture
+def demo_plan(app, client, auth):
+    demo.load()
+    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
+    user = f.user("leader", [plan.issuer])
+    f.commit()
+    auth.sign_in(user)
+    return plan
+
+
+def rows(page: str) -> list[list[str]]:
+    body = page.split('id="units-table"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+        for r in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+def tile(page: str, label: str) -> str:
+    match = re.search(rf"<dt>{re.escape(label)}</dt><dd>(.*?)</dd>", page)
+    assert match, label
+    return match[1]
+
+
+def test_dashboard_numbers_are_rates_numbers_on_the_demo_data(client, demo_plan):
+    summary = plan_summary(demo_plan)
+    t = summary.totals
+    page = client.get(f"/ke-hoach/{demo_plan.id}").get_data(as_text=True)
+    assert tile(page, "Tổng chỉ tiêu") == formatting.number(t.quota)
+    assert tile(page, "Đã thu") == formatting.units(t.collected)
+    assert tile(page, "Tỷ lệ chung") == formatting.percent(t.rate)
+    assert tile(page, "Hoàn thành chỉ tiêu") == (
+        f"{t.completed}/{t.holders} ({formatting.percent(t.completed_share)})"
+    )
+    assert tile(page, "Vượt chỉ tiêu") == str(t.over)
+    assert tile(page, "Chưa báo cáo") == str(t.not_reported)
+    shown = rows(page)
+    assert len(shown) == len(summary.lines) == 34
+    for row, line in zip(shown, summary.lines, strict=True):
+        assert row[1] == line.unit.name
+        assert row[3] == formatting.number(line.quota)
+        assert row[7] == formatting.units(line.collected)
+        assert row[8] == formatting.percent(line.rate)
+        assert row[10] == labels.STATUS[line.status.value]
+    # Subtotals by unit kind are rates.totals over each kind's lines.
+    for kind in {line.unit.kind for line in summary.lines}:
+        sub = totals([ln for ln in summary.lines if ln.unit.kind == kind], summary.rule)
+        cells = (
+            f"<td>{labels.UNIT_KIND[kind]}</td>\n"
+            f'        <td class="num">{formatting.number(sub.quota)}</td>\n'
+            f'        <td class="num">{formatting.units(sub.collected)}</td>\n'
+            f'        <td class="num">{formatting.percent(sub.rate)}</td>'
+        )
+        assert cells in page, kind
+
+
+def test_filters_search_and_sorting_work_as_links(client, demo_plan):
+    summary = plan_summary(demo_plan)
+    url = f"/ke-hoach/{demo_plan.id}"
+    over = rows(client.get(url, query_string={"status": "over"}).get_data(as_text=True))
+    assert len(over) == summary.totals.over
+    assert {r[10] for r in over} == {"Vượt"}
+    schools = rows(client.get(url, query_string={"kind": "school"}).get_data(as_text=True))
+    assert schools and {r[2] for r in schools} == {"Trường học"}
+    found = rows(client.get(url, query_string={"q": "quang binh"}).get_data(as_text=True))
+    assert [r[1] for r in found] == ["Quảng Bình"]
+    by_rate = rows(
+        client.get(url, query_string={"sort": "rate", "dir": "desc"}).get_data(as_text=True)
+    )
+    best = max((ln for ln in summary.lines if ln.rate is not None), key=lambda ln: ln.rate)
+    assert by_rate[0][1] == best.unit.name
+    # Nonsense in the query string is ignored, never an error.
+    assert (
+        client.get(url, query_string={"status": "x", "sort": "y", "group": "z"}).status_code == 200
+    )
+
+
+def test_subtotals_by_parent_and_the_chart(client, demo_plan):
+    page = client.get(f"/ke-hoach/{demo_plan.id}?group=parent").get_data(as_text=True)
+    assert "Cộng theo đơn vị cấp trên" in page
+    assert "Huyện Quảng Xương" in page.split('class="table groups"', 1)[1]
+    chart = page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert chart.count("<rect") == plan_summary(demo_plan).totals.holders
+    assert 'style="' not in page  # the CSP blocks inline styles
+
+
+def test_unit_page_shows_subtree_and_results_drive_by_drive(client, app, auth):
+    district, (binh, ngoc) = f.district_with_communes(["Quảng Bình", "Quảng Ngọc"])
+    union = f.unit("CĐCS Trường Tiểu học Quảng Bình", "union", binh)
+    plan = f.plan(district)
+    plans.set_quotas(plan, {binh: 40, ngoc: 20})
+    f.result(f.drive(plan, "Đợt 1"), binh, 10, 30, 5)
+    second = f.drive(plan, "Đợt 2")
+    f.result(second, union, 4)
+    f.result(second, binh, 9, state="draft")
+    user = f.user("leader", [district])
+    f.commit()
+    auth.sign_in(user)
+    page = client.get(f"/ke-hoach/{plan.id}/don-vi/{binh.id}").get_data(as_text=True)
+    line = next(ln for ln in plan_summary(plan).lines if ln.unit.id == binh.id)
+    assert line.collected == 49
+    assert tile(page, "Đã thu") == "49" and tile(page, "Tỷ lệ") == formatting.percent(line.rate)
+    assert "CĐCS Trường Tiểu học Quảng Bình" in page
+    assert page.index("Đợt 1") < page.index("Đợt 2")
+    assert "không tính" in page  # the draft is listed but not counted
+    assert client.get(f"/ke-hoach/{plan.id}/don-vi/999999").status_code == 404
+    other, (far,) = f.district_with_communes(["Hoằng Hóa"])
+    f.commit()
+    assert client.get(f"/ke-hoach/{plan.id}/don-vi/{far.id}").status_code == 403
+
+
+def test_english_switch_on_the_dashboard(client, demo_plan):
+    client.post("/ngon-ngu", data={"lang": "en"})
+    page = client.get(f"/ke-hoach/{demo_plan.id}").get_data(as_text=True)
+    assert "Total quota" in page and "Completion by unit" in page
+    assert "Tổng chỉ tiêu" not in page
+    # Numbers keep the Vietnamese form the reports use.
+    assert formatting.percent(plan_summary(demo_plan).totals.rate) in page
+
+
+def test_a_foreign_plan_is_refused(client, auth, app):
+    district, _ = f.district_with_communes(["A"])
+    plan = f.plan(district)
+    other, _ = f.district_with_communes(["B"])
+    user = f.user("leader", [other])
+    f.commit()
+    auth.sign_in(user)
+    assert client.get(f"/ke-hoach/{plan.id}").status_code == 403
+
+
+def _district_plan(size: int) -> tuple[Plan, OrgUnit]:
+    district, communes = f.district_with_communes([f"Xã {i}" for i in range(size)])
+    for c in communes[::3]:
+        f.unit(f"CĐCS {c.name}", "union", c)
+    plan = f.plan(district)
+    plans.set_quotas(plan, {c: 10 for c in communes})
+    for d in range(2):
+        drive = f.drive(plan, f"Đợt {d}")
+        for c in communes[::2]:
+            f.result(drive, c, 3, 2, 1)
+    f.commit()
+    return plan, communes[0]
+
+
+@pytest.mark.parametrize("page", ["dashboard", "unit"])
+def test_query_count_does_not_grow_with_units(client, auth, app, count_queries, page):
+    user = f.user("admin")  # one user: password hashing is slow on purpose
+    f.commit()
+    auth.sign_in(user)
+    counts = []
+    for size in (3, 30):
+        plan, first = _district_plan(size)
+        url = f"/ke-hoach/{plan.id}"
+        if page == "unit":
+            url += f"/don-vi/{first.id}"
+        with count_queries:
+            assert client.get(url).status_code == 200
+        counts.append(count_queries.count)
+        count_queries.statements.clear()
+    assert counts[0] == counts[1], counts
+
+
+def test_progress_bar_steps_never_run_ahead_of_the_figure():
+    assert formatting.bar_step(Fraction(1999, 2000)) == 95
+    assert formatting.bar_step(Fraction(9, 8)) == 100
+    assert formatting.bar_step(Fraction(1, 21)) == 0
+    assert formatting.bar_step(None) == 0
+    assert str(formatting.bar_length(Fraction(9, 8), 300)) == "337.5"
+    assert str(formatting.bar_length(Fraction(5), 300)) == "450.0"
+
+
+def test_status_of_every_line_reads_as_text(client, demo_plan):
+    page = client.get(f"/ke-hoach/{demo_plan.id}").get_data(as_text=True)
+    for status in (Status.OVER, Status.BELOW):
+        assert f'badge-{status.value}">{labels.STATUS[status.value]}<' in page

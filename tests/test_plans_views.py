@@ -1,0 +1,282 @@
+"""The organiser's plan pages: the plan form's rules, documents, drives, status, the quota
+grid (all-or-nothing, copy from another plan, allocation check) and the result grid."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign.extensions import db
+from campaign.models import AuditEntry, Drive, Plan, PlanDocument, Quota, Result
+from campaign.services import plans
+from tests import factories as f
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+
+@pytest.fixture
+def setup(app, client, auth):
+    district, communes = f.district_with_communes(["Quảng Bình", "Quảng Ngọc", "Tiên Trang"])
+    province_plan = f.plan(district.parent, number="276/KH-BCĐTH", issued_on=date(2020, 12, 28))
+    plans.set_quotas(province_plan, {district: 100})
+    plan = f.plan(district, number="15/KH-BCĐ", parent=province_plan)
+    organiser = f.user("organiser", [district])
+    f.commit()
+    auth.sign_in(organiser)
+    return plan, district, communes
+
+
+def fresh(model, id_):
+    db.session.rollback()  # see what the requests committed
+    return db.session.get(model, id_)
+
+
+def stored_quotas(plan: Plan) -> dict[str, int]:
+    db.session.rollback()
+    rows = db.session.scalars(select(Quota).where(Quota.plan_id == plan.id))
+    return {q.unit.name: q.amount for q in rows}
+
+
+PLAN = {
+    "number": "16/KH-BCĐ",
+    "issued_on": "2022-03-01",
+    "title": "Hiến máu năm 2022",
+    "year": "2022",
+    "counting_rule": "bag",
+    "parent_id": "0",
+}
+
+
+def test_create_plan(client, setup):
+    _, district, _ = setup
+    response = client.post("/ke-hoach/moi", data={**PLAN, "issuer_id": district.id})
+    assert response.status_code == 302
+    db.session.rollback()
+    plan = db.session.scalar(select(Plan).where(Plan.number == "16/KH-BCĐ"))
+    assert (plan.issuer_id, plan.year, plan.status) == (district.id, 2022, "draft")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"number": "16/kh-bcđ"}, "chữ in hoa"),
+        ({"number": "16 /KH-BCĐ"}, "viết liền không dấu cách"),
+        ({"number": "KH-BCĐ"}, "số/ký hiệu"),
+        (
+            {"number": "15/KH-BCĐ", "issued_on": "2021-01-02"},
+            "Đã có kế hoạch số 15/KH-BCĐ ban hành năm 2021",
+        ),
+        ({"issued_on": "2022-02-30"}, "Ngày không hợp lệ"),
+        ({"issued_on": ""}, "Nhập ngày."),
+        ({"title": " "}, "Nhập trích yếu kế hoạch."),
+        ({"year": "hai nghìn"}, "Năm phải là số nguyên."),
+        ({"year": "1890"}, "Năm phải từ 2000 đến 2100."),
+        ({"counting_rule": "litre"}, "Lựa chọn không hợp lệ."),
+    ],
+)
+def test_plan_form_rules(client, setup, changes, message):
+    _, district, _ = setup
+    response = client.post("/ke-hoach/moi", data={**PLAN, "issuer_id": district.id, **changes})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert message in page
+    assert 'value="Hiến máu năm 2022"' in page or "title" in changes
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Plan)) == 2
+
+
+def test_a_plan_cannot_be_its_own_parent(client, setup):
+    plan, district, _ = setup
+    data = {
+        **PLAN,
+        "number": plan.number,
+        "issued_on": "2021-05-10",
+        "issuer_id": district.id,
+        "parent_id": plan.id,
+    }
+    page = client.post(f"/ke-hoach/{plan.id}/sua", data=data).get_data(as_text=True)
+    assert "Lựa chọn không hợp lệ." in page  # not offered, and refused when posted
+
+
+def test_cite_documents(client, setup):
+    plan, _, _ = setup
+    bad = client.post(
+        f"/ke-hoach/{plan.id}/van-ban",
+        data={"doc-number": "78/bcđth", "doc-issued_on": "2021-04-29", "doc-issuer": "BCĐ tỉnh"},
+    )
+    assert "chữ in hoa" in bad.get_data(as_text=True)
+    good = client.post(
+        f"/ke-hoach/{plan.id}/van-ban",
+        data={
+            "doc-number": "78/BCĐTH",
+            "doc-issued_on": "2021-04-29",
+            "doc-issuer": "BCĐ tỉnh",
+            "doc-summary": "Phòng chống dịch",
+        },
+    )
+    assert good.status_code == 302
+    db.session.rollback()
+    assert [d.number for d in db.session.scalars(select(PlanDocument))] == ["78/BCĐTH"]
+
+
+def test_drives(client, setup):
+    plan, _, _ = setup
+    bad = client.post(
+        f"/ke-hoach/{plan.id}/dot/moi",
+        data={"name": "Đợt 1", "starts_on": "2021-06-12", "ends_on": "2021-06-11"},
+    )
+    assert "Ngày kết thúc đợt hiến máu phải sau ngày bắt đầu." in bad.get_data(as_text=True)
+    good = client.post(
+        f"/ke-hoach/{plan.id}/dot/moi",
+        data={
+            "name": "Đợt 1",
+            "starts_on": "11/06/2021",
+            "ends_on": "12/06/2021",
+            "site": "Trung tâm Hội nghị huyện",
+        },
+    )
+    assert good.status_code == 302
+    db.session.rollback()
+    drive = db.session.scalar(select(Drive).where(Drive.plan_id == plan.id))
+    assert (drive.starts_on, drive.ends_on) == (date(2021, 6, 11), date(2021, 6, 12))
+    assert client.get(f"/ke-hoach/{plan.id}/dot/999999/sua").status_code == 404
+
+
+def test_a_closed_plan_is_read_only_until_reopened(client, setup):
+    plan, district, (binh, *_) = setup
+    assert (
+        client.post(f"/ke-hoach/{plan.id}/trang-thai", data={"status": "closed"}).status_code == 302
+    )
+    page = client.get(f"/ke-hoach/{plan.id}/chi-tieu").get_data(as_text=True)
+    assert "chỉ xem được" in page and "disabled" in page
+    response = client.post(f"/ke-hoach/{plan.id}/chi-tieu", data={f"q-{binh.id}-amount": "5"})
+    assert "chỉ xem được" in response.get_data(as_text=True)
+    edit = client.post(
+        f"/ke-hoach/{plan.id}/sua", data={**PLAN, "issuer_id": district.id, "title": "Đổi tên"}
+    )
+    assert "chỉ xem được" in edit.get_data(as_text=True)
+    assert stored_quotas(plan) == {}
+    assert fresh(Plan, plan.id).title != "Đổi tên"
+    client.post(f"/ke-hoach/{plan.id}/trang-thai", data={"status": "active"})
+    client.post(f"/ke-hoach/{plan.id}/chi-tieu", data={f"q-{binh.id}-amount": "5"})
+    assert stored_quotas(plan) == {"Quảng Bình": 5}
+
+
+def test_quota_grid_saves_every_row(client, setup):
+    plan, _, (binh, ngoc, tien) = setup
+    page = client.get(f"/ke-hoach/{plan.id}/chi-tieu").get_data(as_text=True)
+    assert all(f'name="q-{u.id}-amount"' for u in (binh, ngoc, tien))
+    assert "100" in page  # what the province plan gave the district
+    response = client.post(
+        f"/ke-hoach/{plan.id}/chi-tieu",
+        data={
+            f"q-{binh.id}-amount": "40",
+            f"q-{ngoc.id}-amount": "1.200",
+            f"q-{tien.id}-amount": "",
+        },
+        follow_redirects=True,
+    )
+    assert "Đã lưu chỉ tiêu." in response.get_data(as_text=True)
+    assert stored_quotas(plan) == {"Quảng Bình": 40, "Quảng Ngọc": 1200}
+    assert "Vượt quá chỉ tiêu cấp trên giao 1.140" in response.get_data(as_text=True)
+    # Emptying a field removes that quota.
+    client.post(f"/ke-hoach/{plan.id}/chi-tieu", data={f"q-{binh.id}-amount": "40"})
+    assert stored_quotas(plan) == {"Quảng Bình": 40}
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("-3", "Không được là số âm."),
+        ("1,5", "số nguyên không âm"),
+        ("mười", "số nguyên không âm"),
+        ("12.34", "số nguyên không âm"),
+    ],
+)
+def test_quota_grid_is_all_or_nothing_with_the_message_on_the_wrong_row(
+    client, setup, typed, message
+):
+    plan, _, (binh, ngoc, tien) = setup
+    plans.set_quotas(plan, {binh: 10})
+    f.commit()
+    response = client.post(
+        f"/ke-hoach/{plan.id}/chi-tieu",
+        data={
+            f"q-{binh.id}-amount": "30",
+            f"q-{ngoc.id}-amount": typed,
+            f"q-{tien.id}-amount": "7",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    row = page.split(f'id="q-{ngoc.id}-amount"', 1)[1].split("</tr>", 1)[0]
+    assert message in row
+    assert f'value="{typed}"' in page and 'value="30"' in page  # what was typed, shown again
+    assert stored_quotas(plan) == {"Quảng Bình": 10}
+
+
+def test_copy_quotas_from_another_plan_then_edit(client, setup):
+    plan, district, (binh, ngoc, _) = setup
+    last_year = f.plan(district, number="9/KH-BCĐ", issued_on=date(2020, 3, 1), year=2020)
+    plans.set_quotas(last_year, {binh: 35, ngoc: 25})
+    f.commit()
+    page = client.get(f"/ke-hoach/{plan.id}/chi-tieu?copy_from={last_year.id}").get_data(
+        as_text=True
+    )
+    assert "Đã chép chỉ tiêu từ kế hoạch 9/KH-BCĐ" in page
+    assert f'name="q-{binh.id}-amount" value="35"' in page
+    assert stored_quotas(plan) == {}  # nothing saved until the organiser saves
+    client.post(
+        f"/ke-hoach/{plan.id}/chi-tieu",
+        data={f"q-{binh.id}-amount": "35", f"q-{ngoc.id}-amount": "30"},
+    )
+    assert stored_quotas(plan) == {"Quảng Bình": 35, "Quảng Ngọc": 30}
+    assert client.get(f"/ke-hoach/{plan.id}/chi-tieu?copy_from=999999").status_code == 404
+
+
+def test_result_grid(client, setup):
+    plan, _, (binh, ngoc, tien) = setup
+    drive = f.drive(plan)
+    f.result(drive, tien, 3, state="approved")
+    f.commit()
+    url = f"/ke-hoach/{plan.id}/dot/{drive.id}/ket-qua"
+    row = {
+        f"r-{binh.id}-registered": "50",
+        f"r-{binh.id}-deferred": "5",
+        f"r-{binh.id}-bags_250": "10",
+        f"r-{binh.id}-bags_350": "30",
+        f"r-{binh.id}-bags_450": "5",
+    }
+    bad = client.post(url, data={**row, f"r-{ngoc.id}-bags_250": "-1"})
+    assert "Không được là số âm." in bad.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Result)) == 1  # nothing saved
+    assert client.post(url, data=row).status_code == 302
+    db.session.rollback()
+    saved = db.session.scalar(select(Result).where(Result.unit_id == binh.id))
+    assert (saved.bags_250, saved.bags_350, saved.bags_450, saved.state) == (10, 30, 5, "submitted")
+    # A save from a page loaded before someone else's save is refused, nothing changes.
+    stale = {**row, f"r-{binh.id}-bags_250": "11", f"r-{binh.id}-version": str(saved.version - 1)}
+    page = client.post(url, data=stale).get_data(as_text=True)
+    assert "vừa được người khác lưu" in page
+    assert fresh(Result, saved.id).bags_250 == 10
+
+
+def test_plan_pages_need_the_organisers_scope(client, auth, app):
+    district, (binh,) = f.district_with_communes(["Quảng Bình"])
+    plan = f.plan(district)
+    other, _ = f.district_with_communes(["Hoằng Hóa"])
+    stranger = f.user("organiser", [other])
+    f.commit()
+    auth.sign_in(stranger)
+    for path in (
+        f"/ke-hoach/{plan.id}/sua",
+        f"/ke-hoach/{plan.id}/chi-tieu",
+        f"/ke-hoach/{plan.id}/dot/moi",
+    ):
+        assert client.get(path).status_code == 403
+    assert client.get("/ke-hoach/999999/chi-tieu").status_code == 404
+    db.session.rollback()
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "access.refused"))

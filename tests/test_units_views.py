@@ -1,0 +1,202 @@
+"""The unit pages: accent-insensitive search, the forms' rules, moving, closing, merging."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign.extensions import db
+from campaign.models import OrgUnit
+from campaign.services import plans, units
+from campaign.services.errors import ServiceError
+from campaign.services.summary import plan_summary
+from tests import factories as f
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+
+@pytest.fixture
+def district(app, client, auth):
+    district, communes = f.district_with_communes(["Quảng Bình", "Quảng Ngọc", "Tiên Trang"])
+    organiser = f.user("organiser", [district])
+    f.commit()
+    auth.sign_in(organiser)
+    return district, communes
+
+
+def count_units() -> int:
+    db.session.rollback()  # see what the requests committed
+    return db.session.scalar(select(func.count()).select_from(OrgUnit))
+
+
+@pytest.mark.parametrize("query", ["quang binh", "QUANG  BINH", "Quảng Bình", "quảng bình"])
+def test_search_ignores_accents_and_case(client, district, query):
+    page = client.get("/don-vi/", query_string={"q": query}).get_data(as_text=True)
+    assert "Quảng Bình" in page
+    assert "Quảng Ngọc" not in page
+    assert "Tiên Trang" not in page
+
+
+def test_tree_lists_the_scope_with_children_under_parents(client, district):
+    page = client.get("/don-vi/").get_data(as_text=True)
+    assert page.index("Huyện Quảng Xương") < page.index("Quảng Bình") < page.index("Tiên Trang")
+    assert "Tỉnh Thanh Hóa" not in page  # above the organiser's scope
+
+
+def test_create_unit(client, district):
+    parent, _ = district
+    response = client.post(
+        "/don-vi/moi",
+        data={
+            "code": "QX-TRUONG",
+            "name": "Trường THPT Quảng Xương 1",
+            "kind": "school",
+            "parent_id": parent.id,
+        },
+    )
+    assert response.status_code == 302
+    db.session.rollback()
+    assert (
+        db.session.scalar(select(OrgUnit).where(OrgUnit.code == "QX-TRUONG")).parent_id == parent.id
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"code": ""}, "Nhập mã đơn vị."),
+        ({"name": "  "}, "Nhập tên đơn vị."),
+        ({"code": "DUP"}, "Mã đơn vị DUP đã được dùng."),
+        (
+            {"valid_from": "31/12/2025", "valid_to": "01/01/2025"},
+            "Ngày bắt đầu hiệu lực phải trước",
+        ),
+        ({"valid_from": "32/13/2025"}, "Ngày không hợp lệ"),
+        ({"kind": "castle"}, "Lựa chọn không hợp lệ."),
+        ({"parent_id": "999999"}, "Lựa chọn không hợp lệ."),
+    ],
+)
+def test_unit_form_rules_show_the_message_and_keep_what_was_typed(
+    client, district, changes, message
+):
+    parent, (binh, *_) = district
+    binh.code = "DUP"
+    f.commit()
+    before = count_units()
+    data = {"code": "NEW-1", "name": "Xã Mới Gõ", "kind": "commune", "parent_id": parent.id}
+    response = client.post("/don-vi/moi", data={**data, **changes})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert message in page
+    assert 'value="Xã Mới Gõ"' in page or changes.get("name")
+    assert count_units() == before
+
+
+def test_a_unit_cannot_become_its_own_ancestor(client, district):
+    parent, (binh, *_) = district
+    union = f.unit("CĐCS Trường Tiểu học", "union", binh)
+    with pytest.raises(ServiceError, match="chính nó"):
+        units.update_unit(binh, code=binh.code, name=binh.name, kind="commune", parent=union)
+    f.commit()
+    # The form offers no unit of the subtree; posting one anyway is refused, nothing moves.
+    response = client.post(
+        f"/don-vi/{binh.id}/sua",
+        data={"code": binh.code, "name": binh.name, "kind": "commune", "parent_id": union.id},
+    )
+    assert "Lựa chọn không hợp lệ." in response.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(OrgUnit, binh.id).parent_id == parent.id
+
+
+def test_move_and_deactivate(client, district):
+    parent, (binh, ngoc, _) = district
+    union = f.unit("CĐCS Trạm Y tế", "union", binh)
+    f.commit()
+    response = client.post(
+        f"/don-vi/{union.id}/sua",
+        data={"code": union.code, "name": union.name, "kind": "union", "parent_id": ngoc.id},
+    )
+    assert response.status_code == 302
+    response = client.post(f"/don-vi/{binh.id}/ngung", data={"last_day": "2025-06-30"})
+    assert response.status_code == 302
+    db.session.rollback()
+    assert db.session.get(OrgUnit, union.id).parent_id == ngoc.id
+    assert db.session.get(OrgUnit, binh.id).valid_to == date(2025, 6, 30)
+
+
+def test_leaders_read_units_but_change_nothing_and_foreign_ids_are_refused(client, auth, app):
+    district, (binh,) = f.district_with_communes(["Quảng Bình"])
+    other, (far,) = f.district_with_communes(["Hoằng Hóa"])
+    leader = f.user("leader", [district])
+    f.commit()
+    auth.sign_in(leader)
+    assert client.get("/don-vi/").status_code == 200
+    assert client.get("/don-vi/moi").status_code == 403
+    assert client.get(f"/don-vi/{binh.id}/sua").status_code == 403
+    assert client.get("/don-vi/999999/sua").status_code in (403, 404)
+
+
+def test_merge_keeps_the_old_units_and_their_history(client, district):
+    parent, (binh, ngoc, tien) = district
+    union = f.unit("CĐCS Trường Tiểu học Quảng Bình", "union", binh)
+    old_plan = f.plan(parent, issued_on=date(2021, 5, 10))
+    plans.set_quotas(old_plan, {binh: 40, ngoc: 20, tien: 10})
+    f.result(f.drive(old_plan), binh, 45)
+    f.commit()
+    before = [(line.unit.name, line.collected) for line in plan_summary(old_plan).lines]
+
+    response = client.post(
+        "/don-vi/gop",
+        data={
+            "sources": [binh.id, ngoc.id],
+            "starts_on": "2025-07-01",
+            "target_id": 0,
+            "code": "QX-QBN",
+            "name": "Xã Quảng Bình Ngọc",
+            "kind": "commune",
+            "parent_id": parent.id,
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "Đã sáp nhập vào Xã Quảng Bình Ngọc" in page
+    assert "CĐCS Trường Tiểu học Quảng Bình" in page  # its child is flagged, not moved
+    db.session.rollback()
+    merged = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "QX-QBN"))
+    assert merged.valid_from == date(2025, 7, 1)
+    for old in (db.session.get(OrgUnit, binh.id), db.session.get(OrgUnit, ngoc.id)):
+        assert old.valid_to == date(2025, 6, 30)
+        assert old.merged_into_id == merged.id
+    assert db.session.get(OrgUnit, union.id).parent_id == binh.id
+    assert [(line.unit.name, line.collected) for line in plan_summary(old_plan).lines] == before
+
+    # A plan after the merger offers the new commune, not the old ones, and starts
+    # from the old quotas added up when copied.
+    new_plan = f.plan(parent, number="3/KH-BCĐ", issued_on=date(2026, 1, 5), year=2026)
+    f.commit()
+    names = [row.unit.name for row in plans.grid_units(new_plan)]
+    assert "Xã Quảng Bình Ngọc" in names and "Quảng Bình" not in names
+    assert plans.copied_quotas(old_plan, [merged.id, tien.id]) == {merged.id: 60, tien.id: 10}
+
+
+def test_merge_rules(client, district):
+    parent, (binh, ngoc, _) = district
+    f.commit()
+    before = count_units()
+    cases = [
+        ({"sources": [binh.id], "target_id": binh.id}, "không được nằm trong"),
+        ({"sources": [], "target_id": ngoc.id}, "Chọn ít nhất một đơn vị"),
+        ({"sources": [binh.id], "target_id": 0, "code": "", "name": ""}, "Nhập mã và tên"),
+        ({"sources": [binh.id], "target_id": ngoc.id, "starts_on": "x"}, "Ngày không hợp lệ"),
+    ]
+    for data, message in cases:
+        response = client.post(
+            "/don-vi/gop",
+            data={"starts_on": "2025-07-01", "kind": "commune", "parent_id": parent.id, **data},
+        )
+        assert message in response.get_data(as_text=True), message
+    assert count_units() == before
+    db.session.rollback()
+    assert db.session.get(OrgUnit, binh.id).valid_to is None
