@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from campaign import labels
@@ -8,7 +9,9 @@ from campaign import labels
 
 class AccountForm(FlaskForm):
     full_name = StringField(_l("Họ và tên"), validators=[Length(max=200)])
-    role = SelectField(_l("Vai trò"), choices=list(labels.ROLE.items()))
+    role = SelectField(
+        _l("Vai trò"), choices=[SelectChoice(code, name) for code, name in labels.ROLE.items()]
+    )
     units = StringField(
         _l("Mã đơn vị phạm vi"),
         description=_l("Cách nhau bằng dấu phẩy hoặc khoảng trắng, ví dụ QX-QBINH QX-QHAI."),

@@ -142,7 +142,7 @@ def withdraw(unit_id: int, drive_id: int) -> Response:
 def _act(form: VersionForm, action, done: str | None = None) -> bool:
     """Runs a review action, flashing its outcome; nothing is kept when it is refused."""
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return False
     try:
         action()

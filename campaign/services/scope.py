@@ -153,22 +153,26 @@ class Scope:
 
     # --- review --------------------------------------------------------------
 
-    def managed_plan_ids(self) -> Select[tuple[int]]:
+    def managed_plan_ids(self, units: Select[tuple[int]] | None = None) -> Select[tuple[int]]:
         """Plans whose results the user reviews: those their scope issued."""
         if self.is_admin:
             return select(Plan.id)
         if self.user.role != Role.ORGANISER:
             return select(Plan.id).where(Plan.id.is_(None))
-        return select(Plan.id).where(Plan.issuer_id.in_(self.unit_ids()))
+        return select(Plan.id).where(
+            Plan.issuer_id.in_(units if units is not None else self.unit_ids())
+        )
 
     def reviewable_results(self) -> Select[tuple[Result]]:
+        # One unit-tree CTE for both conditions: two of the same name do not compile.
+        units = self.unit_ids()
         query = (
             select(Result)
             .join(Drive, Drive.id == Result.drive_id)
-            .where(Drive.plan_id.in_(self.managed_plan_ids()))
+            .where(Drive.plan_id.in_(self.managed_plan_ids(units)))
         )
         if not self.is_admin:
-            query = query.where(Result.unit_id.in_(self.unit_ids()))
+            query = query.where(Result.unit_id.in_(units))
         return query
 
     def review_queue(self) -> Select[tuple[Result]]:
