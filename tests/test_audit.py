@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -9,6 +10,14 @@ from campaign.extensions import db
 from campaign.models import AuditEntry
 from campaign.services import plans, results, users
 from tests import factories as f
+
+
+@pytest.fixture(autouse=True)
+def fast_hash(monkeypatch):
+    monkeypatch.setattr(
+        "campaign.models.users.generate_password_hash",
+        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1"),
+    )
 
 
 def actions_for(entity: str, entity_id: int) -> list[str]:
@@ -20,11 +29,7 @@ def actions_for(entity: str, entity_id: int) -> list[str]:
     return list(db.session.scalars(query))
 
 
-def test_each_kind_of_change_is_recorded(app, monkeypatch):
-    monkeypatch.setattr(
-        "campaign.models.users.generate_password_hash",
-        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1"),
-    )
+def test_each_kind_of_change_is_recorded(app):
     district, (a,) = f.district_with_communes(["A"])
     organiser = f.user("organiser", [district])
     plan = f.plan(district)
