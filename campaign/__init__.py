@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from campaign import api, config, database, i18n
 from campaign.api import errors as api_errors
-from campaign.extensions import csrf, db, login_manager, migrate
+from campaign.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -45,6 +45,7 @@ def register_extensions(app: Flask) -> None:
             database.configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=database.is_sqlite(url))
     csrf.init_app(app)
+    limiter.init_app(app)
     i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -53,10 +54,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from campaign.admin.routes import bp as admin_bp
     from campaign.auth.routes import bp as auth_bp
     from campaign.exports.routes import bp as exports_bp
+    from campaign.history.routes import bp as history_bp
     from campaign.main.routes import bp as main_bp
     from campaign.plans.routes import bp as plans_bp
+    from campaign.reports.routes import bp as reports_bp
     from campaign.tokens.routes import bp as tokens_bp
     from campaign.units.routes import bp as units_bp
 
@@ -64,6 +68,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(units_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(history_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(tokens_bp)
     api.init_app(app)
@@ -76,6 +83,7 @@ def register_errorhandlers(app: Flask) -> None:
         404: _l("Không tìm thấy trang hoặc dữ liệu được yêu cầu."),
         405: _l("Phương thức không được hỗ trợ."),
         413: _l("Tệp tải lên quá lớn."),
+        429: _l("Quá nhiều lần đăng nhập sai. Vui lòng đợi ít phút rồi thử lại."),
         500: _l("Đã có lỗi phía máy chủ. Thao tác chưa được lưu; vui lòng thử lại."),
     }
 

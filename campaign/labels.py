@@ -55,3 +55,33 @@ GROUP_BY = {
     "kind": _l("Loại đơn vị"),
     "parent": _l("Đơn vị cấp trên"),
 }
+
+AUDIT_ENTITY = {
+    "result": _l("Báo cáo kết quả"),
+    "org_unit": _l("Đơn vị"),
+    "plan": _l("Kế hoạch"),
+    "drive": _l("Đợt hiến máu"),
+    "quota": _l("Chỉ tiêu"),
+    "user_account": _l("Tài khoản"),
+}
+
+AUDIT_ACTION = {
+    "result.save": _l("Lưu nháp"),
+    "result.submit": _l("Gửi báo cáo"),
+    "result.withdraw": _l("Rút lại báo cáo"),
+    "result.approve": _l("Duyệt"),
+    "result.return": _l("Trả lại"),
+    "result.reopen": _l("Mở lại báo cáo đã duyệt"),
+    "unit.create": _l("Tạo đơn vị"),
+    "plan.create": _l("Tạo kế hoạch"),
+    "plan.cite": _l("Thêm văn bản"),
+    "drive.create": _l("Tạo đợt hiến máu"),
+    "quota.set": _l("Giao chỉ tiêu"),
+    "user.create": _l("Tạo tài khoản"),
+    "user.update": _l("Đổi vai trò hoặc phạm vi"),
+    "user.password": _l("Đổi mật khẩu"),
+    "user.disable": _l("Khóa tài khoản"),
+    "user.enable": _l("Mở khóa tài khoản"),
+    "auth.logout": _l("Đăng xuất"),
+    "auth.failed": _l("Đăng nhập sai"),
+}

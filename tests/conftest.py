@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -152,6 +153,7 @@ class AuthActions:
         with self.client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
+            session["signed_in_at"] = session["seen_at"] = time.time()
 
     def logout(self):
         return self.client.post("/dang-xuat")

@@ -1,19 +1,34 @@
-"""Signing in and out."""
+"""Signing in and out, session timeouts, changing one's password."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import logging
+import time
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from campaign.auth.forms import LoginForm
-from campaign.extensions import db, login_manager
-from campaign.models import User
+from campaign.auth.forms import LoginForm, PasswordChangeForm
+from campaign.extensions import db, limiter, login_manager
+from campaign.models import Role, User
 from campaign.services import audit, users
+from campaign.services.errors import ServiceError
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 @login_manager.user_loader
@@ -28,27 +43,110 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+def landing_url(user: User) -> str:
+    """Reporters start from their units; the others from the plan list."""
+    if user.role == Role.REPORTER:
+        return url_for("reports.my_units")
+    return url_for("main.plans")
+
+
+@bp.before_app_request
+def end_expired_session() -> None:
+    """Idle and absolute timeouts; the views then treat the request as anonymous."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return
+    now = time.time()
+    config = current_app.config
+    started, seen = session.get("signed_in_at", 0), session.get("seen_at", 0)
+    if (
+        now - started > config["SESSION_ABSOLUTE_TIMEOUT"]
+        or now - seen > config["SESSION_IDLE_TIMEOUT"]
+    ):
+        logout_user()
+        session.pop("signed_in_at", None)
+        session.pop("seen_at", None)
+        flash(_("Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."), "info")
+        return
+    if now - seen > 60:  # refreshing less often spares a new cookie on every request
+        session["seen_at"] = now
+
+
+def _username_key() -> str:
+    return "username:" + (request.form.get("username") or "").strip().casefold()
+
+
+def _failed(_response: Response) -> bool:
+    return bool(g.get("sign_in_failed"))
+
+
 @bp.route("/dang-nhap", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
+    key_func=_username_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="sign-in-username",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="sign-in-address",
+)
 def login() -> str | Response:
     if current_user.is_authenticated:
-        return redirect(url_for("main.plans"))
+        return redirect(landing_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         user = users.by_username(form.username.data or "")
         if user is not None and user.enabled and user.check_password(form.password.data or ""):
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("main.plans"))
-        audit.record("auth.failed", entity="user_account", after={"username": form.username.data})
+            _start_session(user)
+            return redirect(_safe_next(request.args.get("next")) or landing_url(user))
+        g.sign_in_failed = True
+        log.warning("failed sign-in for %r from %s", form.username.data, request.remote_addr)
+        audit.record(
+            "auth.failed",
+            entity="user_account",
+            after={"username": form.username.data, "address": request.remote_addr},
+        )
         form.password.errors.append(_("Tên đăng nhập hoặc mật khẩu không đúng."))
     return render_template("auth/login.html", form=form)
+
+
+def _start_session(user: User) -> None:
+    login_user(user)
+    session["signed_in_at"] = session["seen_at"] = time.time()
 
 
 @bp.post("/dang-xuat")
 @login_required
 def logout() -> Response:
+    """Ends this session and every other session of the user."""
+    users.sign_out_everywhere(current_user._get_current_object())
     logout_user()
     flash(_("Bạn đã đăng xuất."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/doi-mat-khau", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    """A new password ends the user's other sessions; this one goes on."""
+    user: User = current_user._get_current_object()
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not user.check_password(form.current.data or ""):
+            form.current.errors.append(_("Mật khẩu hiện tại không đúng."))
+        else:
+            try:
+                users.set_password(user, form.new.data or "", by=user)
+            except ServiceError as error:
+                form.new.errors.append(error.message)
+            else:
+                _start_session(user)
+                flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác đã kết thúc."), "info")
+                return redirect(landing_url(user))
+    return render_template("auth/password.html", form=form)
 
 
 def _safe_next(target: str | None) -> str | None:

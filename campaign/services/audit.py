@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from campaign.extensions import db
 from campaign.models import AuditEntry, User
@@ -46,3 +46,29 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def history(entity: str, entity_id: int) -> list[AuditEntry]:
+    """A record's audit entries, oldest first."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.entity == entity, AuditEntry.entity_id == entity_id)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for every value the entry changed; all values of a new record."""
+    before, after = entry.before or {}, entry.after or {}
+    skip = {"version", "updated_at"}
+    return [
+        (key, before.get(key), after.get(key))
+        for key in sorted(before.keys() | after.keys())
+        if key not in skip and before.get(key) != after.get(key)
+    ]
+
+
+def users_by_id(entries: list[AuditEntry]) -> dict[int, User]:
+    ids = {e.user_id for e in entries if e.user_id is not None}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}

@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from campaign.extensions import db
-from campaign.models import Drive, OrgUnit, PlanStatus, Result, ResultState, User
+from campaign.models import (
+    COUNTED_STATES,
+    Drive,
+    OrgUnit,
+    PlanStatus,
+    Quota,
+    Result,
+    ResultState,
+    User,
+)
 from campaign.models.base import utcnow
 from campaign.services import audit
 from campaign.services.errors import Conflict, ServiceError
@@ -34,6 +43,38 @@ def find(drive: Drive, unit: OrgUnit) -> Result | None:
     return db.session.scalar(
         select(Result).where(Result.drive_id == drive.id, Result.unit_id == unit.id)
     )
+
+
+def of_drive(drive: Drive, within: Select[tuple[int]]) -> list[Result]:
+    """The drive's results from the units ``within``."""
+    query = select(Result).where(Result.drive_id == drive.id, Result.unit_id.in_(within))
+    return list(db.session.scalars(query))
+
+
+def expected_units(drive: Drive) -> Select[tuple[OrgUnit]]:
+    """Who is expected to report: the plan's quota holders, else the units directly
+    below the issuer that exist on the day of the drive."""
+    holders = select(Quota.unit_id).where(Quota.plan_id == drive.plan_id, Quota.amount > 0)
+    if db.session.scalar(select(func.count()).select_from(holders.subquery())):
+        return select(OrgUnit).where(OrgUnit.id.in_(holders))
+    day = drive.starts_on
+    return select(OrgUnit).where(
+        OrgUnit.parent_id == drive.plan.issuer_id,
+        (OrgUnit.valid_from.is_(None)) | (OrgUnit.valid_from <= day),
+        (OrgUnit.valid_to.is_(None)) | (OrgUnit.valid_to >= day),
+    )
+
+
+def not_reported(drive: Drive, within: Select[tuple[int]]) -> list[tuple[OrgUnit, Result | None]]:
+    """Expected units ``within`` whose report for the drive counts nowhere yet, with
+    their draft or returned report if they have one."""
+    found = {r.unit_id: r for r in of_drive(drive, within)}
+    units = db.session.scalars(expected_units(drive).where(OrgUnit.id.in_(within)))
+    return [
+        (unit, found.get(unit.id))
+        for unit in units
+        if unit.id not in found or found[unit.id].state not in COUNTED_STATES
+    ]
 
 
 def save(
@@ -93,17 +134,33 @@ def _flush_or_conflict() -> None:
         ) from error
 
 
-def approve(result: Result, *, user: User | None = None) -> Result:
+def _check_version(result: Result, expected_version: int | None) -> None:
+    """Reviewers act on what they saw: a report changed since is refused."""
+    if expected_version is not None and expected_version != result.version:
+        raise Conflict(
+            _("Báo cáo vừa được thay đổi. Số liệu hiện tại được hiển thị; hãy xem lại."),
+            current=result,
+        )
+
+
+def approve(
+    result: Result, *, user: User | None = None, expected_version: int | None = None
+) -> Result:
+    _check_version(result, expected_version)
     if result.state != ResultState.SUBMITTED:
         raise ServiceError(_("Chỉ duyệt được báo cáo đã gửi."))
     before = audit.snapshot(result)
     result.state = ResultState.APPROVED.value
     result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
+    _flush_or_conflict()
     audit.record("result.approve", result, user=user, before=before)
     return result
 
 
-def return_for_correction(result: Result, reason: str, *, user: User | None = None) -> Result:
+def return_for_correction(
+    result: Result, reason: str, *, user: User | None = None, expected_version: int | None = None
+) -> Result:
+    _check_version(result, expected_version)
     if result.state != ResultState.SUBMITTED:
         raise ServiceError(_("Chỉ trả lại được báo cáo đã gửi."))
     if not reason.strip():
@@ -112,7 +169,43 @@ def return_for_correction(result: Result, reason: str, *, user: User | None = No
     result.state = ResultState.RETURNED.value
     result.return_reason = reason.strip()
     result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
+    _flush_or_conflict()
     audit.record("result.return", result, user=user, before=before, note=reason.strip())
+    return result
+
+
+def withdraw(
+    result: Result, *, user: User | None = None, expected_version: int | None = None
+) -> Result:
+    """A submitted report goes back to draft, until someone has reviewed it."""
+    _check_version(result, expected_version)
+    if result.state != ResultState.SUBMITTED:
+        raise ServiceError(_("Chỉ rút lại được báo cáo đã gửi và chưa được duyệt."))
+    before = audit.snapshot(result)
+    result.state = ResultState.DRAFT.value
+    result.submitted_at = None
+    result.updated_by_id = _id(user)
+    _flush_or_conflict()
+    audit.record("result.withdraw", result, user=user, before=before)
+    return result
+
+
+def reopen(
+    result: Result, reason: str, *, user: User | None = None, expected_version: int | None = None
+) -> Result:
+    """An approved report goes back to "returned" with the reason, so the unit can
+    correct and resubmit it; it counts nowhere until then."""
+    _check_version(result, expected_version)
+    if result.state != ResultState.APPROVED:
+        raise ServiceError(_("Chỉ mở lại được báo cáo đã duyệt."))
+    if not reason.strip():
+        raise ServiceError(_("Cần ghi lý do mở lại."), field="reason")
+    before = audit.snapshot(result)
+    result.state = ResultState.RETURNED.value
+    result.return_reason = reason.strip()
+    result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
+    _flush_or_conflict()
+    audit.record("result.reopen", result, user=user, before=before, note=reason.strip())
     return result
 
 

@@ -12,7 +12,18 @@ from functools import cached_property
 from sqlalchemy import Select, exists, or_, select
 
 from campaign.extensions import db
-from campaign.models import Drive, OrgUnit, Plan, Quota, Result, Role, User, user_unit
+from campaign.models import (
+    Drive,
+    OrgUnit,
+    Plan,
+    PlanStatus,
+    Quota,
+    Result,
+    ResultState,
+    Role,
+    User,
+    user_unit,
+)
 
 
 def subtree_ids(root_ids: Select[tuple[int]]) -> Select[tuple[int]]:
@@ -135,3 +146,92 @@ class Scope:
             and self.can_manage_plan(drive.plan)
             and self.can_see_unit(db.session.get(OrgUnit, result.unit_id))
         )
+
+    def can_see_result(self, result: Result) -> bool:
+        return self.can_see_unit(db.session.get(OrgUnit, result.unit_id)) or self.can_review(result)
+
+    def reporting_units(self) -> Select[tuple[OrgUnit]]:
+        """The units a user reports for from "my units": their own scope roots."""
+        return (
+            select(OrgUnit)
+            .join(user_unit, user_unit.c.unit_id == OrgUnit.id)
+            .where(user_unit.c.user_id == self.user.id)
+        )
+
+    @staticmethod
+    def open_drives(unit: OrgUnit) -> Select[tuple[Drive]]:
+        """Drives of active plans issued at or above ``unit``: any unit below a plan's
+        issuer may report to it."""
+        return (
+            select(Drive)
+            .join(Plan, Plan.id == Drive.plan_id)
+            .where(
+                Plan.status == PlanStatus.ACTIVE.value,
+                Plan.issuer_id.in_(ancestor_ids(unit.id)),
+            )
+        )
+
+    def is_open_for(self, drive: Drive, unit: OrgUnit) -> bool:
+        query = self.open_drives(unit).where(Drive.id == drive.id).with_only_columns(Drive.id)
+        return db.session.scalar(query) is not None
+
+    # --- review --------------------------------------------------------------
+
+    def managed_plan_ids(self, units: Select[tuple[int]] | None = None) -> Select[tuple[int]]:
+        """Plans whose results the user reviews: those their scope issued."""
+        if self.is_admin:
+            return select(Plan.id)
+        if self.user.role != Role.ORGANISER:
+            return select(Plan.id).where(Plan.id.is_(None))
+        return select(Plan.id).where(
+            Plan.issuer_id.in_(units if units is not None else self.unit_ids())
+        )
+
+    def reviewable_results(self) -> Select[tuple[Result]]:
+        # One unit-tree CTE for both conditions: two of the same name do not compile.
+        units = self.unit_ids()
+        query = (
+            select(Result)
+            .join(Drive, Drive.id == Result.drive_id)
+            .where(Drive.plan_id.in_(self.managed_plan_ids(units)))
+        )
+        if not self.is_admin:
+            query = query.where(Result.unit_id.in_(units))
+        return query
+
+    def review_queue(self) -> Select[tuple[Result]]:
+        return self.reviewable_results().where(Result.state == ResultState.SUBMITTED.value)
+
+    def managed_drives(self) -> Select[tuple[Drive]]:
+        return select(Drive).where(Drive.plan_id.in_(self.managed_plan_ids()))
+
+    def can_manage_drive(self, drive: Drive) -> bool:
+        return self.can_manage_plan(drive.plan) and self.user.role in (Role.ADMIN, Role.ORGANISER)
+
+    # --- history -------------------------------------------------------------
+
+    def can_see_history(self, entity: str, entity_id: int) -> bool | None:
+        """Whether the user may read a record's history; ``None`` when there is no such record."""
+        model = HISTORY_MODELS.get(entity)
+        obj = db.session.get(model, entity_id) if model is not None else None
+        if obj is None:
+            return None
+        if isinstance(obj, User):
+            return self.is_admin
+        if isinstance(obj, OrgUnit):
+            return self.can_see_unit(obj)
+        if isinstance(obj, Result):
+            return self.can_see_result(obj)
+        plan = obj if isinstance(obj, Plan) else obj.plan
+        return self.can_see_plan(plan)
+
+
+#: The records whose history can be read, by their audit entity name.
+HISTORY_MODELS: dict[str, type] = {
+    "result": Result,
+    "org_unit": OrgUnit,
+    "plan": Plan,
+    "drive": Drive,
+    "quota": Quota,
+    "user_account": User,
+}

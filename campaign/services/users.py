@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
+from functools import cache
+from importlib.resources import files
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,7 +19,17 @@ MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 
 
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of the most common passwords, lower case."""
+    text = files("campaign").joinpath("data/common-passwords.txt").read_text(encoding="utf-8")
+    return frozenset(
+        line.strip().casefold() for line in text.splitlines() if line.strip()[:1] not in ("", "#")
+    )
+
+
 def check_password_rules(password: str) -> None:
+    """Length only, no composition rules; the most common passwords are refused."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(
             _("Mật khẩu cần ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH), field="password"
@@ -24,6 +37,10 @@ def check_password_rules(password: str) -> None:
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ServiceError(
             _("Mật khẩu dài tối đa %(n)d ký tự.", n=MAX_PASSWORD_LENGTH), field="password"
+        )
+    if password.strip().casefold() in common_passwords():
+        raise ServiceError(
+            _("Mật khẩu này quá phổ biến, dễ bị đoán; hãy chọn mật khẩu khác."), field="password"
         )
 
 
@@ -71,6 +88,66 @@ def set_password(user: User, password: str, *, by: User | None = None) -> None:
     user.set_password(password)
     user.session_version += 1
     audit.record("user.password", user, user=by, after={"username": user.username})
+
+
+def one_time_password() -> str:
+    """A random password to hand over once; the holder should change it."""
+    return secrets.token_urlsafe(9)
+
+
+def reset_password(user: User, *, by: User | None = None) -> str:
+    """Gives ``user`` a new random password, returned to be shown once."""
+    password = one_time_password()
+    set_password(user, password, by=by)
+    return password
+
+
+def _account(user: User) -> dict[str, object]:
+    return audit.snapshot(user) | {"units": [u.code for u in user.units]}
+
+
+def update_user(
+    user: User,
+    *,
+    role: str,
+    units: Sequence[OrgUnit],
+    full_name: str,
+    by: User | None = None,
+) -> User:
+    """Changes role and scope; a change of either ends the user's sessions."""
+    check_role(role)
+    if role != Role.ADMIN and not units:
+        raise ServiceError(_("Vai trò này cần đơn vị phạm vi (--unit)."), field="units")
+    if by is not None and by.id == user.id and role != Role.ADMIN:
+        raise ServiceError(_("Không thể tự bỏ quyền quản trị của mình."), field="role")
+    before = _account(user)
+    scope_changed = role != user.role or {u.id for u in units} != {u.id for u in user.units}
+    user.role, user.units, user.full_name = role, list(units), full_name.strip()
+    if scope_changed:
+        user.session_version += 1
+    db.session.flush()
+    audit.record("user.update", user, user=by, before=before, after=_account(user))
+    return user
+
+
+def set_enabled(user: User, enabled: bool, *, by: User | None = None) -> User:
+    """Disabling ends every session of the account at once."""
+    if by is not None and by.id == user.id and not enabled:
+        raise ServiceError(_("Không thể tự khóa tài khoản của mình."))
+    if user.enabled == enabled:
+        return user
+    before = audit.snapshot(user)
+    user.enabled = enabled
+    if not enabled:
+        user.session_version += 1
+    audit.record("user.enable" if enabled else "user.disable", user, user=by, before=before)
+    return user
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Signing out ends the user's other sessions too."""
+    user.session_version += 1
+    audit.record("auth.logout", user, user=user, after={"username": user.username})
 
 
 def by_username(username: str) -> User | None:

@@ -1,0 +1,48 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+_COUNT = {"inputmode": "numeric", "min": 0, "autocomplete": "off"}
+
+
+def _count(label: str) -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(_l("Nhập một số (0 nếu không có).")),
+            NumberRange(min=0, max=1_000_000, message=_l("Nhập số nguyên từ 0 trở lên.")),
+        ],
+        render_kw=_COUNT,
+    )
+
+
+class ResultForm(FlaskForm):
+    registered = _count(_l("Số người đăng ký"))
+    deferred = _count(_l("Số người không đủ điều kiện hiến"))
+    bags_250 = _count(_l("Số túi 250 ml"))
+    bags_350 = _count(_l("Số túi 350 ml"))
+    bags_450 = _count(_l("Số túi 450 ml"))
+    #: The version the form was filled from; a save naming an older one is refused.
+    version = HiddenField()
+    save = SubmitField(_l("Lưu nháp"))
+    send = SubmitField(_l("Gửi báo cáo"))
+
+
+class VersionForm(FlaskForm):
+    """An action on a report as the user saw it: withdraw, approve."""
+
+    version = HiddenField()
+
+
+class ReasonForm(VersionForm):
+    reason = TextAreaField(
+        _l("Lý do"),
+        validators=[DataRequired(_l("Cần ghi lý do.")), Length(max=2000)],
+        render_kw={"rows": 3},
+    )
+
+
+def version_of(form: VersionForm | ResultForm) -> int | None:
+    value = (form.version.data or "").strip()
+    return int(value) if value.isdigit() else None

@@ -1,0 +1,206 @@
+"""Sign-in throttling, session timeouts, ending sessions, passwords, accounts admin."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from campaign.extensions import db
+from campaign.models import AuditEntry, User
+from campaign.services import users
+from campaign.services.errors import ServiceError
+from tests import factories as f
+from tests.conftest import RequestClient
+
+
+@pytest.fixture(autouse=True)
+def fast_hash(monkeypatch):
+    monkeypatch.setattr(
+        "campaign.models.users.generate_password_hash",
+        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1"),
+    )
+
+
+@pytest.fixture
+def people(app):
+    district, (a,) = f.district_with_communes(["A"])
+    reporter = f.user("reporter", [a])
+    admin = f.user("admin")
+    f.commit()
+    return reporter, admin
+
+
+def second_client(app):
+    app.test_client_class = RequestClient
+    return app.test_client()
+
+
+def login(client, user, password=f.PASSWORD):
+    return client.post("/dang-nhap", data={"username": user.username, "password": password})
+
+
+@pytest.mark.parametrize(
+    "password", ["1234567", "12345678", "password", "Matkhau123", "anhyeuem", "123456789a"]
+)
+def test_short_and_common_passwords_are_refused(app, password):
+    with pytest.raises(ServiceError):
+        users.check_password_rules(password)
+
+
+@pytest.mark.parametrize("password", ["tám ký tự", "x" * 64, "x" * 128, "đèn đỏ dừng lại nhé"])
+def test_long_passwords_without_composition_rules_are_accepted(app, password):
+    users.check_password_rules(password)
+
+
+def test_failed_sign_ins_are_throttled_per_username(app, client, people):
+    reporter, _admin = people
+    for _ in range(5):
+        assert login(client, reporter, "wrong password").status_code == 200
+    throttled = login(client, reporter, f.PASSWORD)
+    assert throttled.status_code == 429
+    assert "Quá nhiều lần đăng nhập sai" in throttled.get_data(as_text=True)
+
+
+def test_throttling_counts_failures_only(app, client, people):
+    reporter, _admin = people
+    for _ in range(8):
+        assert login(client, reporter).status_code == 302
+        client.post("/dang-xuat")
+
+
+def test_failed_sign_ins_are_throttled_per_address(app, client, people):
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "3 per minute"
+    for n in range(3):
+        client.post("/dang-nhap", data={"username": f"nobody{n}", "password": "wrong password"})
+    assert client.post("/dang-nhap", data={"username": "other", "password": "x"}).status_code == 429
+
+
+def test_password_change_ends_the_other_sessions_only(app, client, people):
+    reporter, _admin = people
+    other = second_client(app)
+    login(client, reporter)
+    login(other, reporter)
+    response = client.post(
+        "/doi-mat-khau",
+        data={
+            "current": f.PASSWORD,
+            "new": "một mật khẩu mới dài",
+            "confirm": "một mật khẩu mới dài",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/bao-cao/").status_code == 200
+    assert other.get("/bao-cao/").status_code == 302
+    db.session.rollback()
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.password"))
+
+
+def test_password_change_refuses_a_common_password_and_a_wrong_current_one(client, people):
+    reporter, _admin = people
+    login(client, reporter)
+    page = client.post(
+        "/doi-mat-khau", data={"current": f.PASSWORD, "new": "password1", "confirm": "password1"}
+    ).get_data(as_text=True)
+    assert "quá phổ biến" in page
+    page = client.post(
+        "/doi-mat-khau", data={"current": "wrong", "new": "abc def ghi", "confirm": "abc def ghi"}
+    ).get_data(as_text=True)
+    assert "không đúng" in page
+    assert login(second_client(client.application), reporter).status_code == 302
+
+
+def test_signing_out_ends_the_other_sessions(app, client, people):
+    reporter, _admin = people
+    other = second_client(app)
+    login(client, reporter)
+    login(other, reporter)
+    client.post("/dang-xuat")
+    assert other.get("/bao-cao/").status_code == 302
+
+
+def test_disabling_an_account_ends_its_sessions_and_sign_in(app, client, people):
+    reporter, admin = people
+    victim = second_client(app)
+    login(victim, reporter)
+    login(client, admin)
+    client.post(f"/quan-tri/tai-khoan/{reporter.id}/trang-thai", data={"enabled": "0"})
+    assert victim.get("/bao-cao/").status_code == 302
+    assert login(victim, reporter).status_code == 200
+    db.session.rollback()
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.disable"))
+
+
+@pytest.mark.parametrize("setting", ["SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_TIMEOUT"])
+def test_sessions_time_out(app, client, people, monkeypatch, setting):
+    reporter, _admin = people
+    login(client, reporter)
+    app.config[setting] = 100
+    later = time.time() + 101
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.get("/bao-cao/")
+    assert response.status_code == 302 and "/dang-nhap" in response.headers["Location"]
+
+
+def test_admin_creates_an_account_with_a_one_time_password(app, client, people):
+    reporter, admin = people
+    unit_code = reporter.units[0].code
+    login(client, admin)
+    response = client.post(
+        "/quan-tri/tai-khoan/moi",
+        data={
+            "username": "cdcs-a",
+            "full_name": "Nguyễn Thị B",
+            "role": "reporter",
+            "units": unit_code,
+        },
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    password = re.search(r'<p class="once">([^<]+)</p>', response.get_data(as_text=True))[1]
+    db.session.rollback()
+    created = users.by_username("cdcs-a")
+    assert [u.code for u in created.units] == [unit_code]
+    assert login(second_client(app), created, password).status_code == 302
+
+
+def test_admin_form_errors_are_shown_and_nothing_is_saved(client, people):
+    _reporter, admin = people
+    login(client, admin)
+    page = client.post(
+        "/quan-tri/tai-khoan/moi", data={"username": "x", "role": "reporter", "units": "NOPE"}
+    ).get_data(as_text=True)
+    assert "NOPE" in page and "Không có đơn vị" in page
+    db.session.rollback()
+    assert users.by_username("x") is None
+
+
+def test_admin_resets_a_password_and_changes_role_and_scope(app, client, people):
+    reporter, admin = people
+    victim = second_client(app)
+    login(victim, reporter)
+    login(client, admin)
+    response = client.post(f"/quan-tri/tai-khoan/{reporter.id}/mat-khau")
+    password = re.search(r'<p class="once">([^<]+)</p>', response.get_data(as_text=True))[1]
+    assert victim.get("/bao-cao/").status_code == 302
+    assert login(victim, reporter, password).status_code == 302
+    district = reporter.units[0].parent
+    client.post(
+        f"/quan-tri/tai-khoan/{reporter.id}",
+        data={"role": "organiser", "units": district.code, "full_name": "Cán bộ"},
+    )
+    assert victim.get("/bao-cao/").status_code == 302  # a new scope needs a new session
+    db.session.rollback()
+    changed = db.session.get(User, reporter.id)
+    assert (changed.role, [u.code for u in changed.units]) == ("organiser", [district.code])
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.update"))
+    assert entry.before["role"] == "reporter" and entry.after["units"] == [district.code]
+
+
+def test_an_admin_cannot_lock_themselves_out(client, people):
+    _reporter, admin = people
+    login(client, admin)
+    client.post(f"/quan-tri/tai-khoan/{admin.id}/trang-thai", data={"enabled": "0"})
+    assert client.get("/quan-tri/tai-khoan").status_code == 200
