@@ -54,11 +54,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from campaign.auth.routes import bp as auth_bp
     from campaign.exports.routes import bp as exports_bp
+    from campaign.imports.routes import bp as imports_bp
     from campaign.main.routes import bp as main_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(imports_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

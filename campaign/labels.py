@@ -50,3 +50,9 @@ COUNTING_RULE = {
     "bag": _l("Theo túi máu"),
     "ml250": _l("Quy đổi 250 ml"),
 }
+
+IMPORT_CHANGE = {
+    "new": _l("Thêm mới"),
+    "changed": _l("Thay đổi"),
+    "unchanged": _l("Không đổi"),
+}

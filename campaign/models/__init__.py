@@ -1,6 +1,7 @@
 """The models, imported here so Alembic and the app see every table."""
 
 from campaign.models.audit import AuditEntry
+from campaign.models.imports import ImportKind, PendingImport
 from campaign.models.plans import Drive, Plan, PlanDocument, PlanStatus, Quota
 from campaign.models.results import COUNTED_STATES, Result, ResultState
 from campaign.models.units import OrgUnit, UnitKind
@@ -10,9 +11,11 @@ __all__ = [
     "COUNTED_STATES",
     "AuditEntry",
     "Drive",
+    "ImportKind",
     "OrgUnit",
     "Plan",
     "PlanDocument",
+    "PendingImport",
     "PlanStatus",
     "Quota",
     "Result",
