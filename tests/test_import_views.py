@@ -138,10 +138,13 @@ def test_the_upload_survives_into_another_app_process(setup, client, auth, migra
     _district, _communes, plan, _drive, organiser = setup
     auth.login(organiser)
     preview_url = upload(client, f"/ke-hoach/{plan.id}/nhap-chi-tieu", CLEAN).location
-    other = make_app(migrated).test_client()
+    other_app = make_app(migrated)
+    other = other_app.test_client()
     other.post("/dang-nhap", data={"username": organiser.username, "password": f.PASSWORD})
     seen = fingerprint(other.get(preview_url).get_data(as_text=True))
     assert other.post(preview_url, data={"fingerprint": seen}).status_code == 302
+    with other_app.app_context():
+        db.engine.dispose()
     db.session.rollback()
     assert quotas_of(plan) == {"Quảng Bình": 40, "Quảng Chính": 25}
 
