@@ -87,7 +87,7 @@ def test_a_clean_file_is_previewed_then_applied_on_confirm(setup, client, auth):
     response = client.post(preview_url, data={"fingerprint": fingerprint(page)})
     assert response.status_code == 302
     assert response.location == f"/ke-hoach/{plan.id}"
-    assert "Đã nhập 1 dòng từ tệp chi-tieu.xlsx" in client.get(response.location).get_data(
+    assert "Đã nhập 2 dòng từ tệp chi-tieu.xlsx" in client.get(response.location).get_data(
         as_text=True
     )
     db.session.rollback()
@@ -205,7 +205,9 @@ def test_a_workbook_without_the_columns_previews_a_file_problem(setup, client, a
     assert "Cả tệp" in page and "Không tìm thấy dòng tiêu đề" in page
 
 
-def test_a_file_over_the_size_limit_is_413_with_the_limit_and_a_way_back(setup, client, auth, app):
+def test_a_file_over_the_size_limit_is_413_with_the_limit_and_a_way_back(
+    setup, client, auth, app, migrated
+):
     _district, _communes, plan, _drive, organiser = setup
     auth.login(organiser)
     app.config["MAX_CONTENT_LENGTH"] = 2048
@@ -214,6 +216,12 @@ def test_a_file_over_the_size_limit_is_413_with_the_limit_and_a_way_back(setup, 
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert "giới hạn 2 KB" in page and f'href="{url}"' in page
+    # With CSRF on, as in production, the body is refused before the token is even read.
+    guarded = make_app(migrated, WTF_CSRF_ENABLED=True, MAX_CONTENT_LENGTH=2048)
+    response = upload(guarded.test_client(), url, b"PK\x03\x04" + b"x" * 4096)
+    assert response.status_code == 413 and "giới hạn 2 KB" in response.get_data(as_text=True)
+    with guarded.app_context():
+        db.engine.dispose()
     assert pending_count() == 0
 
 

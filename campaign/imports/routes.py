@@ -159,12 +159,13 @@ def confirm(token: str) -> Response:
         flash(_("Dữ liệu đã thay đổi từ lúc xem trước; hãy xem lại rồi xác nhận."), "error")
         return again
     try:
-        written = imports.apply(result, current_user._get_current_object())
+        imports.apply(result, current_user._get_current_object())
     except ServiceError as error:
         db.session.rollback()  # all or nothing: drop whatever the earlier rows flushed
         flash(_("Chưa có gì được lưu: %(reason)s", reason=error.message), "error")
         return again
     pending_imports.discard(pending)
+    written = result.count(imports.ChangeKind.NEW) + result.count(imports.ChangeKind.CHANGED)
     flash(_("Đã nhập %(count)d dòng từ tệp %(name)s.", count=written, name=pending.filename))
     return redirect(target.back)
 
