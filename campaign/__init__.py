@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.auth.routes import bp as auth_bp
     from campaign.exports.routes import bp as exports_bp
     from campaign.history.routes import bp as history_bp
+    from campaign.imports.routes import bp as imports_bp
     from campaign.main.routes import bp as main_bp
     from campaign.plans.routes import bp as plans_bp
     from campaign.reports.routes import bp as reports_bp
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(history_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(imports_bp)
     api.init_app(app)
 
 

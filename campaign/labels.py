@@ -85,3 +85,9 @@ AUDIT_ACTION = {
     "auth.logout": _l("Đăng xuất"),
     "auth.failed": _l("Đăng nhập sai"),
 }
+
+IMPORT_CHANGE = {
+    "new": _l("Thêm mới"),
+    "changed": _l("Thay đổi"),
+    "unchanged": _l("Không đổi"),
+}

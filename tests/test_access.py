@@ -304,6 +304,25 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
             "y": (lambda w: f"{result_api(w, 'y')}/return", API_BAD_BODY),
         },
     ),
+    **{
+        endpoint: (
+            "GET",
+            {
+                "x": (partial(lambda t, key, w: t.format(w[key + "x"]), tail, key), REVIEW_X),
+                "y": (partial(lambda t, key, w: t.format(w[key + "y"]), tail, key), REVIEW_Y),
+                "missing": (partial(lambda t, w: t.format(999999), tail), MISSING_REVIEW),
+            },
+        )
+        for endpoint, tail, key in [
+            ("imports.units", "/don-vi/{}/nhap-excel", "unit_"),
+            ("imports.quotas", "/ke-hoach/{}/nhap-chi-tieu", "plan_"),
+            ("imports.results", "/dot/{}/nhap-ket-qua", "drive_"),
+        ]
+    },
+    # An upload is its owner's alone; one that does not exist is 404 to any organiser.
+    "imports.preview": ("GET", {"missing": (lambda w: "/nhap-excel/nope", MISSING_REVIEW)}),
+    "imports.confirm": ("POST", {"missing": (lambda w: "/nhap-excel/nope", MISSING_REVIEW)}),
+    "imports.discard": ("POST", {"missing": (lambda w: "/nhap-excel/nope/huy", MISSING_REVIEW)}),
     "history.show": (
         "GET",
         {
@@ -355,6 +374,8 @@ def world(migrated: str) -> Iterator[tuple[Flask, dict[str, Any]]]:
             "result_x": result_x.id,
             "result_y": result_y.id,
             "a_code": a.code,
+            "unit_x": a.id,
+            "unit_y": b.id,
             "b_code": b.code,
             "other": other.id,
             "usernames": {role: user.username for role, user in accounts.items()},

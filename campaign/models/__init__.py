@@ -1,6 +1,7 @@
 """The models, imported here so Alembic and the app see every table."""
 
 from campaign.models.audit import AuditEntry
+from campaign.models.imports import ImportKind, PendingImport
 from campaign.models.plans import Drive, Plan, PlanDocument, PlanStatus, Quota
 from campaign.models.results import COUNTED_STATES, Result, ResultState
 from campaign.models.tokens import ApiToken
@@ -12,9 +13,11 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Drive",
+    "ImportKind",
     "OrgUnit",
     "Plan",
     "PlanDocument",
+    "PendingImport",
     "PlanStatus",
     "Quota",
     "Result",

@@ -7,6 +7,7 @@ database as it is then, and refuses the whole file if any row has a problem.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,12 +19,29 @@ from sqlalchemy import select
 
 from campaign import labels
 from campaign.extensions import db
-from campaign.models import Drive, OrgUnit, Plan, Quota, Result, ResultState, UnitKind, User
+from campaign.models import (
+    Drive,
+    ImportKind,
+    OrgUnit,
+    Plan,
+    Quota,
+    Result,
+    ResultState,
+    UnitKind,
+    User,
+)
 from campaign.rates import CountingRule
 from campaign.services import audit, plans, results, units
 from campaign.services.errors import ServiceError
 from campaign.services.summary import unit_and_descendants
-from campaign.spreadsheets.reading import Column, NotANumber, SheetError, read_table, whole_number
+from campaign.spreadsheets.reading import (
+    Column,
+    NotANumber,
+    SheetError,
+    check_xlsx,
+    read_table,
+    whole_number,
+)
 from campaign.text import fold
 
 T = TypeVar("T")
@@ -67,12 +85,6 @@ RESULT_COLUMNS = (
 BAG_COLUMNS = ("bags_250", "bags_350", "bags_450")
 
 
-class ImportKind(StrEnum):
-    UNITS = "units"
-    QUOTAS = "quotas"
-    RESULTS = "results"
-
-
 class ChangeKind(StrEnum):
     NEW = "new"
     CHANGED = "changed"
@@ -112,6 +124,20 @@ class Preview:
 
     def problem(self, row: int | None, message: str) -> None:
         self.problems.append(Problem(row, message))
+
+    def fingerprint(self) -> str:
+        """Changes the moment what applying would do changes, e.g. after someone else's edit."""
+        shown = [(c.row, c.unit, c.kind.value, c.before, c.after) for c in self.changes]
+        return hashlib.sha256(repr(shown).encode()).hexdigest()
+
+
+def file_problem(data: bytes) -> str | None:
+    """Why ``data`` is not an .xlsx workbook that may be opened, or ``None``."""
+    try:
+        check_xlsx(data)
+    except SheetError as error:
+        return str(FILE_ERRORS[error.code]) % error.params
+    return None
 
 
 def apply(preview: Preview, user: User | None = None) -> int:

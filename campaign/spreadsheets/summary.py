@@ -22,10 +22,11 @@ from campaign.spreadsheets.cells import (
     INTEGER,
     PERCENT,
     UNITS,
+    ReportSheet,
     Styles,
     cell,
-    is_risky,
     number,
+    report_sheet,
     text_cell,
 )
 
@@ -123,9 +124,10 @@ def summary_workbook(
     """The workbook as bytes: sheets "Tổng hợp", "Theo đợt" and "Biểu đồ"."""
     wb = Workbook(write_only=True)
     styles = Styles(wb)
-    _summary_sheet(wb.create_sheet("Tổng hợp"), styles, info, summary, kinds, statuses)
-    _drive_sheet(wb.create_sheet("Theo đợt"), styles, info, drive_lines, kinds, summary.rule)
-    _chart_sheet(wb.create_sheet("Biểu đồ"), styles, summary)
+    table = report_sheet(wb, "Tổng hợp")
+    rows = _summary_sheet(table, styles, info, summary, kinds, statuses)
+    _drive_sheet(report_sheet(wb, "Theo đợt"), styles, info, drive_lines, kinds, summary.rule)
+    _chart_sheet(report_sheet(wb, "Biểu đồ"), table, rows)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -146,14 +148,18 @@ def _print_setup(ws: WriteOnlyWorksheet, header_row: int, widths: Sequence[float
 
 def _widths(headers: Sequence[str], rows: Iterable[Sequence[Any]], cap: int = 60) -> list[float]:
     """Column widths fitted to the longest value (numbers as shown, with grouping)."""
-    widths = [len(h) * 0.9 for h in headers]
+    longest = [0] * len(headers)
+    largest: list[float] = [0] * len(headers)
     for row in rows:
         for index, value in enumerate(row):
-            if value is None:
-                continue
-            size = len(value) if isinstance(value, str) else len(f"{value:,.1f}") + 1
-            widths[index] = max(widths[index], min(size, cap))
-    return [w + 3 for w in widths]
+            if isinstance(value, str):
+                longest[index] = max(longest[index], len(value))
+            elif value is not None:
+                largest[index] = max(largest[index], abs(value))
+    return [
+        max(len(header) * 0.9, min(text, cap), len(f"{big:,.1f}") + 1 if big else 0) + 3
+        for header, text, big in zip(headers, longest, largest, strict=True)
+    ]
 
 
 def _official_header(
@@ -240,13 +246,14 @@ def _fraction(percent: Any) -> float | None:
 
 
 def _summary_sheet(
-    ws: WriteOnlyWorksheet,
+    ws: ReportSheet,
     styles: Styles,
     info: ReportInfo,
     summary: PlanSummary,
     kinds: Mapping[str, str],
     statuses: Mapping[str, str],
-) -> None:
+) -> tuple[int, int]:
+    """Writes the sheet; returns the rows of its table, from the header to the grand total."""
     body: list[tuple[int | None, list[Any]]] = []  # (depth of a unit line, values)
     counter = 0
     for position, (title, members) in enumerate(grouped(summary.lines)):
@@ -287,32 +294,13 @@ def _summary_sheet(
     formats = (None, None, None, INTEGER, INTEGER, INTEGER, INTEGER, UNITS, PERCENT, UNITS, None)
     plain = [styles.get(number_format=f, grid=True) for f in formats]
     strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
+    # The tree shows as an indent, so a unit's name stays exactly as stored.
+    by_depth = [[plain[0], styles.get(grid=True, indent=depth), *plain[2:]] for depth in range(4)]
     for depth, values in body:
-        if depth is None:
-            ws.append(_styled_row(ws, styles, values, strong))
-        else:
-            # The tree shows as an indent, so a unit's name stays exactly as stored.
-            indent = min(depth, 3)
-            name = styles.get(grid=True, indent=indent)
-            ws.append(_styled_row(ws, styles, values, [plain[0], name, *plain[2:]], indent))
+        ws.append_styled(values, strong if depth is None else by_depth[min(depth, 3)])
     for row in _closing(summary, info):
         ws.append([None, *(cell(ws, v, styles.get(**s)) for v, s in row)])
-
-
-def _styled_row(
-    ws: WriteOnlyWorksheet,
-    styles: Styles,
-    values: Sequence[Any],
-    row_styles: Sequence[Any],
-    indent: int = 0,
-) -> list[Any]:
-    row = []
-    for value, style in zip(values, row_styles, strict=False):
-        if isinstance(value, str) and is_risky(value):
-            row.append(text_cell(ws, value, styles, grid=True, indent=indent))
-        else:
-            row.append(cell(ws, value, style))
-    return row
+    return header_row, header_row + len(body) - (1 if summary.outside else 0)
 
 
 def _closing(summary: PlanSummary, info: ReportInfo) -> list[list[tuple[str, dict[str, Any]]]]:
@@ -334,7 +322,7 @@ def _closing(summary: PlanSummary, info: ReportInfo) -> list[list[tuple[str, dic
 
 
 def _drive_sheet(
-    ws: WriteOnlyWorksheet,
+    ws: ReportSheet,
     styles: Styles,
     info: ReportInfo,
     drive_lines: Sequence[DriveLine],
@@ -395,29 +383,14 @@ def _drive_sheet(
     plain = [styles.get(number_format=f, grid=True) for f in formats]
     strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
     for index, values in enumerate(rows):
-        ws.append(_styled_row(ws, styles, values, strong if index == len(rows) - 1 else plain))
+        ws.append_styled(values, strong if index == len(rows) - 1 else plain)
 
 
-def _chart_sheet(ws: WriteOnlyWorksheet, styles: Styles, summary: PlanSummary) -> None:
-    """Completion by unit as a native bar chart, over its own two-column table."""
-    holders = [line for line in summary.lines if line.is_holder]
-    ws.column_dimensions["A"].width = 40
-    ws.column_dimensions["B"].width = 18
-    ws.append(
-        [
-            cell(ws, "Đơn vị", styles.get(bold=True)),
-            cell(ws, "Tỷ lệ hoàn thành", styles.get(bold=True)),
-        ]
-    )
-    percent = styles.get(number_format=PERCENT)
-    for line in holders:
-        ws.append(
-            [
-                text_cell(ws, line.unit.name, styles),
-                cell(ws, _fraction(line.rate_percent) or 0, percent),
-            ]
-        )
-    if not holders:
+def _chart_sheet(ws: WriteOnlyWorksheet, table: WriteOnlyWorksheet, rows: tuple[int, int]) -> None:
+    """Completion by unit and by group as a native bar chart over the summary table's own
+    columns (names in B, rates in I): no second copy of the data to write."""
+    header, last = rows
+    if last <= header:
         return
     chart = BarChart()
     chart.type = "bar"
@@ -425,9 +398,12 @@ def _chart_sheet(ws: WriteOnlyWorksheet, styles: Styles, summary: PlanSummary) -
     chart.y_axis.numFmt = PERCENT
     chart.y_axis.title = "Tỷ lệ hoàn thành"
     chart.legend = None
-    last = len(holders) + 1
-    chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=last), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
-    chart.height = max(8, min(0.5 * len(holders), 200))
+    rate = SUMMARY_HEADERS.index("Tỷ lệ hoàn thành") + 1
+    name = SUMMARY_HEADERS.index("Đơn vị") + 1
+    chart.add_data(
+        Reference(table, min_col=rate, min_row=header, max_row=last), titles_from_data=True
+    )
+    chart.set_categories(Reference(table, min_col=name, min_row=header + 1, max_row=last))
+    chart.height = max(8, min(0.5 * (last - header), 200))
     chart.width = 24
-    ws.add_chart(chart, "D2")
+    ws.add_chart(chart, "B2")

@@ -1,0 +1,48 @@
+"""Uploaded workbooks kept between the preview and the confirmation of an import."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+
+from campaign.extensions import db
+from campaign.models import ImportKind, PendingImport, User
+from campaign.models.base import utcnow
+from campaign.services.errors import NotFound
+
+#: An upload nobody confirmed within this time is dropped.
+MAX_AGE = timedelta(days=1)
+
+
+def store(
+    user: User, kind: ImportKind, target_id: int, filename: str, data: bytes
+) -> PendingImport:
+    """Keeps an upload for its owner, and purges the ones left unconfirmed too long."""
+    db.session.execute(delete(PendingImport).where(PendingImport.created_at < utcnow() - MAX_AGE))
+    pending = PendingImport(
+        token=secrets.token_urlsafe(32),
+        user_id=user.id,
+        kind=kind.value,
+        target_id=target_id,
+        filename=filename[:255],
+        data=data,
+    )
+    db.session.add(pending)
+    db.session.flush()
+    return pending
+
+
+def find(token: str) -> PendingImport:
+    """The pending import named by ``token``, unless it is missing or too old."""
+    pending = db.session.scalar(select(PendingImport).where(PendingImport.token == token))
+    if pending is None or pending.created_at < utcnow() - MAX_AGE:
+        raise NotFound(_("Không tìm thấy tệp đang chờ nhập; có thể tệp đã được nhập hoặc quá hạn."))
+    return pending
+
+
+def discard(pending: PendingImport) -> None:
+    db.session.delete(pending)
+    db.session.flush()
