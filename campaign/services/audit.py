@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 
 from campaign.extensions import db
 from campaign.models import AuditEntry, User
+from campaign.models.base import utcnow
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
@@ -46,6 +48,31 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_many(
+    action: str,
+    entity: str,
+    changes: Iterable[tuple[int, dict[str, Any] | None, dict[str, Any]]],
+    *,
+    user: User | None = None,
+) -> None:
+    """One entry per (entity id, before, after), in one insert: what a bulk write leaves."""
+    at, user_id = utcnow(), user.id if user is not None else None
+    rows = [
+        {
+            "at": at,
+            "user_id": user_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+        }
+        for entity_id, before, after in changes
+    ]
+    if rows:
+        db.session.execute(insert(AuditEntry), rows)
 
 
 def history(entity: str, entity_id: int) -> list[AuditEntry]:
