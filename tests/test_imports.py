@@ -111,14 +111,17 @@ def test_a_reimport_updates_results_in_bulk_with_versions_and_an_audit_row_each(
     db.session.refresh(returned)
     assert (returned.bags_250, returned.state, returned.version) == (18, "submitted", 3)
     assert returned.return_reason is None
-    entries = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "result.submit").order_by(AuditEntry.id)
-    ).all()[-2:]
-    assert [(e.entity_id, e.before and e.before["bags_250"]) for e in entries] == [
-        (returned.id, 10),
-        (entries[1].entity_id, None),
-    ]
-    assert entries[0].after["bags_250"] == 18 and entries[1].after["unit_id"] == communes[2].id
+    changed = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).all()[:2]
+    summary, entry = changed
+    assert (entry.action, entry.entity_id) == ("result.submit", returned.id)
+    assert (entry.before["bags_250"], entry.after["bags_250"]) == (10, 18)
+    assert (summary.action, summary.entity, summary.entity_id) == (
+        "result.import",
+        "drive",
+        drive.id,
+    )
+    assert (summary.after["new"], summary.after["changed"]) == (1, 1)
+    assert summary.after["units"][str(communes[2].id)] == [7, 1, 0, 6, 0]
 
 
 def test_a_result_saved_between_preview_and_apply_refuses_the_whole_file(setup):
@@ -141,9 +144,11 @@ def test_a_quota_reimport_writes_only_the_changes_and_audits_each(setup):
     data = xlsx(["Đơn vị", "Chỉ tiêu"], ["Quảng Bình", 45], ["Quảng Chính", 20])
     assert imports.apply(imports.preview_quotas(data, plan)) == 1
     assert quota.amount == 45
-    last = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
-    assert (last.action, last.entity, last.entity_id) == ("quota.set", "quota", quota.id)
-    assert (last.before["amount"], last.after["amount"]) == (40, 45)
+    summary, entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).all()[:2]
+    assert (entry.action, entry.entity, entry.entity_id) == ("quota.set", "quota", quota.id)
+    assert (entry.before["amount"], entry.after["amount"]) == (40, 45)
+    assert (summary.action, summary.entity, summary.entity_id) == ("quota.import", "plan", plan.id)
+    assert summary.after == {"new": 0, "changed": 1, "units": {str(communes[0].id): 45}}
 
 
 def test_units_import_creates_a_tree_under_the_root(setup):

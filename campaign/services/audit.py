@@ -72,7 +72,17 @@ def record_many(
         for entity_id, before, after in changes
     ]
     if rows:
-        db.session.execute(insert(AuditEntry), rows)
+        db.session.execute(insert(AuditEntry.__table__), rows)
+
+
+def import_summary(written: dict[int, Any], changed: int) -> dict[str, Any]:
+    """What one file import wrote: how many records were new or changed, and per unit id
+    the values written (shown apart from the other fields on a history page)."""
+    return {
+        "new": len(written) - changed,
+        "changed": changed,
+        "units": {str(unit_id): value for unit_id, value in written.items()},
+    }
 
 
 def history(entity: str, entity_id: int) -> list[AuditEntry]:
@@ -88,7 +98,7 @@ def history(entity: str, entity_id: int) -> list[AuditEntry]:
 def changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
     """(field, before, after) for every value the entry changed; all values of a new record."""
     before, after = entry.before or {}, entry.after or {}
-    skip = {"version", "updated_at"}
+    skip = {"version", "updated_at", "units"}
     return [
         (key, before.get(key), after.get(key))
         for key in sorted(before.keys() | after.keys())

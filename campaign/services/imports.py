@@ -184,11 +184,18 @@ class UnitMatcher:
     """Finds a file's unit by code, else by name ignoring accents, case and spacing."""
 
     def __init__(self, candidates: Iterable[Any]) -> None:
-        self.by_code: dict[str, Any] = {}
-        self.by_name: dict[str, list[Any]] = {}
-        for unit in candidates:
-            self.by_code[unit.code.casefold()] = unit
-            self.by_name.setdefault(fold(unit.name), []).append(unit)
+        self.candidates = list(candidates)
+        self.by_code: dict[str, Any] = {unit.code.casefold(): unit for unit in self.candidates}
+        self._by_name: dict[str, list[Any]] | None = None
+
+    @property
+    def by_name(self) -> dict[str, list[Any]]:
+        """Built on the first row without a known code: a file of codes never folds a name."""
+        if self._by_name is None:
+            self._by_name = {}
+            for unit in self.candidates:
+                self._by_name.setdefault(fold(unit.name), []).append(unit)
+        return self._by_name
 
     def find(self, code: Any, name: Any) -> Any:
         """The unit, or a message saying why none was found."""
@@ -220,8 +227,11 @@ class UnitMatcher:
 
 
 def _count(values: dict[str, Any], name: str, row: int, preview: Preview) -> int | None:
+    value = values.get(name)
+    if type(value) is float and value >= 0 and value.is_integer():
+        return int(value)  # a workbook's number, as nearly every cell is: no more to check
     try:
-        value = whole_number(values.get(name))
+        value = whole_number(value)
     except NotANumber:
         value = -1
     if value is not None and value < 0:

@@ -242,8 +242,9 @@ def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int | None], user: User | N
 
 
 def set_quota_amounts(plan: Plan, amounts: Mapping[int, int], user: User | None = None) -> int:
-    """:func:`set_quotas` for many units at once, by unit id: a quota set to what it already
-    is stays untouched. One insert, one update and one audit insert; returns rows written."""
+    """:func:`set_quotas` for many units at once, by unit id, as a file import does: a quota
+    set to what it already is stays untouched. Changed quotas get an audit entry each, and
+    the plan one entry listing every quota written. Returns the rows written."""
     check_open(plan)
     for amount in amounts.values():
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
@@ -258,7 +259,7 @@ def set_quota_amounts(plan: Plan, amounts: Mapping[int, int], user: User | None 
     changed = [u for u in amounts if u in existing and existing[u][1] != amounts[u]]
     if new:
         rows = [{"plan_id": plan.id, "unit_id": u, "amount": amounts[u]} for u in new]
-        db.session.execute(insert(Quota), rows)
+        db.session.execute(insert(Quota.__table__), rows)
     if changed:
         rows = [{"id": existing[u][0], "amount": amounts[u]} for u in changed]
         db.session.execute(update(Quota), rows)
@@ -272,15 +273,14 @@ def set_quota_amounts(plan: Plan, amounts: Mapping[int, int], user: User | None 
     audit.record_many(
         "quota.set",
         "quota",
-        [
-            (
-                ids[u],
-                snapshot(u, existing[u][1]) if u in existing else None,
-                snapshot(u, amounts[u]),
-            )
-            for u in (*new, *changed)
-        ],
+        [(ids[u], snapshot(u, existing[u][1]), snapshot(u, amounts[u])) for u in changed],
         user=user,
+    )
+    audit.record(
+        "quota.import",
+        plan,
+        user=user,
+        after=audit.import_summary({u: amounts[u] for u in (*new, *changed)}, len(changed)),
     )
     _expire(Quota)
     return len(new) + len(changed)

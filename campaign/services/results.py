@@ -168,20 +168,30 @@ def save_many(
             select(Result.unit_id, Result.id).where(Result.drive_id == drive.id)
         ).all()
     )
+    # Overwritten figures stay in each record's history; what the file added is listed
+    # once, on the drive: a row per new result would double the rows the import writes.
     audit.record_many(
         "result.submit",
         "result",
         [
             (
                 ids[unit_id],
-                _audited(drive, unit_id, stored[unit_id]) if version else None,
-                _audited(
-                    drive, unit_id, {**vars(counts), **written, "version": (version or 0) + 1}
-                ),
+                _audited(drive, unit_id, stored[unit_id]),
+                _audited(drive, unit_id, {**vars(counts), **written, "version": version + 1}),
             )
             for unit_id, counts, version in rows
+            if version is not None
         ],
         user=user,
+    )
+    audit.record(
+        "result.import",
+        drive,
+        user=user,
+        after=audit.import_summary(
+            {unit_id: list(vars(counts).values()) for unit_id, counts, _version in rows},
+            changed=sum(1 for row in rows if row[2] is not None),
+        ),
     )
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Result):
@@ -217,7 +227,8 @@ def _insert_new(
     if rows:
         fixed = {"drive_id": drive.id, **written, "created_at": written["updated_at"], "version": 1}
         values = [{"unit_id": unit_id, **vars(counts), **fixed} for unit_id, counts, _v in rows]
-        db.session.execute(insert(Result), values)
+        # The table, not the entity: the ORM's per-row bookkeeping is most of a bulk insert.
+        db.session.execute(insert(Result.__table__), values)
 
 
 def _update_changed(
