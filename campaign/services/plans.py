@@ -263,17 +263,19 @@ def set_quota_amounts(plan: Plan, amounts: Mapping[int, int], user: User | None 
     if changed:
         rows = [{"id": existing[u][0], "amount": amounts[u]} for u in changed]
         db.session.execute(update(Quota), rows)
-    ids = dict(
-        db.session.execute(select(Quota.unit_id, Quota.id).where(Quota.plan_id == plan.id)).all()
-    )
 
     def snapshot(unit_id: int, amount: int) -> dict[str, int]:
-        return {"id": ids[unit_id], "plan_id": plan.id, "unit_id": unit_id, "amount": amount}
+        return {
+            "id": existing[unit_id][0],
+            "plan_id": plan.id,
+            "unit_id": unit_id,
+            "amount": amount,
+        }
 
     audit.record_many(
         "quota.set",
         "quota",
-        [(ids[u], snapshot(u, existing[u][1]), snapshot(u, amounts[u])) for u in changed],
+        [(existing[u][0], snapshot(u, existing[u][1]), snapshot(u, amounts[u])) for u in changed],
         user=user,
     )
     audit.record(

@@ -163,11 +163,6 @@ def save_many(
         _update_changed([r for r in rows if r[2] is not None], stored, written)
     except IntegrityError as error:
         raise _conflict() from error
-    ids = dict(
-        db.session.execute(
-            select(Result.unit_id, Result.id).where(Result.drive_id == drive.id)
-        ).all()
-    )
     # Overwritten figures stay in each record's history; what the file added is listed
     # once, on the drive: a row per new result would double the rows the import writes.
     audit.record_many(
@@ -175,7 +170,7 @@ def save_many(
         "result",
         [
             (
-                ids[unit_id],
+                stored[unit_id].id,
                 _audited(drive, unit_id, stored[unit_id]),
                 _audited(drive, unit_id, {**vars(counts), **written, "version": version + 1}),
             )
