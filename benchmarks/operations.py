@@ -25,7 +25,7 @@ PASSWORD = "benchmark password"
 #: One query doing what the summary does: every quota holder's subtree rolled up.
 HAND_WRITTEN_SUMMARY = """
 WITH RECURSIVE plan_tree(id) AS (
-    SELECT :plan_id
+    SELECT CAST(:plan_id AS INTEGER)  -- psycopg sends a small int as smallint
     UNION ALL SELECT plan.id FROM plan JOIN plan_tree ON plan.parent_id = plan_tree.id
 ),
 own AS (
