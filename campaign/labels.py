@@ -12,6 +12,12 @@ STATUS = {
     "over": _l("Vượt"),
 }
 
+#: The dashboard's status filter: one status, or every quota holder not yet at its quota.
+STATUS_FILTER = {
+    "not_completed": _l("Chưa hoàn thành chỉ tiêu"),
+    **STATUS,
+}
+
 UNIT_KIND = {
     "province": _l("Tỉnh"),
     "district": _l("Huyện"),

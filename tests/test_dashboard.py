@@ -97,6 +97,17 @@ def test_filters_search_and_sorting_work_as_links(client, demo_plan):
     )
 
 
+def test_not_completed_filter_keeps_quota_holders_below_or_not_reported(client, demo_plan):
+    t = plan_summary(demo_plan).totals
+    page = client.get(f"/ke-hoach/{demo_plan.id}", query_string={"status": "not_completed"})
+    shown = rows(page.get_data(as_text=True))
+    assert len(shown) == t.holders - t.completed > 0
+    assert {r[10] for r in shown} == {"Chưa đạt", "Chưa báo cáo"}
+    assert '<option value="not_completed" selected>Chưa hoàn thành chỉ tiêu</option>' in (
+        page.get_data(as_text=True)
+    )
+
+
 def test_subtotals_by_parent_and_the_chart(client, demo_plan):
     page = client.get(f"/ke-hoach/{demo_plan.id}?group=parent").get_data(as_text=True)
     assert "Cộng theo đơn vị cấp trên" in page

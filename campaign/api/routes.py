@@ -16,11 +16,12 @@ from werkzeug.wrappers import Response
 
 from campaign.api import schemas as s
 from campaign.api.errors import handle_http_exception, handle_service_error
+from campaign.auth import access
 from campaign.database import READ_ONLY_METHODS
 from campaign.extensions import csrf, db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, User
 from campaign.rates import display_units
-from campaign.services import audit, exports, plans, results, summary, tokens, units
+from campaign.services import exports, plans, results, summary, tokens, units
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import Scope
 
@@ -63,18 +64,8 @@ def user() -> User:
 
 
 def require(allowed: bool) -> None:
-    """403 unless ``allowed``; refusals are kept in the audit trail."""
-    if allowed:
-        return
-    db.session.rollback()
-    audit.record(
-        "access.refused",
-        entity="request",
-        user=user(),
-        after={"method": request.method, "path": request.path},
-    )
-    db.session.commit()
-    abort(403)
+    """403 unless ``allowed``, refused in the token owner's name."""
+    access.require(allowed, user())
 
 
 def get_or_404(model: type[M], ident: int) -> M:

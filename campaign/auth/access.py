@@ -11,6 +11,7 @@ from flask import abort, g, request
 from flask_login import current_user, login_required
 
 from campaign.extensions import db
+from campaign.models import User
 from campaign.services import audit
 from campaign.services.scope import Scope
 
@@ -25,11 +26,14 @@ def current_scope() -> Scope:
     return g.scope
 
 
-def require(allowed: bool) -> None:
-    """Answers 403 unless ``allowed``; the refusal is logged and kept in the audit trail."""
+def require(allowed: bool, user: User | None = None) -> None:
+    """Answers 403 unless ``allowed``; the refusal is logged and kept in the audit trail.
+
+    ``user`` is who asked, when not the signed-in user (an API token's owner)."""
     if allowed:
         return
-    user = current_user._get_current_object() if current_user.is_authenticated else None
+    if user is None and current_user.is_authenticated:
+        user = current_user._get_current_object()
     log.warning("access refused: %s %s for %s", request.method, request.path, user)
     db.session.rollback()
     audit.record(

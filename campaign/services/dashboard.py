@@ -39,6 +39,8 @@ SORTS: dict[str, Callable[[Line], Any]] = {
     "status": lambda line: list(Status).index(line.status),
 }
 GROUPS = ("kind", "parent")
+#: A status filter that is not one status: quota holders below their quota or not reported.
+NOT_COMPLETED = "not_completed"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Filters:
         sort = args.get("sort", "")
         group = args.get("group", "kind")
         return cls(
-            status=status if status in Status.__members__.values() else "",
+            status=status if status in (*Status.__members__.values(), NOT_COMPLETED) else "",
             kind=args.get("kind", "")[:20],
             q=args.get("q", "")[:100],
             sort=sort if sort in SORTS else "",
@@ -66,7 +68,10 @@ class Filters:
         )
 
     def keep(self, line: Line) -> bool:
-        if self.status and line.status.value != self.status:
+        if self.status == NOT_COMPLETED:
+            if not line.is_holder or line.status.completed:
+                return False
+        elif self.status and line.status.value != self.status:
             return False
         if self.kind and line.unit.kind != self.kind:
             return False

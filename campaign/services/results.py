@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -265,34 +266,58 @@ def _check_version(result: Result, expected_version: int | None) -> None:
         )
 
 
+@contextmanager
+def _transition(
+    result: Result,
+    action: str,
+    *,
+    from_state: ResultState,
+    refusal: str,
+    user: User | None,
+    expected_version: int | None,
+    note: str | None = None,
+) -> Iterator[None]:
+    """One review step: checked against the version the reviewer saw and the state it
+    starts from, then flushed (a concurrent writer makes it a Conflict) and audited."""
+    _check_version(result, expected_version)
+    if result.state != from_state:
+        raise ServiceError(refusal)
+    before = audit.snapshot(result)
+    yield
+    _flush_or_conflict()
+    audit.record(action, result, user=user, before=before, note=note)
+
+
+def _reason(reason: str, message: str) -> str:
+    if not reason.strip():
+        raise ServiceError(message, field="reason")
+    return reason.strip()
+
+
 def approve(
     result: Result, *, user: User | None = None, expected_version: int | None = None
 ) -> Result:
-    _check_version(result, expected_version)
-    if result.state != ResultState.SUBMITTED:
-        raise ServiceError(_("Chỉ duyệt được báo cáo đã gửi."))
-    before = audit.snapshot(result)
-    result.state = ResultState.APPROVED.value
-    result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
-    _flush_or_conflict()
-    audit.record("result.approve", result, user=user, before=before)
+    with _transition(
+        result, "result.approve", from_state=ResultState.SUBMITTED,
+        refusal=_("Chỉ duyệt được báo cáo đã gửi."), user=user, expected_version=expected_version,
+    ):  # fmt: skip
+        result.state = ResultState.APPROVED.value
+        result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
     return result
 
 
 def return_for_correction(
     result: Result, reason: str, *, user: User | None = None, expected_version: int | None = None
 ) -> Result:
-    _check_version(result, expected_version)
-    if result.state != ResultState.SUBMITTED:
-        raise ServiceError(_("Chỉ trả lại được báo cáo đã gửi."))
-    if not reason.strip():
-        raise ServiceError(_("Cần ghi lý do trả lại."), field="reason")
-    before = audit.snapshot(result)
-    result.state = ResultState.RETURNED.value
-    result.return_reason = reason.strip()
-    result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
-    _flush_or_conflict()
-    audit.record("result.return", result, user=user, before=before, note=reason.strip())
+    reason = _reason(reason, _("Cần ghi lý do trả lại."))
+    with _transition(
+        result, "result.return", from_state=ResultState.SUBMITTED,
+        refusal=_("Chỉ trả lại được báo cáo đã gửi."), user=user,
+        expected_version=expected_version, note=reason,
+    ):  # fmt: skip
+        result.state = ResultState.RETURNED.value
+        result.return_reason = reason
+        result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
     return result
 
 
@@ -300,15 +325,14 @@ def withdraw(
     result: Result, *, user: User | None = None, expected_version: int | None = None
 ) -> Result:
     """A submitted report goes back to draft, until someone has reviewed it."""
-    _check_version(result, expected_version)
-    if result.state != ResultState.SUBMITTED:
-        raise ServiceError(_("Chỉ rút lại được báo cáo đã gửi và chưa được duyệt."))
-    before = audit.snapshot(result)
-    result.state = ResultState.DRAFT.value
-    result.submitted_at = None
-    result.updated_by_id = _id(user)
-    _flush_or_conflict()
-    audit.record("result.withdraw", result, user=user, before=before)
+    with _transition(
+        result, "result.withdraw", from_state=ResultState.SUBMITTED,
+        refusal=_("Chỉ rút lại được báo cáo đã gửi và chưa được duyệt."), user=user,
+        expected_version=expected_version,
+    ):  # fmt: skip
+        result.state = ResultState.DRAFT.value
+        result.submitted_at = None
+        result.updated_by_id = _id(user)
     return result
 
 
@@ -317,17 +341,15 @@ def reopen(
 ) -> Result:
     """An approved report goes back to "returned" with the reason, so the unit can
     correct and resubmit it; it counts nowhere until then."""
-    _check_version(result, expected_version)
-    if result.state != ResultState.APPROVED:
-        raise ServiceError(_("Chỉ mở lại được báo cáo đã duyệt."))
-    if not reason.strip():
-        raise ServiceError(_("Cần ghi lý do mở lại."), field="reason")
-    before = audit.snapshot(result)
-    result.state = ResultState.RETURNED.value
-    result.return_reason = reason.strip()
-    result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
-    _flush_or_conflict()
-    audit.record("result.reopen", result, user=user, before=before, note=reason.strip())
+    reason = _reason(reason, _("Cần ghi lý do mở lại."))
+    with _transition(
+        result, "result.reopen", from_state=ResultState.APPROVED,
+        refusal=_("Chỉ mở lại được báo cáo đã duyệt."), user=user,
+        expected_version=expected_version, note=reason,
+    ):  # fmt: skip
+        result.state = ResultState.RETURNED.value
+        result.return_reason = reason
+        result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
     return result
 
 

@@ -1,0 +1,474 @@
+"""The users' journeys in a real browser: the system Chromium, driven by Playwright, against
+the app served on localhost with CSRF on, on a fresh database.
+
+Each journey saves screenshots of its key pages under ``test-output/screenshots/``, fails on
+any JavaScript console error (a Content-Security-Policy violation is one), and fills the
+sign-in and result forms with the keyboard alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import date
+
+import openpyxl
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from sqlalchemy import select
+
+from campaign.extensions import db
+from campaign.models import Drive, OrgUnit, Plan, Result
+from campaign.services import plans
+from tests import factories as f
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    LiveServer,
+    Watched,
+    focused_label,
+    number_text,
+    sign_in,
+    type_into,
+)
+from tests.conftest import empty_tables, make_app
+
+#: Quảng Xương district's commune-level units in 2021 (DOMAIN.md).
+COMMUNES = (
+    "Quảng Bình, Quảng Chính, Quảng Định, Quảng Đức, Quảng Giao, Quảng Hải, Quảng Hòa, "
+    "Quảng Hợp, Quảng Khê, Quảng Lộc, Quảng Long, Quảng Lưu, Quảng Ngọc, Quảng Nham, "
+    "Quảng Ninh, Quảng Nhân, Quảng Phúc, Quảng Thạch, Quảng Thái, Quảng Trạch, Quảng Trung, "
+    "Quảng Trường, Quảng Văn, Quảng Yên, Tiên Trang"
+).split(", ")
+SITE = "Trung tâm Hội nghị huyện"
+REASON = "Số túi 350 ml ghi thiếu 2 túi so với danh sách hiến máu."
+
+
+# --- the server, the browser, the data ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Flask, LiveServer]]:
+    """The app with CSRF on, served for real; a new SQLite file for this module, or the
+    suite's PostgreSQL database."""
+    if os.environ.get("TEST_DATABASE_URL", "").strip():
+        url = request.getfixturevalue("migrated")
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("journeys") / "live.sqlite")
+        with make_app(url).app_context():
+            upgrade()
+            db.engine.dispose()
+    app = make_app(url, WTF_CSRF_ENABLED=True)
+    server = LiveServer(app).start()
+    yield app, server
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    # No skip when it cannot start: a journey that did not run must not pass.
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def live(served: tuple[Flask, LiveServer], fast_passwords: None) -> Iterator[str]:
+    """The server's address; the test's own app context sets data up and reads it back.
+    Tables are emptied after each journey."""
+    app, server = served
+    with app.app_context():
+        yield server.url
+        db.session.rollback()
+        empty_tables()
+        db.session.remove()
+
+
+def new_page(browser: Browser, base_url: str, name: str, **device: object) -> Watched:
+    context = browser.new_context(**(device or DESKTOP), locale="vi-VN", base_url=base_url)
+    return Watched(context, name)
+
+
+def phone(playwright: Playwright) -> dict:
+    return dict(playwright.devices["Pixel 5"])
+
+
+def stored(statement):
+    """Reads what the server committed: the test's own transaction is ended first and after,
+    so it never holds a snapshot or a lock while the server writes."""
+    db.session.rollback()
+    try:
+        return db.session.scalars(statement).all()
+    finally:
+        db.session.rollback()
+
+
+def district(names: list[str]) -> tuple[OrgUnit, dict[str, OrgUnit]]:
+    unit, communes = f.district_with_communes(names)
+    return unit, {c.name: c for c in communes}
+
+
+def plan_276(issuer: OrgUnit, quotas: dict[OrgUnit, int]) -> tuple[Plan, Drive]:
+    """The district's plan of 2021 with its quotas and its drive of 11–12/6/2021."""
+    plan = f.plan(
+        issuer,
+        number="276/KH-BCĐTH",
+        issued_on=date(2020, 12, 28),
+        title="Vận động hiến máu tình nguyện năm 2021",
+    )
+    plans.set_quotas(plan, quotas)
+    drive = plans.add_drive(
+        plan, name="Đợt 1", starts_on=date(2021, 6, 11), ends_on=date(2021, 6, 12), site=SITE
+    )
+    return plan, drive
+
+
+def assert_fits_the_screen(page: Page) -> None:
+    """Nothing wider than the phone: no sideways scrolling to reach a field."""
+    width = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert width <= 0, f"the page is {width}px wider than the screen"
+
+
+def flash(page: Page):
+    """The messages shown after an action."""
+    return page.locator("main > p.flash")
+
+
+def tile(page: Page, label: str):
+    return page.locator(".tiles > div").filter(has_text=label).locator("dd")
+
+
+def fill_result(page: Page, figures: tuple[int, ...], *, replace: bool = False) -> None:
+    """The result form with the keyboard alone: type, Tab to the next field, and at the end
+    Tab past "Lưu nháp" to "Gửi báo cáo" and press Enter."""
+    labels = (
+        "Số người đăng ký",
+        "Số người không đủ điều kiện hiến",
+        "Số túi 250 ml",
+        "Số túi 350 ml",
+        "Số túi 450 ml",
+    )
+    type_into(page, page.get_by_label(labels[0], exact=True), str(figures[0]), replace=replace)
+    for label, value in zip(labels[1:], figures[1:], strict=True):
+        page.keyboard.press("Tab")
+        assert focused_label(page) == label
+        if replace:
+            page.keyboard.press("Control+A")
+        page.keyboard.type(str(value))
+    page.keyboard.press("Tab")
+    assert focused_label(page) == "Lưu nháp"
+    page.keyboard.press("Tab")
+    assert focused_label(page) == "Gửi báo cáo"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+# --- journey 1 ------------------------------------------------------------------------
+
+
+def test_organiser_creates_the_plan_sets_quotas_and_schedules_the_drive(browser, live):
+    issuer, communes = district(COMMUNES)
+    f.user("organiser", [issuer], username="bcd")
+    f.commit()
+    ids = {name: unit.id for name, unit in communes.items()}
+    db.session.rollback()
+    tab = new_page(browser, live, "1-organiser")
+    page = tab.page
+
+    sign_in(tab, "bcd", f.PASSWORD)
+    tab.shot("plans")
+    page.get_by_role("link", name="Tạo kế hoạch").click()
+    page.get_by_label("Số, ký hiệu").fill("276/KH-BCĐTH")
+    page.get_by_label("Ngày ban hành").fill("2020-12-28")
+    page.get_by_label("Đơn vị ban hành").select_option(label="Huyện Quảng Xương")
+    page.get_by_label("Năm thực hiện").fill("2021")
+    page.get_by_label("Cách tính đơn vị máu").select_option(label="Theo túi máu")
+    page.get_by_label("Trích yếu").fill("Vận động hiến máu tình nguyện năm 2021")
+    page.get_by_role("button", name="Lưu", exact=True).click()
+    expect(flash(page)).to_have_text("Đã tạo kế hoạch 276/KH-BCĐTH.")
+    (plan,) = stored(select(Plan))
+    assert (plan.number, plan.issued_on, plan.year) == ("276/KH-BCĐTH", date(2020, 12, 28), 2021)
+
+    cite = page.locator("form").filter(has=page.get_by_role("heading", name="Thêm văn bản"))
+    cite.get_by_label("Số, ký hiệu").fill("78/BCĐTH")
+    cite.get_by_label("Ngày ban hành").fill("2021-04-29")
+    cite.get_by_label("Cơ quan ban hành").fill("Ban Chỉ đạo vận động HMTN tỉnh Thanh Hóa")
+    cite.get_by_label("Trích yếu").fill("Về việc tổ chức hiến máu tình nguyện đợt 1 năm 2021")
+    cite.get_by_role("button", name="Thêm văn bản").click()
+    expect(flash(page)).to_have_text("Đã thêm văn bản.")
+    expect(page.locator("tr", has_text="78/BCĐTH")).to_contain_text("29/04/2021")
+    page.get_by_label("Trạng thái").select_option(label="Đang thực hiện")
+    page.get_by_role("button", name="Đổi trạng thái").click()
+    expect(flash(page)).to_contain_text("Đang thực hiện")
+    tab.shot("plan-edited")
+
+    page.get_by_role("link", name="← Về trang kế hoạch").click()
+    expect(
+        page.get_by_text(
+            "Công văn số 78/BCĐTH ngày 29/04/2021 của Ban Chỉ đạo vận động HMTN tỉnh Thanh Hóa"
+        )
+    ).to_be_visible()
+    page.get_by_role("link", name="Giao chỉ tiêu").click()
+    amounts = {name: 20 + n for n, name in enumerate(COMMUNES)}
+    amounts["Quảng Bình"] = 40
+    for name, amount in amounts.items():
+        page.get_by_label(name, exact=True).fill(str(amount))
+    page.get_by_label("Quảng Chính", exact=True).fill("-3")
+    page.get_by_role("button", name="Lưu chỉ tiêu").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "Chưa lưu: có 1 dòng nhập sai, xem thông báo ở từng dòng."
+    )
+    wrong = page.locator("tr.row-error")
+    expect(wrong).to_have_count(1)
+    expect(wrong).to_contain_text("Quảng Chính")
+    expect(wrong).to_contain_text("Không được là số âm.")
+    expect(page.get_by_label("Quảng Chính", exact=True)).to_have_value("-3")
+    expect(page.get_by_label("Quảng Bình", exact=True)).to_have_value("40")
+    tab.shot("quotas-refused")
+    assert plans.quotas_of(stored(select(Plan))[0]) == {}, "a grid with an error saves nothing"
+
+    page.get_by_label("Quảng Chính", exact=True).fill(str(amounts["Quảng Chính"]))
+    expect(page.locator("#running-total")).to_have_text(f"{sum(amounts.values())}")
+    page.get_by_role("button", name="Lưu chỉ tiêu").click()
+    expect(flash(page)).to_have_text("Đã lưu chỉ tiêu.")
+    expect(page.locator("tr.row-error")).to_have_count(0)
+    tab.shot("quotas-saved")
+    (plan,) = stored(select(Plan))
+    assert plans.quotas_of(plan) == {ids[name]: amount for name, amount in amounts.items()}
+
+    page.get_by_role("link", name="← Về trang kế hoạch").click()
+    page.get_by_role("link", name="Thêm đợt hiến máu").click()
+    page.get_by_label("Tên đợt").fill("Đợt 1 năm 2021")
+    page.get_by_label("Từ ngày").fill("2021-06-11")
+    page.get_by_label("Đến ngày").fill("2021-06-12")
+    page.get_by_label("Địa điểm").fill(SITE)
+    page.get_by_role("button", name="Lưu", exact=True).click()
+    expect(flash(page)).to_have_text("Đã lưu đợt hiến máu.")
+    expect(page.get_by_text(f"Đợt 1 năm 2021: 11/06/2021 – 12/06/2021, {SITE}")).to_be_visible()
+    expect(tile(page, "Tổng chỉ tiêu")).to_have_text(str(sum(amounts.values())))
+    tab.shot("dashboard")
+    (drive,) = stored(select(Drive))
+    assert (drive.starts_on, drive.ends_on, drive.site) == (
+        date(2021, 6, 11),
+        date(2021, 6, 12),
+        SITE,
+    )
+    assert tab.errors == []
+
+
+# --- journey 2 ------------------------------------------------------------------------
+
+
+def test_reporter_submits_results_from_a_phone_and_sees_only_their_unit(browser, playwright, live):
+    issuer, communes = district(COMMUNES[:6])
+    quang_binh = communes["Quảng Bình"]
+    plan, drive = plan_276(issuer, {unit: 40 for unit in communes.values()})
+    f.user("reporter", [quang_binh], username="qbinh")
+    f.commit()
+    other_units = [u.name for u in stored(select(OrgUnit)) if u.id != quang_binh.id]
+    own, other, drive_id = quang_binh.id, communes["Quảng Chính"].id, drive.id
+    db.session.rollback()
+    tab = new_page(browser, live, "2-reporter", **phone(playwright))
+    page = tab.page
+    seen: list[str] = []
+
+    sign_in(tab, "qbinh", f.PASSWORD)
+    expect(page.get_by_role("heading", name="Đơn vị của tôi")).to_be_visible()
+    seen.append(page.content())
+    assert_fits_the_screen(page)
+    tab.shot("my-units")
+    page.get_by_role("link", name=re.compile("Đợt 1")).click()
+    expect(page.get_by_role("heading", name="Báo cáo kết quả")).to_be_visible()
+    expect(page.locator(".lead")).to_contain_text("Quảng Bình · Đợt 1 (11/06/2021–12/06/2021)")
+    seen.append(page.content())
+    assert_fits_the_screen(page)
+    tab.shot("result-form")
+
+    fill_result(page, (50, 5, 10, 30, 5))
+    expect(flash(page)).to_have_text("Đã gửi báo cáo.")
+    expect(page.locator(".badge")).to_have_text("Đã gửi")
+    donors = page.locator(".figures > div").filter(has_text="Hiến thành công").locator("dd")
+    expect(donors).to_have_text("45")
+    seen.append(page.content())
+    assert_fits_the_screen(page)
+    tab.shot("submitted")
+    page.get_by_role("link", name="← Quảng Bình").click()
+    expect(page.get_by_role("heading", name="Quảng Bình")).to_be_visible()
+    seen.append(page.content())
+
+    (result,) = stored(select(Result))
+    assert (result.unit_id, result.state) == (own, "submitted")
+    assert (result.registered, result.deferred) == (50, 5)
+    assert (result.bags_250, result.bags_350, result.bags_450) == (10, 30, 5)
+    for html in seen:
+        for name in other_units:
+            assert name not in html, f"a reporter of Quảng Bình sees {name}"
+    # Another unit's pages are refused, even typed in by hand.
+    assert page.request.get(f"/bao-cao/don-vi/{other}").status == 403
+    assert page.request.get(f"/bao-cao/don-vi/{other}/dot/{drive_id}").status == 403
+    assert tab.errors == []
+
+
+# --- journey 3 ------------------------------------------------------------------------
+
+
+def test_organiser_approves_one_report_and_returns_another_until_corrected(
+    browser, playwright, live
+):
+    issuer, communes = district(COMMUNES[:4])
+    quang_binh, quang_chinh = communes["Quảng Bình"], communes["Quảng Chính"]
+    plan, drive = plan_276(issuer, {unit: 40 for unit in communes.values()})
+    f.result(drive, quang_binh, 10, 30, 5, registered=50, deferred=5)
+    f.result(drive, quang_chinh, 10, 25, 0, registered=40, deferred=5)
+    f.user("organiser", [issuer], username="bcd")
+    f.user("reporter", [quang_chinh], username="qchinh")
+    f.commit()
+    db.session.rollback()
+    organiser = new_page(browser, live, "3-organiser")
+    reporter = new_page(browser, live, "3-reporter", **phone(playwright))
+    page = organiser.page
+
+    sign_in(organiser, "bcd", f.PASSWORD)
+    page.get_by_role("link", name="Duyệt báo cáo").click()
+    expect(page.locator("tbody tr")).to_have_count(2)
+    organiser.shot("queue")
+    page.get_by_role("link", name="Quảng Bình").click()
+    page.get_by_role("button", name="Duyệt", exact=True).click()
+    expect(flash(page)).to_have_text("Đã duyệt báo cáo.")
+    expect(page.locator(".lead .badge")).to_have_text("Đã duyệt")
+    page.get_by_role("link", name="← Báo cáo chờ duyệt").click()
+    page.get_by_role("link", name="Quảng Chính").click()
+    type_into(page, page.get_by_label("Lý do"), REASON)
+    page.get_by_role("button", name="Trả lại").click()
+    expect(flash(page)).to_have_text("Đã trả lại báo cáo kèm lý do.")
+    organiser.shot("returned")
+
+    phone_page = reporter.page
+    sign_in(reporter, "qchinh", f.PASSWORD)
+    expect(phone_page.locator(".choices")).to_contain_text(f"Bị trả lại: {REASON}")
+    reporter.shot("my-units-returned")
+    phone_page.get_by_role("link", name=re.compile("Đợt 1")).click()
+    expect(phone_page.locator(".notice")).to_have_text(f"Báo cáo bị trả lại. Lý do: {REASON}")
+    expect(phone_page.get_by_label("Số túi 350 ml", exact=True)).to_have_value("25")
+    reporter.shot("result-returned")
+    fill_result(phone_page, (42, 5, 10, 27, 0), replace=True)
+    expect(flash(phone_page)).to_have_text("Đã gửi báo cáo.")
+    expect(phone_page.locator("p > .badge")).to_have_text("Đã gửi")
+    reporter.shot("resubmitted")
+
+    page.get_by_role("link", name="Duyệt báo cáo").click()
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody tr")).to_contain_text("Quảng Chính")
+    page.get_by_role("link", name="Quảng Chính").click()
+    page.get_by_role("button", name="Duyệt", exact=True).click()
+    expect(flash(page)).to_have_text("Đã duyệt báo cáo.")
+    organiser.shot("approved")
+    page.get_by_role("link", name="← Báo cáo chờ duyệt").click()
+    expect(page.get_by_text("Không có báo cáo nào chờ duyệt.")).to_be_visible()
+
+    stored_results = {r.unit.name: r for r in stored(select(Result))}
+    assert {name: r.state for name, r in stored_results.items()} == {
+        "Quảng Bình": "approved",
+        "Quảng Chính": "approved",
+    }
+    corrected = stored_results["Quảng Chính"]
+    assert (corrected.registered, corrected.bags_350) == (42, 27)
+    assert organiser.errors == reporter.errors == []
+
+
+# --- journey 4 ------------------------------------------------------------------------
+
+
+def dashboard_rows(page: Page) -> dict[str, list[str]]:
+    """The visible rows of the units table: the unit's name and every cell as shown."""
+    rows = {}
+    for row in page.locator("#units-table tbody tr:visible").all():
+        cells = [c.strip() for c in row.locator("td").all_inner_texts()]
+        rows[cells[1]] = cells
+    return rows
+
+
+def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp_path):
+    issuer, communes = district(COMMUNES[:6])
+    quotas = dict(zip(communes.values(), (40, 30, 50, 25, 20, 35), strict=True))
+    plan, drive = plan_276(issuer, quotas)
+    f.result(drive, communes["Quảng Bình"], 10, 30, 5, registered=50, deferred=5)  # 112,5%
+    f.result(drive, communes["Quảng Chính"], 0, 30, 0, state="approved")  # met
+    f.result(drive, communes["Quảng Định"], 20, 10, 0, deferred=4)  # 60,0%
+    f.result(drive, communes["Quảng Giao"], 0, 20, 0, state="draft")  # counts nowhere
+    f.result(drive, communes["Quảng Hải"], 12, 24, 0, state="approved")  # over
+    f.user("leader", [issuer], username="lanhdao")
+    f.commit()
+    db.session.rollback()
+    tab = new_page(browser, live, "4-leader")
+    page = tab.page
+
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    page.get_by_role("link", name="276/KH-BCĐTH").click()
+    expect(page.get_by_role("link", name="Giao chỉ tiêu")).to_have_count(0)  # read-only
+    tab.shot("dashboard")
+    page.get_by_label("Kết quả", exact=True).select_option(label="Chưa hoàn thành chỉ tiêu")
+    page.get_by_role("button", name="Lọc").click()
+    expect(page).to_have_url(re.compile(r"status=not_completed"))
+    behind = dashboard_rows(page)
+    assert {name: cells[10] for name, cells in behind.items()} == {
+        "Quảng Định": "Chưa đạt",
+        "Quảng Đức": "Chưa báo cáo",
+        "Quảng Giao": "Chưa báo cáo",
+    }
+    tab.shot("not-completed")
+
+    page.get_by_role("link", name="Bỏ lọc").click()
+    search = page.get_by_label("Tìm đơn vị")
+    type_into(page, search, "quang binh")
+    expect(page.locator("#units-table tbody tr:visible")).to_have_count(1)  # live, no reload
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # the same search as a link to keep
+    expect(page).to_have_url(re.compile(r"q=quang\+binh"))
+    (found,) = dashboard_rows(page).values()
+    assert found[1:4] + found[7:11] == ["Quảng Bình", "Xã", "40", "45", "112,5%", "5", "Vượt"]
+    tab.shot("search")
+
+    page.get_by_role("link", name="Bỏ lọc").click()
+    shown = dashboard_rows(page)
+    footer = [c.strip() for c in page.locator("#units-table tfoot th").all_inner_texts()]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải báo cáo Excel").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.suffix == ".xlsx"
+
+    sheet = openpyxl.load_workbook(path)["Tổng hợp"]
+    table = [row for row in sheet.iter_rows(values_only=True, max_col=11)]
+    exported = {row[1]: row for row in table if row[1] in shown}
+    assert exported.keys() == shown.keys()
+    for name, cells in shown.items():
+        row = exported[name]
+        assert [number_text(c) for c in cells[3:9]] == [
+            *row[3:8],
+            pytest.approx(row[8] * 100) if row[8] is not None else None,
+        ], name
+        assert row[10] == cells[10]
+    (total,) = (row for row in table if row[1] == "TỔNG CỘNG")
+    assert [number_text(c) for c in footer[1:7]] == [
+        *total[3:8],
+        pytest.approx(total[8] * 100),
+    ]
+    assert tab.errors == []
