@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="an empty database (default: a new SQLite file)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per operation")
     parser.add_argument("--tiny", action="store_true", help="a small province (smoke test)")
+    parser.add_argument(
+        "--result-rows", type=int, default=100_000, help="rows of the result import"
+    )
     args = parser.parse_args(argv)
 
     sizes = (
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         with app.app_context(), writing():
             upgrade()
-        province = build(app, sizes)
+        province = build(app, sizes, result_rows=300 if args.tiny else args.result_rows)
         print(f"province built in {time.perf_counter() - started:.1f} s\n")
         if not args.tiny:
             # Measure a server as it runs in production (campaign/wsgi.py freezes the heap).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import resource
 import statistics
 import time
 import tracemalloc
@@ -16,7 +17,10 @@ from typing import Any
 @dataclass
 class Measure:
     seconds: float
+    #: tracemalloc's peak over one run: what the Python side allocated at most.
     peak_mb: float
+    #: How far the whole process's maximum resident size grew during the runs.
+    rss_growth_mb: float = 0.0
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Row:
 def measure(work: Callable[[], Any], runs: int, setup: Callable[[], Any] | None = None) -> Measure:
     """Median wall time over ``runs`` (after one warm-up), then one run under tracemalloc."""
     times = []
+    rss_before = _max_rss_mb()
     for i in range(runs + 1):
         if setup:
             setup()
@@ -44,6 +49,7 @@ def measure(work: Callable[[], Any], runs: int, setup: Callable[[], Any] | None 
         elapsed = time.perf_counter() - start
         if i:  # the first run warms caches and is not counted
             times.append(elapsed)
+    rss_growth = _max_rss_mb() - rss_before
     if setup:
         setup()
     gc.collect()
@@ -51,7 +57,12 @@ def measure(work: Callable[[], Any], runs: int, setup: Callable[[], Any] | None 
     work()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return Measure(statistics.median(times), peak / 2**20)
+    return Measure(statistics.median(times), peak / 2**20, rss_growth)
+
+
+def _max_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def machine() -> str:
@@ -69,14 +80,17 @@ def machine() -> str:
 
 
 def table(rows: list[Row]) -> str:
-    head = f"{'operation':<44} {'app':>9} {'limit':>9} {'ratio':>6} {'peak MB':>8}  target"
+    head = (
+        f"{'operation':<48} {'app':>9} {'limit':>9} {'ratio':>6} {'peak MB':>8} {'RSS+MB':>7}"
+        "  target"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         limit = f"{r.limit.seconds * 1000:8.1f}ms" if r.limit else f"{'—':>10}"
         ratio = f"{r.ratio:5.2f}×" if r.ratio is not None else f"{'—':>6}"
         verdict = "ok" if r.met else "MISSED"
         lines.append(
-            f"{r.operation:<44} {r.app.seconds * 1000:7.1f}ms {limit} {ratio} "
-            f"{r.app.peak_mb:8.1f}  {r.target} {verdict}"
+            f"{r.operation:<48} {r.app.seconds * 1000:7.1f}ms {limit} {ratio} "
+            f"{r.app.peak_mb:8.1f} {r.app.rss_growth_mb:7.1f}  {r.target} {verdict}"
         )
     return "\n".join(lines)

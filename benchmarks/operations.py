@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Flask
+from openpyxl import Workbook, load_workbook
+from python_calamine import CalamineWorkbook
 from sqlalchemy import insert, select, text
 
 from benchmarks.harness import Row, measure
 from campaign.extensions import db
-from campaign.models import OrgUnit, Plan, Quota, Role
-from campaign.services import synthetic, users
+from campaign.models import Drive, OrgUnit, Plan, Quota, Result, Role
+from campaign.services import imports, synthetic, users
+from campaign.services.exports import summary_export
 from campaign.services.summary import plan_summary
 
 PASSWORD = "benchmark password"
@@ -20,7 +25,7 @@ PASSWORD = "benchmark password"
 #: One query doing what the summary does: every quota holder's subtree rolled up.
 HAND_WRITTEN_SUMMARY = """
 WITH RECURSIVE plan_tree(id) AS (
-    SELECT :plan_id
+    SELECT CAST(:plan_id AS INTEGER)  -- psycopg sends a small int as smallint
     UNION ALL SELECT plan.id FROM plan JOIN plan_tree ON plan.parent_id = plan_tree.id
 ),
 own AS (
@@ -48,9 +53,11 @@ class Province:
     province_plan: Plan
     district_plan: Plan
     holders: int
+    #: Rows of the result import, each from its own reporting unit.
+    result_rows: int = 100_000
 
 
-def build(app: Flask, sizes: synthetic.Sizes) -> Province:
+def build(app: Flask, sizes: synthetic.Sizes, result_rows: int = 100_000) -> Province:
     """The synthetic province, with the latest province plan giving every unit a quota."""
     with app.app_context():
         synthetic.generate(sizes)
@@ -65,7 +72,7 @@ def build(app: Flask, sizes: synthetic.Sizes) -> Province:
         users.create_user(username="leader", password=PASSWORD, role=Role.LEADER, units=[province])
         db.session.commit()
         district_plan = db.session.scalars(select(Plan).where(Plan.parent_id == plan.id)).first()
-        return Province(plan, district_plan, len(given) + len(rows))
+        return Province(plan, district_plan, len(given) + len(rows), result_rows)
 
 
 def province_summary(app: Flask, province: Province, runs: int) -> Row:
@@ -123,4 +130,182 @@ def district_dashboard(app: Flask, province: Province, runs: int) -> Row:
     )
 
 
-OPERATIONS: list[Callable[[Flask, Province, int], Row]] = [province_summary, district_dashboard]
+def summary_export_operation(app: Flask, province: Province, runs: int) -> Row:
+    """The province plan's workbook vs openpyxl write-only writing the same cells, unstyled."""
+    with app.app_context():
+        plan = db.session.get(Plan, province.province_plan.id)
+
+        def app_work() -> bytes:
+            db.session.expire_all()
+            return summary_export(plan, date(2025, 6, 13))
+
+        # The same cells, read back from our own file outside the timing.
+        book = load_workbook(io.BytesIO(app_work()), read_only=True)
+        sheets = [[list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets]
+        app_measure = measure(app_work, runs)
+        limit_measure = measure(lambda: plain_write_only(sheets), runs)
+    row = Row(
+        f"summary export ({province.holders:,} units)",
+        app_measure,
+        limit_measure,
+        "≤ 1,5× openpyxl write-only",
+        False,
+    )
+    row.met = (row.ratio or 0) <= 1.5
+    return row
+
+
+def plain_write_only(sheets: list[list[list[Any]]]) -> bytes:
+    book = Workbook(write_only=True)
+    for index, rows in enumerate(sheets):
+        sheet = book.create_sheet(f"S{index}")
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def quota_import(app: Flask, province: Province, runs: int) -> Row:
+    """Every unit of the province gets a quota in a new, empty province plan."""
+    with app.app_context():
+        plan_id = _empty_plan(province.province_plan.issuer_id, "1/KH-BENCH")
+        codes = db.session.execute(
+            select(OrgUnit.code, OrgUnit.id).where(OrgUnit.id != province.province_plan.issuer_id)
+        ).all()
+        data = _workbook(
+            ("Mã đơn vị", "Chỉ tiêu"), ([code, 5 + i % 30] for i, (code, _) in enumerate(codes))
+        )
+        ids = dict(codes)
+
+        def app_work() -> None:
+            plan = db.session.get(Plan, plan_id)
+            preview = imports.preview_quotas(data, plan)
+            imports.apply(preview)
+            db.session.flush()
+
+        def limit_work() -> None:
+            rows = _calamine_rows(data)
+            db.session.execute(
+                insert(Quota),
+                [{"plan_id": plan_id, "unit_id": ids[code], "amount": int(n)} for code, n in rows],
+            )
+
+        app_measure = measure(app_work, runs, setup=db.session.rollback)
+        limit_measure = measure(limit_work, runs, setup=db.session.rollback)
+        db.session.rollback()
+    return _import_row(f"quota import ({len(codes):,} rows)", app_measure, limit_measure)
+
+
+def result_import(app: Flask, province: Province, runs: int) -> Row:
+    """One drive's results from as many reporting units, all new."""
+    with app.app_context():
+        drive_id, codes = _reporting_units(province.province_plan.issuer_id, province.result_rows)
+        headers = ("Mã đơn vị", "Đăng ký", "Không đủ điều kiện", "250 ml", "350 ml", "450 ml")
+        data = _workbook(
+            headers,
+            ([code, 9 + i % 3, 1, i % 4, 3 + i % 2, i % 3] for i, (code, _) in enumerate(codes)),
+        )
+        ids = dict(codes)
+
+        def app_work() -> None:
+            drive = db.session.get(Drive, drive_id)
+            preview = imports.preview_results(data, drive)
+            imports.apply(preview)
+            db.session.flush()
+
+        def limit_work() -> None:
+            rows = [
+                {
+                    "drive_id": drive_id,
+                    "unit_id": ids[code],
+                    "registered": int(registered),
+                    "deferred": int(deferred),
+                    "bags_250": int(b250),
+                    "bags_350": int(b350),
+                    "bags_450": int(b450),
+                    "state": "submitted",
+                    "version": 1,
+                }
+                for code, registered, deferred, b250, b350, b450 in _calamine_rows(data)
+            ]
+            db.session.execute(insert(Result), rows)
+
+        app_measure = measure(app_work, runs, setup=db.session.rollback)
+        limit_measure = measure(limit_work, runs, setup=db.session.rollback)
+        db.session.rollback()
+    row = _import_row(f"result import ({len(codes):,} rows)", app_measure, limit_measure)
+    row.target += ", ≤ 300 MB"
+    row.met = row.met and app_measure.peak_mb <= 300
+    return row
+
+
+def _import_row(name: str, app_measure: Any, limit_measure: Any) -> Row:
+    row = Row(name, app_measure, limit_measure, "≤ 2× calamine + bulk insert", False)
+    row.met = (row.ratio or 0) <= 2
+    return row
+
+
+def _empty_plan(issuer_id: int, number: str) -> int:
+    plan = Plan(
+        issuer_id=issuer_id,
+        number=number,
+        issued_on=date(2025, 1, 5),
+        title="Kế hoạch đo hiệu năng nhập Excel",
+        year=2025,
+    )
+    db.session.add(plan)
+    db.session.commit()
+    return plan.id
+
+
+def _reporting_units(province_id: int, count: int) -> tuple[int, list[tuple[str, int]]]:
+    """``count`` units under one new unit, a plan it issues and a drive: (drive id, codes)."""
+    root = OrgUnit(code="BENCH-R", name="Khối đơn vị đo hiệu năng", kind="other")
+    root.parent_id = province_id
+    db.session.add(root)
+    db.session.flush()
+    db.session.execute(
+        insert(OrgUnit),
+        [
+            {"code": f"R{i:06d}", "name": f"Tổ đo hiệu năng số {i}", "kind": "union",
+             "parent_id": root.id}
+            for i in range(1, count + 1)
+        ],
+    )  # fmt: skip
+    plan_id = _empty_plan(root.id, "2/KH-BENCH")
+    drive = Drive(
+        plan_id=plan_id, name="Đợt đo hiệu năng", starts_on=date(2025, 6, 1),
+        ends_on=date(2025, 6, 2),
+    )  # fmt: skip
+    db.session.add(drive)
+    db.session.commit()
+    codes = db.session.execute(
+        select(OrgUnit.code, OrgUnit.id).where(OrgUnit.parent_id == root.id).order_by(OrgUnit.id)
+    ).all()
+    return drive.id, [tuple(c) for c in codes]
+
+
+def _workbook(headers: tuple[str, ...], rows: Any) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Số liệu")
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _calamine_rows(data: bytes) -> list[list[Any]]:
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    return book.get_sheet_by_index(0).to_python()[1:]
+
+
+OPERATIONS: list[Callable[[Flask, Province, int], Row]] = [
+    province_summary,
+    district_dashboard,
+    summary_export_operation,
+    quota_import,
+    result_import,
+]

@@ -11,3 +11,6 @@ def test_benchmarks_run_on_a_tiny_province(capsys):
     assert "machine:" in out
     assert "province plan summary" in out
     assert "district dashboard page" in out
+    assert "summary export" in out
+    assert "quota import" in out
+    assert "result import" in out

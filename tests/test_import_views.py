@@ -92,8 +92,9 @@ def test_a_clean_file_is_previewed_then_applied_on_confirm(setup, client, auth):
     )
     db.session.rollback()
     assert quotas_of(plan) == {"Quảng Bình": 40, "Quảng Chính": 25}
-    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "quota.set")).all()
-    assert {a.user_id for a in audit} == {organiser.id}
+    # One entry for the file, on the plan, by whoever confirmed it.
+    audit = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "quota.import")).all()
+    assert [(a.user_id, a.entity_id, a.after["new"]) for a in audit] == [(organiser.id, plan.id, 2)]
     assert pending_count() == 0
     assert client.get(preview_url).status_code == 404  # used up
 

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from campaign.extensions import db
-from campaign.models import OrgUnit, Plan, Quota, Result
+from campaign.models import AuditEntry, OrgUnit, Plan, Quota, Result
 from campaign.services import demo, imports
 from campaign.services.exports import summary_export
 from campaign.services.summary import plan_summary
@@ -93,6 +93,62 @@ def test_results_by_bag_size_and_a_single_donations_column(setup):
     plan.counting_rule = "ml250"
     refused = imports.preview_results(single, drive)
     assert "quy đổi 250 ml" in refused.problems[0].message
+
+
+def test_a_reimport_updates_results_in_bulk_with_versions_and_an_audit_row_each(setup):
+    _district, communes, _plan, drive = setup
+    returned = f.result(drive, communes[0], 10, state="returned")
+    f.result(drive, communes[1], 5)
+    data = xlsx(
+        ["Đơn vị", "Đăng ký", "Hoãn", "250 ml", "350 ml", "450 ml"],
+        ["Quảng Bình", 20, 2, 18, 0, 0],
+        ["Quảng Chính", 5, 0, 5, 0, 0],
+        ["Quảng Định", 7, 1, 0, 6, 0],
+    )
+    preview = imports.preview_results(data, drive)
+    assert [c.kind.value for c in preview.changes] == ["changed", "unchanged", "new"]
+    assert imports.apply(preview) == 2
+    db.session.refresh(returned)
+    assert (returned.bags_250, returned.state, returned.version) == (18, "submitted", 3)
+    assert returned.return_reason is None
+    changed = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).all()[:2]
+    summary, entry = changed
+    assert (entry.action, entry.entity_id) == ("result.submit", returned.id)
+    assert (entry.before["bags_250"], entry.after["bags_250"]) == (10, 18)
+    assert (summary.action, summary.entity, summary.entity_id) == (
+        "result.import",
+        "drive",
+        drive.id,
+    )
+    assert (summary.after["new"], summary.after["changed"]) == (1, 1)
+    assert summary.after["units"][str(communes[2].id)] == [7, 1, 0, 6, 0]
+
+
+def test_a_result_saved_between_preview_and_apply_refuses_the_whole_file(setup):
+    _district, communes, _plan, drive = setup
+    data = xlsx(["Đơn vị", "Đăng ký", "250 ml"], ["Quảng Bình", 20, 18], ["Quảng Chính", 9, 9])
+    preview = imports.preview_results(data, drive)
+    f.result(drive, communes[1], 3)  # someone reports Quảng Chính meanwhile
+    with pytest.raises(imports.ServiceError):
+        imports.apply(preview)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Result)) == 0
+
+
+def test_a_quota_reimport_writes_only_the_changes_and_audits_each(setup):
+    _district, communes, plan, _drive = setup
+    data = xlsx(["Đơn vị", "Chỉ tiêu"], ["Quảng Bình", 40], ["Quảng Chính", 20])
+    assert imports.apply(imports.preview_quotas(data, plan)) == 2
+    quota = db.session.scalar(select(Quota).where(Quota.unit_id == communes[0].id))
+    assert quota.amount == 40  # the session sees what was written in bulk
+    data = xlsx(["Đơn vị", "Chỉ tiêu"], ["Quảng Bình", 45], ["Quảng Chính", 20])
+    assert imports.apply(imports.preview_quotas(data, plan)) == 1
+    assert quota.amount == 45
+    summary, entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).all()[:2]
+    assert (entry.action, entry.entity, entry.entity_id) == ("quota.set", "quota", quota.id)
+    assert (entry.before["amount"], entry.after["amount"]) == (40, 45)
+    assert (summary.action, summary.entity, summary.entity_id) == ("quota.import", "plan", plan.id)
+    assert summary.after == {"new": 0, "changed": 1, "units": {str(communes[0].id): 45}}
 
 
 def test_units_import_creates_a_tree_under_the_root(setup):
@@ -186,7 +242,7 @@ def test_round_trip_template_filled_imported_exported(setup):
         row[3].value = str(amount)
     filled = io.BytesIO()
     wb.save(filled)
-    assert imports.apply(imports.preview_quotas(filled.getvalue(), plan)) == 1
+    assert imports.apply(imports.preview_quotas(filled.getvalue(), plan)) == 3  # rows written
     assert quotas_of(plan) == {"Quảng Bình": 40, "Quảng Chính": 20, "Quảng Định": 2000}
     results = xlsx(
         ["Mã đơn vị", "Đăng ký", "Không đủ điều kiện", "Túi 250 ml", "Túi 350 ml", "Túi 450 ml"],

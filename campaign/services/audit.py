@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 
 from campaign.extensions import db
 from campaign.models import AuditEntry, User
+from campaign.models.base import utcnow
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
@@ -48,6 +50,41 @@ def record(
     return entry
 
 
+def record_many(
+    action: str,
+    entity: str,
+    changes: Iterable[tuple[int, dict[str, Any] | None, dict[str, Any]]],
+    *,
+    user: User | None = None,
+) -> None:
+    """One entry per (entity id, before, after), in one insert: what a bulk write leaves."""
+    at, user_id = utcnow(), user.id if user is not None else None
+    rows = [
+        {
+            "at": at,
+            "user_id": user_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+        }
+        for entity_id, before, after in changes
+    ]
+    if rows:
+        db.session.execute(insert(AuditEntry.__table__), rows)
+
+
+def import_summary(written: dict[int, Any], changed: int) -> dict[str, Any]:
+    """What one file import wrote: how many records were new or changed, and per unit id
+    the values written (shown apart from the other fields on a history page)."""
+    return {
+        "new": len(written) - changed,
+        "changed": changed,
+        "units": {str(unit_id): value for unit_id, value in written.items()},
+    }
+
+
 def history(entity: str, entity_id: int) -> list[AuditEntry]:
     """A record's audit entries, oldest first."""
     query = (
@@ -61,7 +98,7 @@ def history(entity: str, entity_id: int) -> list[AuditEntry]:
 def changes(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
     """(field, before, after) for every value the entry changed; all values of a new record."""
     before, after = entry.before or {}, entry.after or {}
-    skip = {"version", "updated_at"}
+    skip = {"version", "updated_at", "units"}
     return [
         (key, before.get(key), after.get(key))
         for key in sorted(before.keys() | after.keys())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -36,9 +37,13 @@ class Counts:
     bags_450: int = 0
 
     def check(self) -> None:
-        for name, value in asdict(self).items():
+        for name in COUNT_FIELDS:
+            value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ServiceError(_("Số liệu phải là số nguyên không âm."), field=name)
+
+
+COUNT_FIELDS = tuple(f.name for f in fields(Counts))
 
 
 def find(drive: Drive, unit: OrgUnit) -> Result | None:
@@ -124,6 +129,122 @@ def save(
     _flush_or_conflict()
     audit.record("result.submit" if submit else "result.save", result, user=user, before=before)
     return result
+
+
+def save_many(
+    drive: Drive, rows: Sequence[tuple[int, Counts, int | None]], *, user: User | None = None
+) -> int:
+    """:func:`save` with ``submit=True`` for many units of one drive, in a few statements.
+
+    Each row is (unit id, counts, the version it was edited from, or ``None`` for a new
+    result). If any of them was created, changed or approved since, it raises and the
+    caller rolls back: all or nothing, like a file import must be.
+    """
+    if drive.plan.status == PlanStatus.CLOSED:
+        raise ServiceError(_("Kế hoạch đã kết thúc, không nhận báo cáo."))
+    for _unit_id, counts, _version in rows:
+        counts.check()
+    stored = stored_by_unit(drive)
+    for unit_id, _counts, version in rows:
+        found = stored.get(unit_id)
+        if (found.version if found else None) != version:
+            raise _conflict()
+        if found and found.state == ResultState.APPROVED:
+            raise ServiceError(_("Báo cáo đã được duyệt; cần Ban chỉ đạo mở lại để sửa."))
+    now = utcnow()
+    written = {
+        "state": ResultState.SUBMITTED.value,
+        "submitted_at": now,
+        "updated_at": now,
+        "updated_by_id": _id(user),
+        "return_reason": None,
+    }
+    try:
+        _insert_new(drive, [r for r in rows if r[2] is None], written)
+        _update_changed([r for r in rows if r[2] is not None], stored, written)
+    except IntegrityError as error:
+        raise _conflict() from error
+    # Overwritten figures stay in each record's history; what the file added is listed
+    # once, on the drive: a row per new result would double the rows the import writes.
+    audit.record_many(
+        "result.submit",
+        "result",
+        [
+            (
+                stored[unit_id].id,
+                _audited(drive, unit_id, stored[unit_id]),
+                _audited(drive, unit_id, {**vars(counts), **written, "version": version + 1}),
+            )
+            for unit_id, counts, version in rows
+            if version is not None
+        ],
+        user=user,
+    )
+    audit.record(
+        "result.import",
+        drive,
+        user=user,
+        after=audit.import_summary(
+            {unit_id: list(vars(counts).values()) for unit_id, counts, _version in rows},
+            changed=sum(1 for row in rows if row[2] is not None),
+        ),
+    )
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Result):
+            db.session.expire(obj)  # written in bulk, past the objects the session holds
+    return len(rows)
+
+
+#: What the audit keeps of a result written in bulk.
+AUDITED = (*COUNT_FIELDS, "state", "version")
+
+
+def stored_by_unit(drive: Drive) -> dict[int, Any]:
+    """The drive's results by unit, as rows of id, unit id and the audited values."""
+    columns = [Result.id, Result.unit_id, *(getattr(Result, name) for name in AUDITED)]
+    query = select(*columns).where(Result.drive_id == drive.id)
+    return {row.unit_id: row for row in db.session.execute(query)}
+
+
+def _audited(drive: Drive, unit_id: int, values: Any) -> dict[str, Any]:
+    get = values.get if isinstance(values, dict) else values._mapping.get
+    return {"drive_id": drive.id, "unit_id": unit_id} | {name: get(name) for name in AUDITED}
+
+
+def _conflict() -> Conflict:
+    return Conflict(
+        _("Báo cáo này vừa được người khác lưu. Hãy tải lại trang, kiểm tra rồi lưu lại.")
+    )
+
+
+def _insert_new(
+    drive: Drive, rows: Sequence[tuple[int, Counts, int | None]], written: dict[str, Any]
+) -> None:
+    if rows:
+        fixed = {"drive_id": drive.id, **written, "created_at": written["updated_at"], "version": 1}
+        values = [{"unit_id": unit_id, **vars(counts), **fixed} for unit_id, counts, _v in rows]
+        # The table, not the entity: the ORM's per-row bookkeeping is most of a bulk insert.
+        db.session.execute(insert(Result.__table__), values)
+
+
+def _update_changed(
+    rows: Sequence[tuple[int, Counts, int | None]], stored: dict[int, Any], written: dict[str, Any]
+) -> None:
+    """One statement for all rows, each guarded by the version it was edited from."""
+    if not rows:
+        return
+    table = Result.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("result_id"), table.c.version == bindparam("seen"))
+        .values(version=table.c.version + 1)
+    )
+    params = [
+        {"result_id": stored[unit_id].id, "seen": version, **vars(counts), **written}
+        for unit_id, counts, version in rows
+    ]
+    if db.session.execute(statement, params).rowcount != len(params):
+        raise _conflict()
 
 
 def _flush_or_conflict() -> None:

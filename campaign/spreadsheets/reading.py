@@ -157,7 +157,11 @@ def _clean(value: Any) -> Any:
 
 def _is_total(row: Sequence[Any]) -> bool:
     """ "Tổng", "Cộng", "Tổng cộng" in one of the first cells marks a total row."""
-    return any(isinstance(v, str) and fold(v).rstrip(":") in TOTAL_WORDS for v in row[:4])
+    # Every total word starts with t or c: most cells are ruled out without folding.
+    return any(
+        isinstance(v, str) and v[:1] in "TtCc" and fold(v).rstrip(":") in TOTAL_WORDS
+        for v in row[:4]
+    )
 
 
 class NotANumber(ValueError):
@@ -166,6 +170,8 @@ class NotANumber(ValueError):
 
 def whole_number(value: Any) -> int | None:
     """A count as typed: 12, 12.0, "12", "1.200" (thousands dots), " 1 200 "; blank is None."""
+    if type(value) is float and value.is_integer():  # what a workbook's numbers read as
+        return int(value)
     if value is None or value == "":
         return None
     if isinstance(value, bool | date | datetime):
