@@ -166,6 +166,11 @@ def plain_write_only(sheets: list[list[list[Any]]]) -> bytes:
     return buffer.getvalue()
 
 
+def _code_to_id() -> dict[str, int]:
+    """The least an import must do besides reading and inserting: resolve unit codes."""
+    return dict(db.session.execute(select(OrgUnit.code, OrgUnit.id)).tuples().all())
+
+
 def quota_import(app: Flask, province: Province, runs: int) -> Row:
     """Every unit of the province gets a quota in a new, empty province plan."""
     with app.app_context():
@@ -176,7 +181,6 @@ def quota_import(app: Flask, province: Province, runs: int) -> Row:
         data = _workbook(
             ("Mã đơn vị", "Chỉ tiêu"), ([code, 5 + i % 30] for i, (code, _) in enumerate(codes))
         )
-        ids = dict(codes)
 
         def app_work() -> None:
             plan = db.session.get(Plan, plan_id)
@@ -186,6 +190,7 @@ def quota_import(app: Flask, province: Province, runs: int) -> Row:
 
         def limit_work() -> None:
             rows = _calamine_rows(data)
+            ids = _code_to_id()
             db.session.execute(
                 insert(Quota),
                 [{"plan_id": plan_id, "unit_id": ids[code], "amount": int(n)} for code, n in rows],
@@ -206,7 +211,6 @@ def result_import(app: Flask, province: Province, runs: int) -> Row:
             headers,
             ([code, 9 + i % 3, 1, i % 4, 3 + i % 2, i % 3] for i, (code, _) in enumerate(codes)),
         )
-        ids = dict(codes)
 
         def app_work() -> None:
             drive = db.session.get(Drive, drive_id)
@@ -215,6 +219,7 @@ def result_import(app: Flask, province: Province, runs: int) -> Row:
             db.session.flush()
 
         def limit_work() -> None:
+            ids = _code_to_id()
             rows = [
                 {
                     "drive_id": drive_id,

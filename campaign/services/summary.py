@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Select, func, select
 
@@ -88,14 +89,23 @@ def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
     return read_plan(plan, approved_only)[0]
 
 
-def drive_tallies(plan: Plan) -> list[tuple[Drive, UnitNode, Tally]]:
+class DriveRef(NamedTuple):
+    id: int
+    name: str
+    starts_on: date
+
+
+def drive_tallies(plan: Plan) -> list[tuple[DriveRef, UnitNode, Tally]]:
     """Counted results by drive and unit across the plan tree, in one query.
 
-    A unit has at most one result per drive, so each row is one drive x unit cell.
+    A unit has at most one result per drive, so each row is one drive x unit cell. Plain
+    rows, not ORM objects: a province's plan has tens of thousands of them.
     """
     query = (
         select(
-            Drive,
+            Drive.id,
+            Drive.name,
+            Drive.starts_on,
             OrgUnit.id,
             OrgUnit.parent_id,
             OrgUnit.code,
@@ -112,8 +122,13 @@ def drive_tallies(plan: Plan) -> list[tuple[Drive, UnitNode, Tally]]:
         .where(Drive.plan_id.in_(plan_and_descendants(plan.id)), Result.state.in_(COUNTED_STATES))
     )
     rows = [
-        (drive, UnitNode(uid, parent, code, name, kind), Tally(1, reg, dfr, Bags(b1, b2, b3)))
-        for drive, uid, parent, code, name, kind, reg, dfr, b1, b2, b3 in db.session.execute(query)
-    ]
+        (
+            DriveRef(drive_id, drive_name, starts_on),
+            UnitNode(uid, parent, code, name, kind),
+            Tally(1, reg, dfr, Bags(b1, b2, b3)),
+        )
+        for drive_id, drive_name, starts_on, uid, parent, code, name, kind, reg, dfr, b1, b2, b3
+        in _rows(query)
+    ]  # fmt: skip
     rows.sort(key=lambda r: (r[0].starts_on, r[0].id, sort_key(r[1].name)))
     return rows
