@@ -24,7 +24,6 @@ from campaign.models import (
     ImportKind,
     OrgUnit,
     Plan,
-    Quota,
     ResultState,
     UnitKind,
     User,
@@ -266,11 +265,7 @@ def preview_quotas(
     if table is None:
         return preview
     matcher = UnitMatcher(u for u in _refs_in_subtree(plan.issuer_id) if u.id != plan.issuer_id)
-    existing = dict(
-        db.session.execute(
-            select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan.id)
-        ).all()
-    )
+    existing = plans.quotas_of(plan)
     seen: dict[int, int] = {}
     amounts: dict[int, int] = {}
     for row, values in progress(table.rows):

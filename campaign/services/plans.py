@@ -16,6 +16,7 @@ from campaign.rates import CountingRule, UnitNode, summarize
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import subtree_ids
+from campaign.services.summary import plan_quotas
 from campaign.services.units import TreeRow, tree_rows
 from campaign.text import sort_key
 
@@ -333,8 +334,8 @@ def grid_units(plan: Plan) -> list[TreeRow]:
 
 
 def quotas_of(plan: Plan) -> dict[int, int]:
-    rows = db.session.execute(select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan.id))
-    return dict(rows.tuples().all())
+    """Unit id -> quota, as the summary reads them."""
+    return plan_quotas(plan.id)
 
 
 def copied_quotas(source: Plan, unit_ids: Iterable[int]) -> dict[int, int]:

@@ -315,9 +315,7 @@ def return_for_correction(
         refusal=_("Chỉ trả lại được báo cáo đã gửi."), user=user,
         expected_version=expected_version, note=reason,
     ):  # fmt: skip
-        result.state = ResultState.RETURNED.value
-        result.return_reason = reason
-        result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
+        _send_back(result, reason, user)
     return result
 
 
@@ -347,10 +345,15 @@ def reopen(
         refusal=_("Chỉ mở lại được báo cáo đã duyệt."), user=user,
         expected_version=expected_version, note=reason,
     ):  # fmt: skip
-        result.state = ResultState.RETURNED.value
-        result.return_reason = reason
-        result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
+        _send_back(result, reason, user)
     return result
+
+
+def _send_back(result: Result, reason: str, user: User | None) -> None:
+    """Returned (or reopened): back to the unit with the reason; it counts nowhere."""
+    result.state = ResultState.RETURNED.value
+    result.return_reason = reason
+    result.reviewed_at, result.reviewed_by_id = utcnow(), _id(user)
 
 
 def _id(user: User | None) -> int | None:
