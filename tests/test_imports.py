@@ -276,6 +276,22 @@ def test_text_that_looks_like_a_formula_is_written_as_text(setup):
             assert cell.quotePrefix
 
 
+def test_control_characters_pasted_into_names_do_not_break_the_export(setup):
+    """XML has no room for most control characters; openpyxl refuses them outright."""
+    district, _communes, plan, _drive = setup
+    from campaign.services import plans
+
+    pasted = f.unit("Xã\x0bQuảng\x07 Hải", "commune", district)
+    plan.title = "hiến máu\x0c tình nguyện"
+    plans.set_quotas(plan, {pasted: 5})
+    data = summary_export(plan)
+    assert "Xã Quảng Hải" in summary_rows(data)
+    head = openpyxl.load_workbook(io.BytesIO(data))["Tổng hợp"]["A6"].value
+    assert head.endswith("về hiến máu tình nguyện")
+    template = quota_template(plan.title, [(pasted.code, pasted.name, 5)])
+    assert openpyxl.load_workbook(io.BytesIO(template)).active["C4"].value == "Xã Quảng Hải"
+
+
 def test_cli_import_dry_run_then_apply_and_errors_exit_non_zero(setup, runner, tmp_path):
     _district, _communes, plan, drive = setup
     f.commit()

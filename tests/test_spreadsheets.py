@@ -172,3 +172,107 @@ def test_summary_sentence_reads_like_the_article():
     assert summary_sentence(totals) == (
         "38/40 đơn vị (95,0%) hoàn thành chỉ tiêu; 12 đơn vị vượt chỉ tiêu"
     )
+
+
+# The report's rows are written as XML text, not through openpyxl's cells. Both paths must
+# write the same workbook: the text path runs whenever openpyxl writes through et_xmlfile,
+# the cell path when lxml is installed.
+
+ODD_ROWS = [
+    [1, "Xã Quảng Bình", 12, 0, 3.5, None, 0.999, "Hoàn thành"],
+    [2, "Trường A & B <cơ sở 2>", -4, 10**12, float("nan"), "", 1e-7, None],
+    [3, "  khoảng trắng  ", True, 2.25, None, "=1+1", "-3", "@x"],
+    [None, "Tên\x0bcó\x00ký tự điều khiển", None, None, None, None, None, None],
+    [4, "x" * 40_000, 7, 1234567.891, 0.1 + 0.2, 2**53 + 1, float("inf"), " "],
+]
+
+
+def _report(rows: list[list]) -> bytes:
+    from campaign.spreadsheets.cells import PERCENT, Styles, report_sheet
+
+    wb = Workbook(write_only=True)
+    styles = Styles(wb)
+    sheet = report_sheet(wb, "Tổng hợp")
+    sheet.row_dimensions[5].height = 30  # a row with its own height takes openpyxl's path
+    sheet.append(["Tiêu đề", None, "không kiểu"])  # an ordinary row before the styled ones
+    plain = [styles.get(grid=True, number_format=PERCENT if i == 6 else None) for i in range(8)]
+    bold = [styles.get(bold=True, grid=True, indent=1), *([None] * 7)]
+    for index, row in enumerate(rows):
+        sheet.append_styled(row, bold if index == 1 else plain)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _cells(data: bytes) -> list[tuple]:
+    ws = openpyxl.load_workbook(io.BytesIO(data))["Tổng hợp"]
+    return [
+        (
+            c.coordinate,
+            c.value,
+            c.data_type,
+            c.number_format,
+            c.font.b,
+            c.font.name,
+            c.border.left.style,
+            c.alignment.indent,
+            c.quotePrefix,
+            ws.row_dimensions[c.row].height,
+        )
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None or c.has_style
+    ]
+
+
+def _sheet_xml(data: bytes) -> list[tuple]:
+    """Every cell of the first sheet as XML: its attributes (t="n" when left out) and text."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(
+        zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    )
+    return [
+        (
+            {"t": "n", **c.attrib},
+            [(e.tag.rsplit("}", 1)[-1], e.text, dict(e.attrib)) for e in c.iter() if e is not c],
+        )
+        for c in root.iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}c")
+    ]
+
+
+def test_rows_written_as_text_equal_the_rows_openpyxl_writes(monkeypatch):
+    from campaign.spreadsheets import cells
+
+    written_as_text = []
+    row_xml = cells.ReportSheet._row_xml
+
+    def spy(sheet, values, row_idx):
+        written_as_text.append(row_idx)
+        return row_xml(sheet, values, row_idx)
+
+    monkeypatch.setattr(cells.ReportSheet, "_row_xml", spy)
+    fast = _report(ODD_ROWS)
+    assert written_as_text == [2, 3, 4, 6]  # row 5 has a height; row 1 is not styled
+
+    monkeypatch.setattr(cells, "_raw_output", lambda xf: None)
+    slow = _report(ODD_ROWS)
+    assert written_as_text == [2, 3, 4, 6]
+
+    assert _cells(fast) == _cells(slow)
+    assert _sheet_xml(fast) == _sheet_xml(slow)
+    by_ref = {c[0]: c for c in _cells(fast)}
+    assert by_ref["A3"][4] is True and by_ref["A3"][7] == 1  # bold, indented
+    assert by_ref["B3"][1] == "Trường A & B <cơ sở 2>" and by_ref["B3"][6] is None  # no style
+    assert by_ref["B4"][1] == "  khoảng trắng  "
+    assert by_ref["F4"][1:3] == ("=1+1", "s") and by_ref["F4"][8] is True  # text, marked
+    assert by_ref["B5"][1] == "Têncóký tự điều khiển"
+    assert len(by_ref["B6"][1]) == 32_767
+    assert by_ref["G2"][3] == "0.0%"
+
+
+def test_a_report_cell_refuses_a_value_it_cannot_write():
+    from datetime import date
+
+    with pytest.raises(TypeError):
+        _report([[date(2021, 1, 1)]])

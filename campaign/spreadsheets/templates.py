@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from campaign.spreadsheets.cells import is_risky
+from campaign.spreadsheets.cells import is_risky, sheet_text
 
 QUOTA_HEADERS = ("STT", "Mã đơn vị", "Tên đơn vị", "Chỉ tiêu (đơn vị máu)")
 
@@ -18,7 +18,7 @@ def quota_template(title: str, units: Iterable[tuple[str, str, int | None]]) -> 
     wb = Workbook()
     ws = wb.active
     ws.title = "Chỉ tiêu"
-    ws.append([title])
+    ws.append([sheet_text(title)])
     ws["A1"].font = Font(bold=True, size=13)
     ws.merge_cells("A1:D1")
     ws.append([])
@@ -26,7 +26,7 @@ def quota_template(title: str, units: Iterable[tuple[str, str, int | None]]) -> 
     for cell in ws[3]:
         cell.font = Font(bold=True)
     for index, (code, name, amount) in enumerate(units, 1):
-        ws.append([index, code, name, amount])
+        ws.append([index, sheet_text(code), sheet_text(name), amount])
         for cell in ws[ws.max_row][1:3]:
             if is_risky(str(cell.value)):
                 cell.data_type, cell.quotePrefix = "s", True
