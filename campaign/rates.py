@@ -119,7 +119,8 @@ def status(quota: int | None, collected: Fraction, reports: int) -> Status:
     if reports == 0:
         return Status.NOT_REPORTED
     # Compared as integers: C = n / d against Q, without Fraction's generic comparison.
-    collected = Fraction(collected)
+    if type(collected) is not Fraction:
+        collected = Fraction(collected)
     wanted = quota * collected.denominator
     if collected.numerator < wanted:
         return Status.BELOW
@@ -305,7 +306,7 @@ def totals(lines: Iterable[Line], rule: CountingRule) -> Totals:
     lines = [line for line in lines if line.is_holder]
     ids = {line.unit.id for line in lines}
     tops = [line for line in lines if ids.isdisjoint(line.holders_above)]
-    tally = sum((line.tally for line in tops), EMPTY)
+    tally = _sum_tallies(line.tally for line in tops)
     statuses = [line.status for line in lines]
     return Totals(
         quota=sum(line.quota or 0 for line in tops),
@@ -348,7 +349,7 @@ def summarize(
             depth[uid] = 0
             holders_above[uid] = ()
 
-    subtree = _roll_up(nodes, order, tallies)
+    subtree = _roll_up(nodes, order, tallies, keep=quotas)
 
     allocated: dict[int, int] = {}
     for uid, amount in quotas.items():
@@ -360,53 +361,74 @@ def summarize(
     for uid in order:
         if uid not in quotas:
             continue
+        quota = quotas[uid]
         tally = subtree.get(uid, EMPTY)
-        collected = tally.collected(rule)
+        collected = blood_units(tally.bags, rule)
+        # Positional: the fields in Line's order (a province makes ten thousand of them).
         lines.append(
             Line(
-                unit=nodes[uid],
-                quota=quotas[uid],
-                tally=tally,
-                collected=collected,
-                status=status(quotas[uid], collected, tally.reports),
-                holders_above=holders_above[uid],
-                allocated_below=allocated.get(uid),
-                depth=depth[uid],
+                nodes[uid],
+                quota,
+                tally,
+                collected,
+                status(quota, collected, tally.reports),
+                holders_above[uid],
+                allocated.get(uid),
+                depth[uid],
             )
         )
     outside = [
         OutsideLine(nodes[uid], tallies[uid], tallies[uid].collected(rule))
         for uid in order
-        if uid in tallies
+        if not holders_above[uid]  # first: it rules out nearly every unit at once
+        and uid in tallies
         and tallies[uid].reports
         and not has_quota(quotas.get(uid))
-        and not holders_above[uid]
     ]
     return PlanSummary(rule, lines, totals(lines, rule), outside)
 
 
 def _roll_up(
-    nodes: Mapping[int, UnitNode], order: list[int], tallies: Mapping[int, Tally]
+    nodes: Mapping[int, UnitNode],
+    order: list[int],
+    tallies: Mapping[int, Tally],
+    keep: Mapping[int, object],
 ) -> dict[int, Tally]:
-    """Every unit's tally plus those of all units below it (children before parents).
+    """The tallies of the units in ``keep``, each plus those of all units below it.
 
-    Sums run on plain lists of six integers; a Tally is built once per unit.
+    Sums run children before parents on plain six-integer tuples; a Tally is built only
+    for the units kept.
     """
-    sums: dict[int, list[int]] = {
-        uid: [t.reports, t.registered, t.deferred, *t.bags] for uid, t in tallies.items()
+    sums: dict[int, tuple[int, ...]] = {
+        uid: (t.reports, t.registered, t.deferred, *t.bags) for uid, t in tallies.items()
     }
     for uid in reversed(order):
-        parent = nodes[uid].parent_id
         own = sums.get(uid)
-        if own is None or parent not in nodes:
+        if own is None:
+            continue
+        parent = nodes[uid].parent_id
+        if parent not in nodes:
             continue
         above = sums.get(parent)
-        if above is None:
-            sums[parent] = own.copy()
-        else:
-            for i in range(6):
-                above[i] += own[i]
-    return {uid: Tally(n, reg, dfr, Bags(a, b, c)) for uid, (n, reg, dfr, a, b, c) in sums.items()}
+        sums[parent] = own if above is None else _add(above, own)
+    return {
+        uid: Tally(n, reg, dfr, Bags(a, b, c))
+        for uid, (n, reg, dfr, a, b, c) in sums.items()
+        if uid in keep
+    }
+
+
+def _add(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[int, ...]:
+    return (x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3], x[4] + y[4], x[5] + y[5])
+
+
+def _sum_tallies(tallies: Iterable[Tally]) -> Tally:
+    """Σ of many tallies, on plain integers (``sum`` would build a Tally per step)."""
+    total = (0, 0, 0, 0, 0, 0)
+    for t in tallies:
+        total = _add(total, (t.reports, t.registered, t.deferred, *t.bags))
+    n, reg, dfr, a, b, c = total
+    return Tally(n, reg, dfr, Bags(a, b, c))
 
 
 def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:
