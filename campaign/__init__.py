@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
@@ -16,6 +16,7 @@ from campaign.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -101,6 +102,16 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        # No keyboard types a NUL, and PostgreSQL cannot store one: the query would fail
+        # deep inside a view. A request carrying one is malformed; say so before any work.
+        fields = [*request.args.items(multi=True), *(request.view_args or {}).items()]
+        if request.mimetype in FORM_TYPES:
+            fields += request.form.items(multi=True)
+        if any("\x00" in f"{key}{value}" for key, value in fields):
+            abort(400)
+
     @app.after_request
     def commit_once(response: Response) -> Response:
         # Services flush; the request commits once, and only when it succeeded.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from campaign import formatting, labels
 from campaign.extensions import db
@@ -115,3 +115,30 @@ def test_logout_needs_post_and_csrf(migrated):
         client = app.test_client()
         assert client.get("/dang-xuat").status_code == 405
         assert client.post("/dang-nhap", data={"username": "a", "password": "b"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", "/dang-nhap", {"username": "leader\x00", "password": "x"}),
+        ("get", "/don-vi/?q=Qu%00ang", None),
+        ("post", "/don-vi/moi", {"code": "X1", "name": "Xã\x00 Mới", "kind": "commune"}),
+        ("get", "/api/v1/units?q=%00", None),
+    ],
+)
+def test_a_nul_character_is_refused_before_any_work(client, auth, demo_data, method, path, data):
+    """PostgreSQL cannot store a NUL: the sign-in's query failed with a DataError (500)."""
+    issuer = db.session.scalar(select(Plan)).issuer
+    if path != "/dang-nhap":
+        auth.sign_in(f.user("organiser", [issuer]))
+    if data and "kind" in data:
+        data["parent_id"] = issuer.id
+    f.commit()
+    before = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    response = getattr(client, method)(path, data=data)
+    assert response.status_code == 400
+    if path.startswith("/api/"):
+        assert response.json["error"]["code"] == "bad_request"
+    else:
+        assert "Yêu cầu không hợp lệ." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
