@@ -163,7 +163,58 @@ def test_admin_creates_an_account_with_a_one_time_password(app, client, people):
     db.session.rollback()
     created = users.by_username("cdcs-a")
     assert [u.code for u in created.units] == [unit_code]
+    assert created.must_change_password is True
     assert login(second_client(app), created, password).status_code == 302
+
+
+def change_password(client, current, new):
+    return client.post("/doi-mat-khau", data={"current": current, "new": new, "confirm": new})
+
+
+def test_a_one_time_password_opens_only_the_page_that_replaces_it(app, client, people):
+    reporter, admin = people
+    login(client, admin)
+    response = client.post(f"/quan-tri/tai-khoan/{reporter.id}/mat-khau")
+    password = re.search(r'<p class="once">([^<]+)</p>', response.get_data(as_text=True))[1]
+    holder = second_client(app)
+    response = login(holder, reporter, password)
+    assert response.headers["Location"] == "/bao-cao/"
+    for path in ("/bao-cao/", "/", "/don-vi/", "/tai-khoan/ma-truy-cap/"):
+        response = holder.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"] == "/doi-mat-khau", path
+    api = holder.get("/api/v1/plans")
+    assert api.status_code == 403 and api.json["error"]["code"] == "forbidden"
+    page = holder.get("/doi-mat-khau").get_data(as_text=True)
+    assert "chỉ dùng một lần" in page
+
+    page = change_password(holder, password, password).get_data(as_text=True)
+    assert "Mật khẩu mới phải khác mật khẩu hiện tại." in page
+    assert holder.get("/bao-cao/").status_code == 302
+
+    response = change_password(holder, password, "mật khẩu riêng của tôi")
+    assert response.status_code == 302
+    assert holder.get("/bao-cao/").status_code == 200
+    assert holder.get("/api/v1/plans").status_code == 200
+    db.session.rollback()
+    assert db.session.get(User, reporter.id).must_change_password is False
+
+
+def test_sign_out_stays_open_to_a_one_time_password(app, client, people):
+    reporter, admin = people
+    password = users.reset_password(reporter, by=admin)
+    f.commit()
+    login(client, reporter, password)
+    assert client.post("/dang-xuat").headers["Location"] == "/dang-nhap"
+
+
+def test_the_demo_passwords_are_not_one_time(app):
+    """Printed for whoever starts the demo, to try every role at once."""
+    from campaign.services import demo
+
+    demo.load()
+    accounts = demo.reset_demo_accounts()
+    assert not any(users.by_username(name).must_change_password for name, _, _ in accounts)
 
 
 def test_admin_form_errors_are_shown_and_nothing_is_saved(client, people):
@@ -186,6 +237,8 @@ def test_admin_resets_a_password_and_changes_role_and_scope(app, client, people)
     password = re.search(r'<p class="once">([^<]+)</p>', response.get_data(as_text=True))[1]
     assert victim.get("/bao-cao/").status_code == 302
     assert login(victim, reporter, password).status_code == 302
+    change_password(victim, password, "mật khẩu riêng của tôi")
+    assert victim.get("/bao-cao/").status_code == 200
     district = reporter.units[0].parent
     client.post(
         f"/quan-tri/tai-khoan/{reporter.id}",

@@ -63,6 +63,7 @@ def test_create_user_reads_the_password_from_stdin(runner):
     user = db.session.scalar(select(User).where(User.username == "bcd"))
     assert user.check_password("mot mat khau dai")
     assert [u.code for u in user.units] == ["QX"]
+    assert user.must_change_password is False  # typed by its owner, not handed over
     assert "mot mat khau" not in result.output
 
 

@@ -76,6 +76,7 @@ def new_account() -> str | Response:
                 units=scope,
                 full_name=form.full_name.data or "",
                 by=current_user._get_current_object(),
+                one_time=True,
             )
         except ServiceError as error:
             _show_error(form, error)

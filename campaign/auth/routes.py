@@ -21,6 +21,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from campaign import api
+from campaign.api import errors as api_errors
 from campaign.auth.forms import LoginForm, PasswordChangeForm
 from campaign.extensions import db, limiter, login_manager
 from campaign.models import Role, User
@@ -69,6 +71,27 @@ def end_expired_session() -> None:
         return
     if now - seen > 60:  # refreshing less often spares a new cookie on every request
         session["seen_at"] = now
+
+
+#: What an account holding a one-time password may reach before it picks its own.
+BEFORE_OWN_PASSWORD = frozenset({"auth.change_password", "auth.logout", "auth.login", "static"})
+
+
+@bp.before_app_request
+def require_own_password() -> Response | None:
+    """A one-time password opens the page that replaces it, and nothing else."""
+    if (
+        request.endpoint in BEFORE_OWN_PASSWORD
+        or not current_user.is_authenticated
+        or not current_user.must_change_password
+    ):
+        return None
+    if api.is_api_request(request.path):
+        if request.headers.get("Authorization"):
+            return None  # a token speaks for itself, not for the session
+        message = _("Bạn đang dùng mật khẩu dùng một lần; hãy đặt mật khẩu của riêng bạn.")
+        return api_errors.error_response(403, message)
+    return redirect(url_for("auth.change_password"))  # the page says why
 
 
 def _username_key() -> str:
@@ -137,6 +160,8 @@ def change_password() -> str | Response:
     if form.validate_on_submit():
         if not user.check_password(form.current.data or ""):
             form.current.errors.append(_("Mật khẩu hiện tại không đúng."))
+        elif form.new.data == form.current.data:
+            form.new.errors.append(_("Mật khẩu mới phải khác mật khẩu hiện tại."))
         else:
             try:
                 users.set_password(user, form.new.data or "", by=user)

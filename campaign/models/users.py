@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -47,6 +47,9 @@ class User(UserMixin, db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     #: Part of every session; bumping it ends the user's other sessions.
     session_version: Mapped[int] = mapped_column(default=1)
+    #: Set with a one-time password from an administrator: until the user picks their own,
+    #: the account reaches only the password page (and signing out).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     units: Mapped[list[OrgUnit]] = relationship(secondary=user_unit, order_by="OrgUnit.name")

@@ -65,7 +65,9 @@ def create_user(
     units: Sequence[OrgUnit] = (),
     full_name: str = "",
     by: User | None = None,
+    one_time: bool = False,
 ) -> User:
+    """``one_time``: the password is handed over by someone else, to be replaced."""
     username = username.strip()
     if not username:
         raise ServiceError(_("Tên đăng nhập không được để trống."), field="username")
@@ -77,6 +79,7 @@ def create_user(
     check_password_rules(password)
     user = User(username=username, role=role, full_name=full_name, units=list(units))
     user.set_password(password)
+    user.must_change_password = one_time
     db.session.add(user)
     audit.record("user.create", user, user=by)
     return user
@@ -86,6 +89,7 @@ def set_password(user: User, password: str, *, by: User | None = None) -> None:
     """Sets a new password and ends the user's other sessions."""
     check_password_rules(password)
     user.set_password(password)
+    user.must_change_password = False
     user.session_version += 1
     audit.record("user.password", user, user=by, after={"username": user.username})
 
@@ -99,6 +103,7 @@ def reset_password(user: User, *, by: User | None = None) -> str:
     """Gives ``user`` a new random password, returned to be shown once."""
     password = one_time_password()
     set_password(user, password, by=by)
+    user.must_change_password = True
     return password
 
 
