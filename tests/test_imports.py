@@ -255,6 +255,29 @@ def test_round_trip_template_filled_imported_exported(setup):
     assert summary_rows(data)["Quảng Định"][8] == pytest.approx(0.999)
 
 
+def test_the_quota_template_lists_what_the_quota_grid_lists(setup, client, auth):
+    """Every unit below the issuer, as a tree: a base union under a commune included."""
+    district, communes, plan, _drive = setup
+    union = f.unit("CĐCS Trường THCS Quảng Bình", "union", communes[0])
+    from campaign.services import plans, units
+
+    units.deactivate_unit(communes[2], date(2021, 1, 1))  # closed before the plan's date
+    plans.set_quotas(plan, {communes[1]: 20})
+    auth.sign_in(f.user("organiser", [district]))
+    f.commit()
+    response = client.get(f"/ke-hoach/{plan.id}/mau-chi-tieu.xlsx")
+    assert response.status_code == 200
+    ws = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    rows = [(r[1].value, r[2].value, r[3].value, r[2].alignment.indent) for r in ws.iter_rows(4)]
+    assert rows == [
+        (communes[0].code, "Quảng Bình", None, 0),
+        (union.code, "CĐCS Trường THCS Quảng Bình", None, 1),
+        (communes[1].code, "Quảng Chính", 20, 0),
+    ]
+    grid = [row.unit.code for row in plans.grid_units(plan)]
+    assert grid == [code for code, *_ in rows]
+
+
 RISKY = ['=HYPERLINK("http://x","y")', "+1+2", "-3", "@SUM(A1)", "\tTab", "\rCR"]
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import force_locale
-from sqlalchemy import select
 
 from campaign import labels
-from campaign.extensions import db
-from campaign.models import OrgUnit, Plan
+from campaign.models import Plan
+from campaign.services.plans import grid_units
 from campaign.services.summary import drive_tallies, plan_quotas, plan_summary
 from campaign.spreadsheets.summary import DriveLine, ReportInfo, summary_workbook
-from campaign.spreadsheets.templates import quota_template
-from campaign.text import sort_key
+from campaign.spreadsheets.templates import TemplateRow, quota_template
 
 #: Words that open a unit's name and are not part of the place name.
 _KIND_WORDS = ("thành phố ", "thị trấn ", "thị xã ", "tỉnh ", "huyện ", "xã ", "phường ")
@@ -64,15 +62,12 @@ def export_filename(plan: Plan) -> str:
 
 
 def quota_template_export(plan: Plan) -> bytes:
-    """The units directly under the plan's issuer, valid on its date, with any quota set."""
+    """The units the quota grid lists (every unit below the issuer valid on the plan's date,
+    and any unit already holding a quota), in the same tree order, with any quota set."""
     quotas = plan_quotas(plan.id)
-    candidates = db.session.scalars(
-        select(OrgUnit).where(OrgUnit.parent_id == plan.issuer_id)
-    ).all()
     rows = [
-        (u.code, u.name, quotas.get(u.id))
-        for u in sorted(candidates, key=lambda u: sort_key(u.name))
-        if u.is_valid_on(plan.issued_on)
+        TemplateRow(row.unit.code, row.unit.name, quotas.get(row.unit.id), row.depth)
+        for row in grid_units(plan)
     ]
     title = f"CHỈ TIÊU HIẾN MÁU TÌNH NGUYỆN - KẾ HOẠCH SỐ {plan.number}"
     return quota_template(title, rows)

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 
 from campaign.spreadsheets.cells import is_risky, sheet_text
 
 QUOTA_HEADERS = ("STT", "Mã đơn vị", "Tên đơn vị", "Chỉ tiêu (đơn vị máu)")
 
 
-def quota_template(title: str, units: Iterable[tuple[str, str, int | None]]) -> bytes:
-    """``units`` are (code, name, current quota or None); the quota column is left to fill."""
+class TemplateRow(NamedTuple):
+    code: str
+    name: str
+    #: The quota already set, or None.
+    quota: int | None
+    #: Depth below the issuer: the name is indented, never changed.
+    depth: int = 0
+
+
+def quota_template(title: str, units: Iterable[tuple]) -> bytes:
+    """``units`` are :class:`TemplateRow` (or plain code, name, quota); the quota column is
+    left to fill."""
     wb = Workbook()
     ws = wb.active
     ws.title = "Chỉ tiêu"
@@ -25,9 +36,14 @@ def quota_template(title: str, units: Iterable[tuple[str, str, int | None]]) -> 
     ws.append(list(QUOTA_HEADERS))
     for cell in ws[3]:
         cell.font = Font(bold=True)
-    for index, (code, name, amount) in enumerate(units, 1):
+    indents: dict[int, Alignment] = {}
+    for index, unit in enumerate(units, 1):
+        code, name, amount, depth = TemplateRow(*unit)
         ws.append([index, sheet_text(code), sheet_text(name), amount])
-        for cell in ws[ws.max_row][1:3]:
+        row = ws[ws.max_row]
+        if depth:
+            row[2].alignment = indents.setdefault(depth, Alignment(indent=depth))
+        for cell in row[1:3]:
             if is_risky(str(cell.value)):
                 cell.data_type, cell.quotePrefix = "s", True
     for column, width in zip("ABCD", (6, 18, 45, 22), strict=True):
