@@ -10,11 +10,12 @@ from datetime import date
 import openpyxl
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from campaign.extensions import db
 from campaign.models import AuditEntry, OrgUnit, Plan, Quota, Result
 from campaign.services import demo, imports
+from campaign.services.errors import Conflict
 from campaign.services.exports import summary_export
 from campaign.services.summary import plan_summary
 from campaign.spreadsheets.summary import SUMMARY_HEADERS, TITLE_ROWS
@@ -122,6 +123,33 @@ def test_a_reimport_updates_results_in_bulk_with_versions_and_an_audit_row_each(
     )
     assert (summary.after["new"], summary.after["changed"]) == (1, 1)
     assert summary.after["units"][str(communes[2].id)] == [7, 1, 0, 6, 0]
+
+
+def test_a_save_between_the_version_check_and_the_update_refuses_the_whole_file(setup, monkeypatch):
+    """The race the version check cannot see: another reporter commits after the import
+    read the stored versions and before its UPDATE. The guarded UPDATE matches fewer rows
+    than it was given, so the whole file is refused and the other save stands."""
+    from campaign.services import results
+
+    _district, communes, _plan, drive = setup
+    stored = f.result(drive, communes[0], 10)
+    f.commit()
+    data = xlsx(["Đơn vị", "Đăng ký", "250 ml"], ["Quảng Bình", 20, 18], ["Quảng Chính", 9, 9])
+    preview = imports.preview_results(data, drive)
+    read_before = results.stored_by_unit(drive)
+    seen = read_before[communes[0].id].version
+    db.session.execute(
+        update(Result)
+        .where(Result.id == stored.id)
+        .values(registered=40, bags_250=33, version=Result.version + 1)
+    )
+    db.session.commit()  # the other reporter's save
+    monkeypatch.setattr(results, "stored_by_unit", lambda _drive: read_before)
+    with pytest.raises(Conflict):
+        imports.apply(preview)
+    db.session.rollback()
+    rows = db.session.execute(select(Result.unit_id, Result.bags_250, Result.version)).all()
+    assert rows == [(communes[0].id, 33, seen + 1)]
 
 
 def test_a_result_saved_between_preview_and_apply_refuses_the_whole_file(setup):
