@@ -184,6 +184,7 @@ ODD_ROWS = [
     [3, "  khoảng trắng  ", True, 2.25, None, "=1+1", "-3", "@x"],
     [None, "Tên\x0bcó\x00ký tự điều khiển", None, None, None, None, None, None],
     [4, "x" * 40_000, 7, 1234567.891, 0.1 + 0.2, 2**53 + 1, float("inf"), " "],
+    [5, "\x01=SUM(A1)", None, None, None, None, None, None],  # a formula once cleaned
 ]
 
 
@@ -253,11 +254,11 @@ def test_rows_written_as_text_equal_the_rows_openpyxl_writes(monkeypatch):
 
     monkeypatch.setattr(cells.ReportSheet, "_row_xml", spy)
     fast = _report(ODD_ROWS)
-    assert written_as_text == [2, 3, 4, 6]  # row 5 has a height; row 1 is not styled
+    assert written_as_text == [2, 3, 4, 6, 7]  # row 5 has a height; row 1 is not styled
 
     monkeypatch.setattr(cells, "_raw_output", lambda xf: None)
     slow = _report(ODD_ROWS)
-    assert written_as_text == [2, 3, 4, 6]
+    assert written_as_text == [2, 3, 4, 6, 7]
 
     assert _cells(fast) == _cells(slow)
     assert _sheet_xml(fast) == _sheet_xml(slow)
@@ -268,6 +269,7 @@ def test_rows_written_as_text_equal_the_rows_openpyxl_writes(monkeypatch):
     assert by_ref["F4"][1:3] == ("=1+1", "s") and by_ref["F4"][8] is True  # text, marked
     assert by_ref["B5"][1] == "Têncóký tự điều khiển"
     assert len(by_ref["B6"][1]) == 32_767
+    assert by_ref["B7"][1] == "=SUM(A1)" and by_ref["B7"][8] is True
     assert by_ref["G2"][3] == "0.0%"
 
 

@@ -117,6 +117,7 @@ def cell(ws: WriteOnlyWorksheet, value: Any, style: StyleArray | None = None) ->
 
 def text_cell(ws: WriteOnlyWorksheet, value: str, styles: Styles, **style: Any) -> WriteOnlyCell:
     """A cell for text a user typed (unit names, notes): formula-like text gets quotePrefix."""
+    value = sheet_text(value)
     return cell(ws, value, styles.get(text=is_risky(value), **style))
 
 
@@ -189,7 +190,7 @@ class _ReportWriter(WorksheetWriter):
     et_xmlfile's namespace-aware writer: for a 10.000-unit report that was four
     fifths of the export's time. A styled row of numbers and text needs none of it.
     The text is what openpyxl writes for the same cells (inline strings, ``s`` for
-    the style's index); ``tests/test_excel.py`` compares the two paths cell by cell.
+    the style's index); ``tests/test_spreadsheets.py`` compares the two paths cell by cell.
     """
 
     ws: ReportSheet
@@ -260,10 +261,10 @@ class ReportSheet(WriteOnlyWorksheet):
             ref = f"{_column_letter(col_idx)}{row_idx}"
             kind = type(value)
             if kind is str:
-                if is_risky(value):
+                text = sheet_text(value)
+                if is_risky(text):
                     # Text from users is never a formula, whatever it starts with.
                     style = quoted(style)
-                text = sheet_text(value)
                 attrs = f'r="{ref}"{self._style_attr(style)} t="inlineStr"'
                 if not text:
                     add(f"<c {attrs}/>")
