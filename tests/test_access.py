@@ -198,6 +198,15 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
         "POST",
         {"no such document": (lambda w: f"/ke-hoach/{w['plan_x']}/van-ban/999999/xoa", NONE_X)},
     ),
+    # Drive X has a result: managers are sent back with the refusal, nothing is deleted.
+    "plans.remove_drive": (
+        "POST",
+        {
+            "x": (lambda w: f"/ke-hoach/{w['plan_x']}/dot/{w['drive_x']}/xoa", REVIEW_X),
+            "y": (lambda w: f"/ke-hoach/{w['plan_y']}/dot/{w['drive_y']}/xoa", REVIEW_Y),
+            "missing": (lambda w: f"/ke-hoach/{w['plan_x']}/dot/999999/xoa", NONE_X),
+        },
+    ),
     **{
         endpoint: (
             "GET",

@@ -9,8 +9,17 @@ import pytest
 from sqlalchemy import func, select
 
 from campaign.extensions import db
-from campaign.models import AuditEntry, Drive, Plan, PlanDocument, Quota, Result
-from campaign.services import plans
+from campaign.models import (
+    AuditEntry,
+    Drive,
+    ImportKind,
+    PendingImport,
+    Plan,
+    PlanDocument,
+    Quota,
+    Result,
+)
+from campaign.services import pending_imports, plans
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -142,6 +151,39 @@ def test_drives(client, setup):
     drive = db.session.scalar(select(Drive).where(Drive.plan_id == plan.id))
     assert (drive.starts_on, drive.ends_on) == (date(2021, 6, 11), date(2021, 6, 12))
     assert client.get(f"/ke-hoach/{plan.id}/dot/999999/sua").status_code == 404
+
+
+def test_a_drive_made_by_mistake_is_deleted_and_one_with_reports_is_kept(client, setup):
+    plan, _district, (binh, ngoc, _) = setup
+    mistake, reported, drafted, late = (f.drive(plan) for _ in range(4))
+    f.result(reported, binh, 3)
+    f.result(drafted, ngoc, 2, state="draft")
+    uploader = f.user("organiser", [_district])
+    pending_imports.store(uploader, ImportKind.RESULTS, mistake.id, "ket-qua.xlsx", b"PK")
+    pending_imports.store(uploader, ImportKind.QUOTAS, mistake.id, "chi-tieu.xlsx", b"PK")
+    f.commit()
+    plan_id, name = plan.id, mistake.name
+    mistake_id, kept_ids, late_id = mistake.id, (reported.id, drafted.id), late.id
+    assert "Xóa đợt hiến máu" in client.get(f"/ke-hoach/{plan_id}/dot/{mistake_id}/sua").text
+
+    response = client.post(f"/ke-hoach/{plan_id}/dot/{mistake_id}/xoa")
+    assert response.headers["Location"] == f"/ke-hoach/{plan_id}"
+    assert f"Đã xóa đợt hiến máu {name}." in client.get(response.location).text
+    assert fresh(Drive, mistake_id) is None
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "drive.delete"))
+    assert (entry.entity_id, entry.before["name"]) == (mistake_id, name)
+    # The results file waiting for that drive goes with it; a quota file for a plan stays.
+    assert db.session.scalars(select(PendingImport.kind)).all() == [ImportKind.QUOTAS.value]
+
+    for kept in kept_ids:  # a draft is a unit's work too
+        response = client.post(f"/ke-hoach/{plan_id}/dot/{kept}/xoa", follow_redirects=True)
+        assert "không xóa được" in response.text
+        assert fresh(Drive, kept) is not None
+    assert db.session.scalar(select(func.count()).select_from(Result)) == 2
+
+    client.post(f"/ke-hoach/{plan_id}/trang-thai", data={"status": "closed"})
+    response = client.post(f"/ke-hoach/{plan_id}/dot/{late_id}/xoa", follow_redirects=True)
+    assert "chỉ xem được" in response.text and fresh(Drive, late_id) is not None
 
 
 def test_a_closed_plan_is_read_only_until_reopened(client, setup):

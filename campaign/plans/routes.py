@@ -185,6 +185,22 @@ def edit_drive(plan_id: int, drive_id: int) -> str | Response:
     return _drive_form(plan, _drive_of(plan, drive_id))
 
 
+@bp.post("/<int:plan_id>/dot/<int:drive_id>/xoa")
+@roles_required(*MANAGERS)
+def remove_drive(plan_id: int, drive_id: int) -> Response:
+    """Deletes a drive no unit has reported on."""
+    plan = _managed_plan(plan_id)
+    drive = _drive_of(plan, drive_id)
+    try:
+        plans.remove_drive(drive, user=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("plans.edit_drive", plan_id=plan.id, drive_id=drive_id))
+    flash(_("Đã xóa đợt hiến máu %(name)s.", name=drive.name), "success")
+    return redirect(url_for("main.plan", plan_id=plan.id))
+
+
 def _drive_form(plan: Plan, drive: Drive | None) -> str | Response:
     form = DriveForm(obj=drive)
     if form.validate_on_submit():

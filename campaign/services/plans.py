@@ -7,11 +7,22 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import extract, insert, or_, select, update
+from sqlalchemy import delete, extract, insert, or_, select, update
 
 from campaign.documents import InvalidDocumentNumber, parse_document_number
 from campaign.extensions import db
-from campaign.models import Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Quota, User
+from campaign.models import (
+    Drive,
+    ImportKind,
+    OrgUnit,
+    PendingImport,
+    Plan,
+    PlanDocument,
+    PlanStatus,
+    Quota,
+    Result,
+    User,
+)
 from campaign.rates import CountingRule, UnitNode, summarize
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
@@ -202,6 +213,24 @@ def update_drive(
     drive.name, drive.starts_on, drive.ends_on, drive.site = name.strip(), starts_on, ends_on, site
     audit.record("drive.edit", drive, user=user, before=before)
     return drive
+
+
+def remove_drive(drive: Drive, *, user: User | None = None) -> None:
+    """Deletes a drive made by mistake. One with any report, even a draft, is refused:
+    those are the units' work, and the figures already counted come from them."""
+    check_open(drive.plan)
+    if db.session.scalar(select(Result.id).where(Result.drive_id == drive.id).limit(1)):
+        raise ServiceError(
+            _("Đợt hiến máu đã có báo cáo của đơn vị nên không xóa được; hãy sửa tên hoặc ngày.")
+        )
+    # A results file uploaded for this drive and not yet confirmed has nowhere to go.
+    db.session.execute(
+        delete(PendingImport).where(
+            PendingImport.kind == ImportKind.RESULTS.value, PendingImport.target_id == drive.id
+        )
+    )
+    audit.record("drive.delete", drive, user=user, before=audit.snapshot(drive))
+    db.session.delete(drive)
 
 
 def remove_document(document: PlanDocument, *, user: User | None = None) -> None:
