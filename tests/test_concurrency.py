@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy import func, select
+
 from campaign.database import writing
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Result
@@ -58,3 +60,54 @@ def test_two_concurrent_edits_of_one_result(app, engine_name):
     stored = db.session.get(Result, ids["result"])
     db.session.refresh(stored)
     assert (stored.bags_250, stored.registered, stored.version) == (winner, winner, 2)
+
+
+def test_a_drive_is_not_deleted_under_a_report_being_saved(app, engine_name):
+    """Results cascade with their drive: a report saved while the organiser deletes the
+    drive must stop the deletion, never vanish with it."""
+    from campaign.services import plans
+    from campaign.services.errors import ServiceError
+
+    district, (a,) = f.district_with_communes(["A"])
+    drive = f.drive(f.plan(district))
+    f.commit()
+    ids = {"drive": drive.id, "unit": a.id}
+    saved_not_committed = threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def report() -> None:
+        with app.app_context(), writing():
+            try:
+                drive_ = db.session.get(Drive, ids["drive"])
+                unit = db.session.get(OrgUnit, ids["unit"])
+                results.save(drive_, unit, results.Counts(5, 0, 5, 0, 0), submit=True)
+                saved_not_committed.set()
+                threading.Event().wait(0.5)  # the organiser presses "delete" meanwhile
+                db.session.commit()
+                outcomes["report"] = "saved"
+            finally:
+                db.session.remove()
+
+    def delete() -> None:
+        saved_not_committed.wait(timeout=20)
+        with app.app_context(), writing():
+            try:
+                plans.remove_drive(db.session.get(Drive, ids["drive"]))
+                db.session.commit()
+                outcomes["delete"] = "deleted"
+            except ServiceError:
+                db.session.rollback()
+                outcomes["delete"] = "refused"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=report), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes == {"report": "saved", "delete": "refused"}
+    db.session.rollback()
+    assert db.session.get(Drive, ids["drive"]) is not None
+    stored = select(func.count()).select_from(Result).where(Result.drive_id == ids["drive"])
+    assert db.session.scalar(stored) == 1

@@ -219,6 +219,11 @@ def remove_drive(drive: Drive, *, user: User | None = None) -> None:
     """Deletes a drive made by mistake. One with any report, even a draft, is refused:
     those are the units' work, and the figures already counted come from them."""
     check_open(drive.plan)
+    # Results cascade with their drive, so no report may slip in between the check and the
+    # delete. On PostgreSQL a report being saved holds a key-share lock on the drive row:
+    # FOR UPDATE waits for it, and a report saved after it waits for us, then fails its
+    # foreign key. SQLite's writers already take turns (BEGIN IMMEDIATE).
+    db.session.execute(select(Drive.id).where(Drive.id == drive.id).with_for_update())
     if db.session.scalar(select(Result.id).where(Result.drive_id == drive.id).limit(1)):
         raise ServiceError(
             _("Đợt hiến máu đã có báo cáo của đơn vị nên không xóa được; hãy sửa tên hoặc ngày.")
@@ -231,6 +236,7 @@ def remove_drive(drive: Drive, *, user: User | None = None) -> None:
     )
     audit.record("drive.delete", drive, user=user, before=audit.snapshot(drive))
     db.session.delete(drive)
+    db.session.flush()
 
 
 def remove_document(document: PlanDocument, *, user: User | None = None) -> None:
