@@ -19,9 +19,10 @@ from flask import Flask
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
-from campaign.models import Drive, OrgUnit, Plan, Result
+from campaign.models import Drive, OrgUnit, Plan, Result, User
 from campaign.services import plans
 from tests import factories as f
 from tests.browser import (
@@ -270,6 +271,19 @@ def test_organiser_creates_the_plan_sets_quotas_and_schedules_the_drive(browser,
         date(2021, 6, 12),
         SITE,
     )
+
+    # A second drive saved by mistake is deleted before any unit reports on it.
+    page.get_by_role("link", name="Thêm đợt hiến máu").click()
+    page.get_by_label("Tên đợt").fill("Đợt nhầm")
+    page.get_by_label("Từ ngày").fill("2021-07-01")
+    page.get_by_label("Đến ngày").fill("2021-07-01")
+    page.get_by_role("button", name="Lưu", exact=True).click()
+    expect(flash(page)).to_have_text("Đã lưu đợt hiến máu.")
+    page.locator("li", has_text="Đợt nhầm").get_by_role("link", name="Sửa").click()
+    page.get_by_role("button", name="Xóa đợt hiến máu").click()
+    expect(flash(page)).to_have_text("Đã xóa đợt hiến máu Đợt nhầm.")
+    expect(page.locator("li", has_text="Đợt nhầm")).to_have_count(0)
+    assert [d.name for d in stored(select(Drive))] == ["Đợt 1 năm 2021"]
     assert tab.errors == []
 
 
@@ -471,4 +485,65 @@ def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp
         *total[3:8],
         pytest.approx(total[8] * 100),
     ]
+    assert tab.errors == []
+
+
+# --- journey 5 ------------------------------------------------------------------------
+
+
+def test_a_new_account_sets_its_own_password_before_anything_else(
+    browser, playwright, live, monkeypatch
+):
+    """The administrator creates a reporter's account and hands over a one-time password;
+    on the phone, the reporter can do nothing until they set their own."""
+    _issuer, communes = district(COMMUNES[:2])
+    f.user("admin", username="quantri")
+    f.commit()
+    # Passwords are hashed for real from here on (cheaply): this journey is about them.
+    monkeypatch.setattr(
+        "campaign.models.users.generate_password_hash",
+        lambda p: generate_password_hash(p, method="pbkdf2:sha256:1"),
+    )
+    code = communes["Quảng Bình"].code
+    db.session.rollback()
+    admin = new_page(browser, live, "5-admin")
+    page = admin.page
+
+    sign_in(admin, "quantri", f.PASSWORD)
+    page.goto("/quan-tri/tai-khoan")
+    page.get_by_role("link", name="Tạo tài khoản").click()
+    page.get_by_label("Tên đăng nhập").fill("cdcs.qbinh")
+    page.get_by_label("Họ và tên").fill("Lê Thị Hoa")
+    page.get_by_label("Vai trò").select_option(label="Cán bộ báo cáo")
+    page.get_by_label("Mã đơn vị phạm vi").fill(code)
+    page.get_by_role("button", name="Lưu", exact=True).click()
+    one_time = page.locator("p.once").inner_text().strip()
+    admin.shot("one-time-password")
+    assert admin.errors == []
+
+    tab = new_page(browser, live, "5-new-account", **phone(playwright))
+    page = tab.page
+    sign_in(tab, "cdcs.qbinh", one_time)
+    expect(page.get_by_role("heading", name="Đổi mật khẩu")).to_be_visible()
+    expect(page.get_by_text("chỉ dùng một lần")).to_be_visible()
+    expect(page.get_by_role("link", name="Đơn vị của tôi")).to_have_count(0)
+    page.goto("/bao-cao/")  # typed in by hand: sent back
+    expect(page.get_by_role("heading", name="Đổi mật khẩu")).to_be_visible()
+    assert_fits_the_screen(page)
+    tab.shot("must-change")
+
+    own = "hoa hiến máu mỗi năm"
+    type_into(page, page.get_by_label("Mật khẩu hiện tại", exact=True), one_time)
+    for label in ("Mật khẩu mới", "Nhập lại mật khẩu mới"):
+        page.keyboard.press("Tab")
+        assert focused_label(page) == label
+        page.keyboard.type(own)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(flash(page)).to_have_text("Đã đổi mật khẩu. Các phiên đăng nhập khác đã kết thúc.")
+    expect(page.get_by_role("heading", name="Đơn vị của tôi")).to_be_visible()
+    expect(page.get_by_text("Quảng Bình")).to_be_visible()
+    tab.shot("own-password")
+    (account,) = stored(select(User).where(User.username == "cdcs.qbinh"))
+    assert account.must_change_password is False and account.check_password(own)
     assert tab.errors == []

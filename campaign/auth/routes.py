@@ -74,7 +74,9 @@ def end_expired_session() -> None:
 
 
 #: What an account holding a one-time password may reach before it picks its own.
-BEFORE_OWN_PASSWORD = frozenset({"auth.change_password", "auth.logout", "auth.login", "static"})
+BEFORE_OWN_PASSWORD = frozenset(
+    {"auth.change_password", "auth.logout", "auth.login", "main.language", "static"}
+)
 
 
 @bp.before_app_request
