@@ -190,6 +190,8 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
             ("plans.edit", "GET", "sua"),
             ("plans.cite", "POST", "van-ban"),
             ("plans.status", "POST", "trang-thai"),
+            # The plans have drives: managers get the refusal, nothing is deleted.
+            ("plans.remove", "POST", "xoa"),
             ("plans.new_drive", "GET", "dot/moi"),
             ("plans.quotas", "GET", "chi-tieu"),
         ]

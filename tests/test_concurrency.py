@@ -111,3 +111,54 @@ def test_a_drive_is_not_deleted_under_a_report_being_saved(app, engine_name):
     assert db.session.get(Drive, ids["drive"]) is not None
     stored = select(func.count()).select_from(Result).where(Result.drive_id == ids["drive"])
     assert db.session.scalar(stored) == 1
+
+
+def test_a_plan_is_not_deleted_under_a_quota_being_set(app, engine_name):
+    """Quotas cascade with their plan, like results with their drive."""
+    from campaign.models import Plan, Quota
+    from campaign.services import plans
+    from campaign.services.errors import ServiceError
+
+    district, (a,) = f.district_with_communes(["A"])
+    plan = f.plan(district)
+    f.commit()
+    ids = {"plan": plan.id, "unit": a.id}
+    set_not_committed = threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def give_quota() -> None:
+        with app.app_context(), writing():
+            try:
+                plan_ = db.session.get(Plan, ids["plan"])
+                plans.set_quotas(plan_, {db.session.get(OrgUnit, ids["unit"]): 10})
+                db.session.flush()
+                set_not_committed.set()
+                threading.Event().wait(0.5)  # the organiser presses "delete" meanwhile
+                db.session.commit()
+                outcomes["quota"] = "saved"
+            finally:
+                db.session.remove()
+
+    def delete() -> None:
+        set_not_committed.wait(timeout=20)
+        with app.app_context(), writing():
+            try:
+                plans.remove_plan(db.session.get(Plan, ids["plan"]))
+                db.session.commit()
+                outcomes["delete"] = "deleted"
+            except ServiceError:
+                db.session.rollback()
+                outcomes["delete"] = "refused"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=give_quota), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes == {"quota": "saved", "delete": "refused"}
+    db.session.rollback()
+    assert db.session.get(Plan, ids["plan"]) is not None
+    stored = select(Quota.amount).where(Quota.plan_id == ids["plan"])
+    assert db.session.scalars(stored).all() == [10]

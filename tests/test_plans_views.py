@@ -153,6 +153,39 @@ def test_drives(client, setup):
     assert client.get(f"/ke-hoach/{plan.id}/dot/999999/sua").status_code == 404
 
 
+def test_a_plan_made_by_mistake_is_deleted_and_one_in_use_is_kept(client, auth, setup):
+    plan, district, (binh, *_) = setup
+    mistake = f.plan(district, number="99/KH-BCĐ")
+    plans.cite_document(mistake, number="78/BCĐTH", issued_on=date(2021, 4, 29), issuer="BCĐ")
+    with_quota, with_drive = f.plan(district), f.plan(district)
+    plans.set_quotas(with_quota, {binh: 5})
+    f.drive(with_drive)
+    f.commit()
+    ids = {"mistake": mistake.id, "quota": with_quota.id, "drive": with_drive.id}
+    ids |= {"parent": plan.parent_id, "closed": plan.id}
+    assert "Xóa kế hoạch" in client.get(f"/ke-hoach/{ids['mistake']}/sua").text
+
+    response = client.post(f"/ke-hoach/{ids['mistake']}/xoa")
+    assert response.headers["Location"] == "/"
+    assert "Đã xóa kế hoạch 99/KH-BCĐ." in client.get("/").text
+    assert fresh(Plan, ids["mistake"]) is None
+    assert db.session.scalars(select(PlanDocument.plan_id)).all() == []
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "plan.delete"))
+    assert (entry.before["number"], entry.before["documents"]) == ("99/KH-BCĐ", ["78/BCĐTH"])
+
+    # A quota, a drive or a plan below it (the province plan has the district's) keeps it.
+    auth.sign_in(f.user("admin"))  # the province plan is not the district organiser's
+    f.commit()
+    for key in ("quota", "drive", "parent"):
+        response = client.post(f"/ke-hoach/{ids[key]}/xoa", follow_redirects=True)
+        assert "không xóa được" in response.text, key
+        assert fresh(Plan, ids[key]) is not None
+
+    client.post(f"/ke-hoach/{ids['closed']}/trang-thai", data={"status": "closed"})
+    response = client.post(f"/ke-hoach/{ids['closed']}/xoa", follow_redirects=True)
+    assert "chỉ xem được" in response.text and fresh(Plan, ids["closed"]) is not None
+
+
 def test_a_drive_made_by_mistake_is_deleted_and_one_with_reports_is_kept(client, setup):
     plan, _district, (binh, ngoc, _) = setup
     mistake, reported, drafted, late = (f.drive(plan) for _ in range(4))

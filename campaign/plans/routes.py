@@ -112,6 +112,22 @@ def _edit_page(plan: Plan, **forms: object) -> str:
     return render_template("plans/form.html", plan=plan, **forms)
 
 
+@bp.post("/<int:plan_id>/xoa")
+@roles_required(*MANAGERS)
+def remove(plan_id: int) -> Response:
+    """Deletes a plan nothing hangs on yet (no quota, drive or plan below it)."""
+    plan = _managed_plan(plan_id)
+    number = plan.number
+    try:
+        plans.remove_plan(plan, user=current_user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("plans.edit", plan_id=plan_id))
+    flash(_("Đã xóa kế hoạch %(number)s.", number=number), "success")
+    return redirect(url_for("main.plans"))
+
+
 @bp.post("/<int:plan_id>/trang-thai")
 @roles_required(*MANAGERS)
 def status(plan_id: int) -> str | Response:

@@ -215,6 +215,35 @@ def update_drive(
     return drive
 
 
+def remove_plan(plan: Plan, *, user: User | None = None) -> None:
+    """Deletes a plan made by mistake: one with no quota, no drive and no plan under it.
+    The documents it cites go with it; the audit trail keeps the plan as it was."""
+    check_open(plan)
+    # Quotas and drives cascade with their plan: lock it, as for a drive (remove_drive).
+    db.session.execute(select(Plan.id).where(Plan.id == plan.id).with_for_update())
+    attached = (
+        select(Quota.id).where(Quota.plan_id == plan.id),
+        select(Drive.id).where(Drive.plan_id == plan.id),
+        select(Plan.id).where(Plan.parent_id == plan.id),
+    )
+    if any(db.session.scalar(query.limit(1)) is not None for query in attached):
+        raise ServiceError(
+            _(
+                "Kế hoạch đã có chỉ tiêu, đợt hiến máu hoặc kế hoạch cấp dưới nên không xóa "
+                "được; hãy sửa nội dung kế hoạch."
+            )
+        )
+    db.session.execute(
+        delete(PendingImport).where(
+            PendingImport.kind == ImportKind.QUOTAS.value, PendingImport.target_id == plan.id
+        )
+    )
+    before = audit.snapshot(plan) | {"documents": [d.number for d in plan.documents]}
+    audit.record("plan.delete", plan, user=user, before=before)
+    db.session.delete(plan)
+    db.session.flush()
+
+
 def remove_drive(drive: Drive, *, user: User | None = None) -> None:
     """Deletes a drive made by mistake. One with any report, even a draft, is refused:
     those are the units' work, and the figures already counted come from them."""
