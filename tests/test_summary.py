@@ -110,4 +110,73 @@ def test_query_count_does_not_grow_with_units(app, count_queries, size):
         summary = plan_summary(plan)
     assert len(summary.lines) == size
     assert summary.lines[0].collected == Fraction(2 * (750 + 700 + 450), 250)
-    assert count_queries.count == 3, count_queries.statements
+    # Moves since the plan's date, counted results, quotas, and the unit tree.
+    assert count_queries.count == 4, count_queries.statements
+
+
+def _moved_province():
+    """Province T with districts A and B; commune C (with a union U under it) in A, and a
+    province plan of 2021 over a district plan of A that gave C its quota."""
+    from datetime import date
+
+    province = f.unit("Tỉnh T", "province")
+    a, b = f.unit("Huyện A", "district", province), f.unit("Huyện B", "district", province)
+    c = f.unit("Xã C", "commune", a)
+    u = f.unit("CĐCS U", "union", c)
+    p2021 = f.plan(province, issued_on=date(2020, 12, 20), year=2021)
+    plans.set_quotas(p2021, {a: 20, b: 20})
+    a2021 = f.plan(a, issued_on=date(2020, 12, 28), year=2021, parent=p2021)
+    plans.set_quotas(a2021, {c: 10})
+    drive = f.drive(a2021)
+    f.result(drive, c, 5)
+    f.result(drive, u, 3)
+    return province, a, b, c, u, p2021, a2021
+
+
+def _collected(plan) -> dict[str, Fraction]:
+    return {line.unit.name: line.collected for line in plan_summary(plan).lines}
+
+
+def test_moving_a_unit_leaves_the_plans_issued_before_unchanged(app):
+    from datetime import date
+
+    from campaign.services import units
+
+    province, a, b, c, u, p2021, a2021 = _moved_province()
+    before = (_collected(p2021), _collected(a2021))
+    assert before == ({"Huyện A": 8, "Huyện B": 0}, {"Xã C": 8})
+
+    units.update_unit(c, code=c.code, name=c.name, kind=c.kind, parent=b, moved_on=date(2022, 1, 1))
+    p2022 = f.plan(province, issued_on=date(2022, 3, 1), year=2022)
+    plans.set_quotas(p2022, {a: 20, b: 20})
+    f.result(f.drive(p2022), c, 2)
+    f.commit()
+
+    # 2021 is read as it stood: C (and U below it) under A; 2022 has C under B.
+    assert (_collected(p2021), _collected(a2021)) == before
+    assert _collected(p2022) == {"Huyện A": 0, "Huyện B": 2}
+    depth = {line.unit.name: line.depth for line in plan_summary(a2021).lines}
+    assert depth == {"Xã C": 1}
+
+    # Moved back a year later: each plan still reads its own day.
+    units.update_unit(c, code=c.code, name=c.name, kind=c.kind, parent=a, moved_on=date(2023, 1, 1))
+    p2023 = f.plan(province, issued_on=date(2023, 2, 1), year=2023)
+    plans.set_quotas(p2023, {a: 20, b: 20})
+    f.result(f.drive(p2023), u, 4)
+    assert (_collected(p2021), _collected(a2021)) == before
+    assert _collected(p2022) == {"Huyện A": 0, "Huyện B": 2}
+    assert _collected(p2023) == {"Huyện A": 4, "Huyện B": 0}
+
+
+def test_a_move_cannot_be_dated_before_the_units_latest_move(app):
+    from datetime import date
+
+    from campaign.services import units
+    from campaign.services.errors import ServiceError
+
+    _province, a, b, c, *_ = _moved_province()
+    units.update_unit(c, code=c.code, name=c.name, kind=c.kind, parent=b, moved_on=date(2022, 1, 1))
+    with pytest.raises(ServiceError, match="01/01/2022"):
+        units.update_unit(
+            c, code=c.code, name=c.name, kind=c.kind, parent=a, moved_on=date(2021, 6, 1)
+        )

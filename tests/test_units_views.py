@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from campaign.extensions import db
-from campaign.models import OrgUnit
+from campaign.models import OrgUnit, UnitMove
 from campaign.services import plans, units
 from campaign.services.errors import ServiceError
 from campaign.services.summary import plan_summary
@@ -124,6 +124,37 @@ def test_move_and_deactivate(client, district):
     db.session.rollback()
     assert db.session.get(OrgUnit, union.id).parent_id == ngoc.id
     assert db.session.get(OrgUnit, binh.id).valid_to == date(2025, 6, 30)
+    move = db.session.scalar(select(UnitMove))
+    assert (move.unit_id, move.from_parent_id, move.to_parent_id) == (union.id, binh.id, ngoc.id)
+    assert move.moved_on == date.today()  # the day left empty
+
+
+def test_the_move_form_takes_a_day_and_earlier_plans_keep_their_figures(client, district):
+    parent, (binh, ngoc, _) = district
+    union = f.unit("CĐCS Trạm Y tế", "union", binh)
+    plan = f.plan(parent, issued_on=date(2021, 5, 10))
+    plans.set_quotas(plan, {binh: 10, ngoc: 10})
+    f.result(f.drive(plan), union, 4)
+    f.commit()
+    fields = {"code": union.code, "name": union.name, "kind": "union", "parent_id": ngoc.id}
+    page = client.get(f"/don-vi/{union.id}/sua").text
+    assert "Chuyển sang cấp trên mới từ ngày" in page and "cấp trên cũ" in page
+
+    refused = client.post(f"/don-vi/{union.id}/sua", data={**fields, "moved_on": "31/02/2022"})
+    assert "Ngày không hợp lệ" in refused.text and count_moves() == 0
+    client.post(f"/don-vi/{union.id}/sua", data={**fields, "moved_on": "01/01/2022"})
+    assert count_moves() == 1
+    figures = {line.unit.name: line.collected for line in plan_summary(plan).lines}
+    assert figures == {"Quảng Bình": 4, "Quảng Ngọc": 0}  # 2021: the union was under Bình
+
+    back = {**fields, "parent_id": binh.id, "moved_on": "2021-12-31"}
+    page = client.post(f"/don-vi/{union.id}/sua", data=back).text
+    assert "Ngày chuyển phải từ 01/01/2022 trở đi" in page and count_moves() == 1
+
+
+def count_moves() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(UnitMove))
 
 
 def test_leaders_read_units_but_change_nothing_and_foreign_ids_are_refused(client, auth, app):
@@ -143,7 +174,9 @@ def test_merge_keeps_the_old_units_and_their_history(client, district):
     union = f.unit("CĐCS Trường Tiểu học Quảng Bình", "union", binh)
     old_plan = f.plan(parent, issued_on=date(2021, 5, 10))
     plans.set_quotas(old_plan, {binh: 40, ngoc: 20, tien: 10})
-    f.result(f.drive(old_plan), binh, 45)
+    drive = f.drive(old_plan)
+    f.result(drive, binh, 45)
+    f.result(drive, union, 5)
     f.commit()
     before = [(line.unit.name, line.collected) for line in plan_summary(old_plan).lines]
 
@@ -162,14 +195,16 @@ def test_merge_keeps_the_old_units_and_their_history(client, district):
     )
     page = response.get_data(as_text=True)
     assert "Đã sáp nhập vào Xã Quảng Bình Ngọc" in page
-    assert "CĐCS Trường Tiểu học Quảng Bình" in page  # its child is flagged, not moved
+    assert "Các đơn vị trực thuộc đã chuyển sang Xã Quảng Bình Ngọc" in page
+    assert "CĐCS Trường Tiểu học Quảng Bình" in page
     db.session.rollback()
     merged = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "QX-QBN"))
     assert merged.valid_from == date(2025, 7, 1)
     for old in (db.session.get(OrgUnit, binh.id), db.session.get(OrgUnit, ngoc.id)):
         assert old.valid_to == date(2025, 6, 30)
         assert old.merged_into_id == merged.id
-    assert db.session.get(OrgUnit, union.id).parent_id == binh.id
+    assert db.session.get(OrgUnit, union.id).parent_id == merged.id  # moved from 1/7/2025
+    assert dict(before)["Quảng Bình"] == 50  # its own 45 and its union's 5
     assert [(line.unit.name, line.collected) for line in plan_summary(old_plan).lines] == before
 
     # A plan after the merger offers the new commune, not the old ones, and starts

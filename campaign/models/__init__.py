@@ -5,7 +5,7 @@ from campaign.models.imports import ImportKind, PendingImport
 from campaign.models.plans import Drive, Plan, PlanDocument, PlanStatus, Quota
 from campaign.models.results import COUNTED_STATES, Result, ResultState
 from campaign.models.tokens import ApiToken
-from campaign.models.units import OrgUnit, UnitKind
+from campaign.models.units import OrgUnit, UnitKind, UnitMove
 from campaign.models.users import Role, User, user_unit
 
 __all__ = [
@@ -25,5 +25,6 @@ __all__ = [
     "Role",
     "User",
     "UnitKind",
+    "UnitMove",
     "user_unit",
 ]

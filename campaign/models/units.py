@@ -78,3 +78,19 @@ class OrgUnit(db.Model):
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code} {self.name!r}>"
+
+
+class UnitMove(db.Model):
+    """A unit put under another parent, and from which day: plans issued before that day
+    still count the unit (and everything under it) where it was then."""
+
+    __tablename__ = "unit_move"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id", ondelete="CASCADE"), index=True)
+    #: The parent before the move; ``None`` when the unit was a root.
+    from_parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    #: The parent from ``moved_on``; ``None`` when the unit became a root.
+    to_parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    #: The first day under the new parent.
+    moved_on: Mapped[date] = mapped_column(index=True)

@@ -31,7 +31,7 @@ def steering_committee(unit_name: str) -> str:
 
 
 def summary_export(plan: Plan, day: date | None = None) -> bytes:
-    """Four queries (the summary's three and the drive detail) whatever the plan's size."""
+    """Five queries (the summary's four and the drive detail) whatever the plan's size."""
     summary = plan_summary(plan)
     detail = [
         DriveLine(drive.name, unit.name, unit.kind, tally, tally.collected(plan.rule))

@@ -10,6 +10,7 @@ import difflib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
 
@@ -587,6 +588,8 @@ def _unit_update(
         before = audit.snapshot(unit)
         for name in fields:
             setattr(unit, name, wanted[name])
+        if not same_parent:
+            units.record_move(unit, parent, date.today())  # the file carries no date
         unit.parent = parent
         audit.record("unit.update", unit, user=user, before=before)
 

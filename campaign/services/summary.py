@@ -9,7 +9,16 @@ from typing import Any, NamedTuple
 from sqlalchemy import Row, Select, func, select
 
 from campaign.extensions import db
-from campaign.models import COUNTED_STATES, Drive, OrgUnit, Plan, Quota, Result, ResultState
+from campaign.models import (
+    COUNTED_STATES,
+    Drive,
+    OrgUnit,
+    Plan,
+    Quota,
+    Result,
+    ResultState,
+    UnitMove,
+)
 from campaign.rates import Bags, PlanSummary, Tally, UnitNode, summarize
 from campaign.text import sort_key
 
@@ -61,19 +70,64 @@ def plan_quotas(plan_id: int) -> dict[int, int]:
 
 
 def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
-    """The issuer's subtree, plus any ``needed`` unit outside it (a quota or a result
-    given outside the issuer's tree: rare, and then one more query)."""
+    """The issuer's subtree as it stood on the plan's date, plus any ``needed`` unit outside
+    it (a quota or a result given outside the issuer's tree: rare, and then one more query).
+
+    A unit moved since that day counts under its parent of then, with everything under it:
+    a move never changes the figures of a plan issued before it."""
+    earlier = parents_before_moves(plan.issued_on)
     columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
-    # The recursive query carries the columns itself: no second pass over org_unit.
-    tree = select(*columns).where(OrgUnit.id == plan.issuer_id).cte("plan_units", recursive=True)
+    # The recursive query carries the columns itself: no second pass over org_unit. With
+    # moves since the plan's date it also starts from each moved unit, so that a unit
+    # moved out of the issuer's tree is found with its subtree.
+    tree = (
+        select(*columns)
+        .where(OrgUnit.id.in_([plan.issuer_id, *earlier]))
+        .cte("plan_units", recursive=True)
+    )
     tree = tree.union_all(select(*columns).where(OrgUnit.parent_id == tree.c.id))
-    nodes = [UnitNode(*row) for row in _rows(select(tree))]
-    missing = needed - {node.id for node in nodes}
+    found = {row.id: UnitNode(*row) for row in _rows(select(tree))}
+    if earlier:
+        found = _as_of(found, earlier, plan.issuer_id)
+    missing = needed - found.keys()
     if missing:
         outside = select(*columns).where(OrgUnit.id.in_(missing))
-        nodes += [UnitNode(*row) for row in _rows(outside)]
+        for row in _rows(outside):
+            node = UnitNode(*row)
+            found[node.id] = node._replace(parent_id=earlier.get(node.id, node.parent_id))
+    nodes = list(found.values())
     nodes.sort(key=lambda n: sort_key(n.name))
     return nodes
+
+
+def parents_before_moves(day: date) -> dict[int, int | None]:
+    """Unit id -> its parent on ``day``, for the units moved since (the first move after
+    ``day`` tells where the unit was). One query; usually it finds nothing."""
+    moves = _rows(
+        select(UnitMove.unit_id, UnitMove.from_parent_id)
+        .where(UnitMove.moved_on > day)
+        .order_by(UnitMove.moved_on.desc(), UnitMove.id.desc())
+    )
+    return {unit_id: parent_id for unit_id, parent_id in moves}  # the earliest move wins
+
+
+def _as_of(
+    found: dict[int, UnitNode], earlier: dict[int, int | None], issuer_id: int
+) -> dict[int, UnitNode]:
+    """Of the units found, those under the issuer with the parents of the plan's date."""
+    children: dict[int | None, list[UnitNode]] = {}
+    for node in found.values():
+        node = node._replace(parent_id=earlier.get(node.id, node.parent_id))
+        children.setdefault(node.parent_id, []).append(node)
+    # The issuer is the top of the plan's tree, wherever it hangs now or hung then.
+    kept = {issuer_id: found[issuer_id]._replace(parent_id=None)}
+    stack = [issuer_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child.id not in kept:
+                kept[child.id] = child
+                stack.append(child.id)
+    return kept
 
 
 def read_plan(plan: Plan, approved_only: bool = False) -> tuple[PlanSummary, list[UnitNode]]:
@@ -85,7 +139,7 @@ def read_plan(plan: Plan, approved_only: bool = False) -> tuple[PlanSummary, lis
 
 
 def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
-    """Three queries whatever the size of the plan; the rules are in ``rates``."""
+    """Four queries whatever the size of the plan; the rules are in ``rates``."""
     return read_plan(plan, approved_only)[0]
 
 

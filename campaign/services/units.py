@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from campaign.extensions import db
-from campaign.models import OrgUnit, UnitKind, User
+from campaign.models import OrgUnit, UnitKind, UnitMove, User
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
 from campaign.text import fold, sort_key
@@ -86,6 +86,32 @@ def _check_parent(unit: OrgUnit, parent: OrgUnit | None) -> None:
         ancestor = ancestor.parent
 
 
+def record_move(unit: OrgUnit, parent: OrgUnit | None, moved_on: date) -> None:
+    """Keeps where ``unit`` hung before it goes under ``parent`` on ``moved_on``.
+
+    Moves of one unit are kept in order of their days, so the parent on any past day can
+    be read back: a move cannot be dated before the unit's latest one."""
+    _check_parent(unit, parent)
+    moves = select(func.max(UnitMove.moved_on)).where(UnitMove.unit_id == unit.id)
+    latest = db.session.scalar(moves)
+    if latest is not None and moved_on < latest:
+        raise ServiceError(
+            _(
+                "Ngày chuyển phải từ %(day)s trở đi: đơn vị đã được chuyển vào ngày đó.",
+                day=f"{latest:%d/%m/%Y}",
+            ),
+            field="moved_on",
+        )
+    db.session.add(
+        UnitMove(
+            unit_id=unit.id,
+            from_parent_id=unit.parent_id,
+            to_parent_id=parent.id if parent else None,
+            moved_on=moved_on,
+        )
+    )
+
+
 def update_unit(
     unit: OrgUnit,
     *,
@@ -97,9 +123,11 @@ def update_unit(
     valid_to: date | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    moved_on: date | None = None,
     user: User | None = None,
 ) -> OrgUnit:
-    """Edits a unit; a new parent moves it with its whole subtree."""
+    """Edits a unit; a new parent moves it with its whole subtree from ``moved_on``
+    (default today): plans issued before that day still count it under the old one."""
     name = " ".join(name.split())
     if not name:
         raise ServiceError(_("Mã và tên đơn vị không được để trống."), field="name")
@@ -110,6 +138,8 @@ def update_unit(
     code = _check_code(code, unit)
     _check_parent(unit, parent)
     before = audit.snapshot(unit)
+    if unit.parent_id != (parent.id if parent else None):
+        record_move(unit, parent, moved_on or date.today())
     unit.code, unit.name, unit.kind, unit.parent = code, name, kind, parent
     unit.valid_from, unit.valid_to = valid_from, valid_to
     unit.contact_name, unit.contact_phone = contact_name or None, contact_phone or None
@@ -134,10 +164,9 @@ def merge_units(
     """Merges ``sources`` into ``target`` from ``starts_on`` (the 2025 commune mergers).
 
     The old units stay, valid up to the day before, with ``merged_into`` set, so
-    earlier plans keep their names, their tree and their figures. Their children
-    keep their parent for the same reason: moving them would move their past
-    results too. The children still valid on ``starts_on`` are returned, so the
-    organiser can move or close them deliberately.
+    earlier plans keep their names and their figures. Their children still valid on
+    ``starts_on`` move under ``target`` from that day (plans issued before it still count
+    them under the old unit) and are returned, for the organiser to see.
     """
     if not sources:
         raise ServiceError(_("Chọn ít nhất một đơn vị để sáp nhập."), field="sources")
@@ -168,7 +197,13 @@ def merge_units(
         audit.record("unit.merge", source, user=user, before=before)
     ids = {s.id for s in sources}
     children = db.session.scalars(select(OrgUnit).where(OrgUnit.parent_id.in_(ids))).all()
-    return [c for c in children if c.is_valid_on(starts_on)]
+    moved = [c for c in children if c.is_valid_on(starts_on)]
+    for child in moved:
+        before = audit.snapshot(child)
+        record_move(child, target, starts_on)
+        child.parent = target
+        audit.record("unit.move", child, user=user, before=before)
+    return moved
 
 
 def in_ids(ids: Select[tuple[int]]) -> list[OrgUnit]:

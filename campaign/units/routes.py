@@ -91,7 +91,13 @@ def edit(unit_id: int) -> str | Response:
     if form.validate_on_submit():
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
         try:
-            units.update_unit(unit, **_unit_fields(form), parent=parent, user=current_user)
+            units.update_unit(
+                unit,
+                **_unit_fields(form),
+                parent=parent,
+                moved_on=form.moved_on.data,
+                user=current_user,
+            )
             require(current_scope().can_manage_unit(unit))
         except ServiceError as error:
             show_error(form, error)
@@ -143,19 +149,21 @@ def merge() -> str | Response:
     form.parent_id.choices = _parent_choices()
     if form.validate_on_submit():
         try:
-            target, left = _merge(form)
+            target, moved = _merge(form)
         except ServiceError as error:
             show_error(form, error)
         else:
             flash(_("Đã sáp nhập vào %(name)s.", name=target.name), "success")
-            if left:
-                names = ", ".join(u.name for u in left)
+            if moved:
+                names = ", ".join(u.name for u in moved)
                 flash(
                     _(
-                        "Các đơn vị trực thuộc vẫn ở đơn vị cũ, cần chuyển hoặc ngừng: %(names)s.",
+                        "Các đơn vị trực thuộc đã chuyển sang %(target)s từ ngày sáp nhập: "
+                        "%(names)s.",
+                        target=target.name,
                         names=names,
                     ),
-                    "warning",
+                    "info",
                 )
             return redirect(url_for("units.tree"))
     return render_template("units/merge.html", form=form)
