@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, func, or_, select
 
 from campaign.extensions import db
 from campaign.models import (
@@ -80,11 +80,10 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
     # The recursive query carries the columns itself: no second pass over org_unit. With
     # moves since the plan's date it also starts from each moved unit, so that a unit
     # moved out of the issuer's tree is found with its subtree.
-    tree = (
-        select(*columns)
-        .where(OrgUnit.id.in_([plan.issuer_id, *earlier]))
-        .cte("plan_units", recursive=True)
-    )
+    start = OrgUnit.id == plan.issuer_id
+    if earlier:  # a subquery, not a list: a reorganisation moves thousands of units
+        start = or_(start, OrgUnit.id.in_(moved_since(plan.issued_on)))
+    tree = select(*columns).where(start).cte("plan_units", recursive=True)
     tree = tree.union_all(select(*columns).where(OrgUnit.parent_id == tree.c.id))
     found = {row.id: UnitNode(*row) for row in _rows(select(tree))}
     if earlier:
@@ -98,6 +97,10 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
     nodes = list(found.values())
     nodes.sort(key=lambda n: sort_key(n.name))
     return nodes
+
+
+def moved_since(day: date) -> Select[tuple[int]]:
+    return select(UnitMove.unit_id).where(UnitMove.moved_on > day)
 
 
 def parents_before_moves(day: date) -> dict[int, int | None]:
