@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from campaign.database import writing
 from campaign.extensions import db
-from campaign.models import Drive, OrgUnit, Result
-from campaign.services import results
-from campaign.services.errors import Conflict
+from campaign.models import Drive, OrgUnit, Plan, Quota, Result
+from campaign.services import plans, results
+from campaign.services.errors import Conflict, ServiceError
 from tests import factories as f
 
 
@@ -62,37 +62,29 @@ def test_two_concurrent_edits_of_one_result(app, engine_name):
     assert (stored.bags_250, stored.registered, stored.version) == (winner, winner, 2)
 
 
-def test_a_drive_is_not_deleted_under_a_report_being_saved(app, engine_name):
-    """Results cascade with their drive: a report saved while the organiser deletes the
-    drive must stop the deletion, never vanish with it."""
-    from campaign.services import plans
-    from campaign.services.errors import ServiceError
-
-    district, (a,) = f.district_with_communes(["A"])
-    drive = f.drive(f.plan(district))
-    f.commit()
-    ids = {"drive": drive.id, "unit": a.id}
-    saved_not_committed = threading.Event()
+def save_during_delete(app, save, remove) -> dict[str, str]:
+    """``save`` writes and holds its transaction open for half a second; ``remove`` starts
+    once the write is flushed. Returns how each ended."""
+    flushed = threading.Event()
     outcomes: dict[str, str] = {}
 
-    def report() -> None:
+    def saver() -> None:
         with app.app_context(), writing():
             try:
-                drive_ = db.session.get(Drive, ids["drive"])
-                unit = db.session.get(OrgUnit, ids["unit"])
-                results.save(drive_, unit, results.Counts(5, 0, 5, 0, 0), submit=True)
-                saved_not_committed.set()
+                save()
+                db.session.flush()
+                flushed.set()
                 threading.Event().wait(0.5)  # the organiser presses "delete" meanwhile
                 db.session.commit()
-                outcomes["report"] = "saved"
+                outcomes["save"] = "saved"
             finally:
                 db.session.remove()
 
-    def delete() -> None:
-        saved_not_committed.wait(timeout=20)
+    def remover() -> None:
+        flushed.wait(timeout=20)
         with app.app_context(), writing():
             try:
-                plans.remove_drive(db.session.get(Drive, ids["drive"]))
+                remove()
                 db.session.commit()
                 outcomes["delete"] = "deleted"
             except ServiceError:
@@ -101,64 +93,51 @@ def test_a_drive_is_not_deleted_under_a_report_being_saved(app, engine_name):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=report), threading.Thread(target=delete)]
+    threads = [threading.Thread(target=saver), threading.Thread(target=remover)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert outcomes == {"report": "saved", "delete": "refused"}
     db.session.rollback()
-    assert db.session.get(Drive, ids["drive"]) is not None
-    stored = select(func.count()).select_from(Result).where(Result.drive_id == ids["drive"])
+    return outcomes
+
+
+def test_a_drive_is_not_deleted_under_a_report_being_saved(app, engine_name):
+    """Results cascade with their drive: a report saved while the organiser deletes the
+    drive must stop the deletion, never vanish with it."""
+    district, (a,) = f.district_with_communes(["A"])
+    drive = f.drive(f.plan(district))
+    f.commit()
+    drive_id, unit_id = drive.id, a.id
+
+    def report() -> None:
+        counts = results.Counts(5, 0, 5, 0, 0)
+        unit = db.session.get(OrgUnit, unit_id)
+        results.save(db.session.get(Drive, drive_id), unit, counts, submit=True)
+
+    outcomes = save_during_delete(
+        app, report, lambda: plans.remove_drive(db.session.get(Drive, drive_id))
+    )
+    assert outcomes == {"save": "saved", "delete": "refused"}
+    assert db.session.get(Drive, drive_id) is not None
+    stored = select(func.count()).select_from(Result).where(Result.drive_id == drive_id)
     assert db.session.scalar(stored) == 1
 
 
 def test_a_plan_is_not_deleted_under_a_quota_being_set(app, engine_name):
     """Quotas cascade with their plan, like results with their drive."""
-    from campaign.models import Plan, Quota
-    from campaign.services import plans
-    from campaign.services.errors import ServiceError
-
     district, (a,) = f.district_with_communes(["A"])
     plan = f.plan(district)
     f.commit()
-    ids = {"plan": plan.id, "unit": a.id}
-    set_not_committed = threading.Event()
-    outcomes: dict[str, str] = {}
+    plan_id, unit_id = plan.id, a.id
 
     def give_quota() -> None:
-        with app.app_context(), writing():
-            try:
-                plan_ = db.session.get(Plan, ids["plan"])
-                plans.set_quotas(plan_, {db.session.get(OrgUnit, ids["unit"]): 10})
-                db.session.flush()
-                set_not_committed.set()
-                threading.Event().wait(0.5)  # the organiser presses "delete" meanwhile
-                db.session.commit()
-                outcomes["quota"] = "saved"
-            finally:
-                db.session.remove()
+        plans.set_quotas(db.session.get(Plan, plan_id), {db.session.get(OrgUnit, unit_id): 10})
 
-    def delete() -> None:
-        set_not_committed.wait(timeout=20)
-        with app.app_context(), writing():
-            try:
-                plans.remove_plan(db.session.get(Plan, ids["plan"]))
-                db.session.commit()
-                outcomes["delete"] = "deleted"
-            except ServiceError:
-                db.session.rollback()
-                outcomes["delete"] = "refused"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=give_quota), threading.Thread(target=delete)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert outcomes == {"quota": "saved", "delete": "refused"}
-    db.session.rollback()
-    assert db.session.get(Plan, ids["plan"]) is not None
-    stored = select(Quota.amount).where(Quota.plan_id == ids["plan"])
+    outcomes = save_during_delete(
+        app, give_quota, lambda: plans.remove_plan(db.session.get(Plan, plan_id))
+    )
+    assert outcomes == {"save": "saved", "delete": "refused"}
+    assert db.session.get(Plan, plan_id) is not None
+    stored = select(Quota.amount).where(Quota.plan_id == plan_id)
     assert db.session.scalars(stored).all() == [10]

@@ -589,8 +589,7 @@ def _unit_update(
         for name in fields:
             setattr(unit, name, wanted[name])
         if not same_parent:
-            units.record_move(unit, parent, date.today())  # the file carries no date
-        unit.parent = parent
+            units.move_unit(unit, parent, date.today())  # the file carries no date
         audit.record("unit.update", unit, user=user, before=before)
 
     preview.steps.append(step)

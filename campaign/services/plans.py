@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, extract, insert, or_, select, update
+from sqlalchemy import Select, delete, extract, insert, or_, select, update
 
 from campaign.documents import InvalidDocumentNumber, parse_document_number
 from campaign.extensions import db
@@ -219,52 +220,71 @@ def remove_plan(plan: Plan, *, user: User | None = None) -> None:
     """Deletes a plan made by mistake: one with no quota, no drive and no plan under it.
     The documents it cites go with it; the audit trail keeps the plan as it was."""
     check_open(plan)
-    # Quotas and drives cascade with their plan: lock it, as for a drive (remove_drive).
-    db.session.execute(select(Plan.id).where(Plan.id == plan.id).with_for_update())
-    attached = (
-        select(Quota.id).where(Quota.plan_id == plan.id),
-        select(Drive.id).where(Drive.plan_id == plan.id),
-        select(Plan.id).where(Plan.parent_id == plan.id),
+    _remove_unused(
+        plan,
+        used_by=(
+            select(Quota.id).where(Quota.plan_id == plan.id),
+            select(Drive.id).where(Drive.plan_id == plan.id),
+            select(Plan.id).where(Plan.parent_id == plan.id),
+        ),
+        refusal=_(
+            "Kế hoạch đã có chỉ tiêu, đợt hiến máu hoặc kế hoạch cấp dưới nên không xóa "
+            "được; hãy sửa nội dung kế hoạch."
+        ),
+        pending=ImportKind.QUOTAS,
+        before=audit.snapshot(plan) | {"documents": [d.number for d in plan.documents]},
+        action="plan.delete",
+        user=user,
     )
-    if any(db.session.scalar(query.limit(1)) is not None for query in attached):
-        raise ServiceError(
-            _(
-                "Kế hoạch đã có chỉ tiêu, đợt hiến máu hoặc kế hoạch cấp dưới nên không xóa "
-                "được; hãy sửa nội dung kế hoạch."
-            )
-        )
-    db.session.execute(
-        delete(PendingImport).where(
-            PendingImport.kind == ImportKind.QUOTAS.value, PendingImport.target_id == plan.id
-        )
-    )
-    before = audit.snapshot(plan) | {"documents": [d.number for d in plan.documents]}
-    audit.record("plan.delete", plan, user=user, before=before)
-    db.session.delete(plan)
-    db.session.flush()
 
 
 def remove_drive(drive: Drive, *, user: User | None = None) -> None:
     """Deletes a drive made by mistake. One with any report, even a draft, is refused:
     those are the units' work, and the figures already counted come from them."""
     check_open(drive.plan)
-    # Results cascade with their drive, so no report may slip in between the check and the
-    # delete. On PostgreSQL a report being saved holds a key-share lock on the drive row:
-    # FOR UPDATE waits for it, and a report saved after it waits for us, then fails its
-    # foreign key. SQLite's writers already take turns (BEGIN IMMEDIATE).
-    db.session.execute(select(Drive.id).where(Drive.id == drive.id).with_for_update())
-    if db.session.scalar(select(Result.id).where(Result.drive_id == drive.id).limit(1)):
-        raise ServiceError(
-            _("Đợt hiến máu đã có báo cáo của đơn vị nên không xóa được; hãy sửa tên hoặc ngày.")
-        )
-    # A results file uploaded for this drive and not yet confirmed has nowhere to go.
+    _remove_unused(
+        drive,
+        used_by=(select(Result.id).where(Result.drive_id == drive.id),),
+        refusal=_(
+            "Đợt hiến máu đã có báo cáo của đơn vị nên không xóa được; hãy sửa tên hoặc ngày."
+        ),
+        pending=ImportKind.RESULTS,
+        before=audit.snapshot(drive),
+        action="drive.delete",
+        user=user,
+    )
+
+
+def _remove_unused(
+    row: Plan | Drive,
+    *,
+    used_by: Sequence[Select[tuple[int]]],
+    refusal: str,
+    pending: ImportKind,
+    before: dict[str, Any],
+    action: str,
+    user: User | None,
+) -> None:
+    """Deletes ``row`` unless one of ``used_by`` finds anything, with the files uploaded
+    for it and not yet confirmed (they have nowhere to go).
+
+    What refers to a plan or a drive cascades with it, so nothing may slip in between the
+    check and the delete. The row is locked first: on PostgreSQL a quota or report being
+    saved holds a key-share lock on it, so FOR UPDATE waits for that save to commit (and
+    the check then sees it), and a save that starts later waits for us, then fails its
+    foreign key. SQLite's writers already take turns (BEGIN IMMEDIATE).
+    """
+    model = type(row)
+    db.session.execute(select(model.id).where(model.id == row.id).with_for_update())
+    if any(db.session.scalar(query.limit(1)) is not None for query in used_by):
+        raise ServiceError(refusal)
     db.session.execute(
         delete(PendingImport).where(
-            PendingImport.kind == ImportKind.RESULTS.value, PendingImport.target_id == drive.id
+            PendingImport.kind == pending.value, PendingImport.target_id == row.id
         )
     )
-    audit.record("drive.delete", drive, user=user, before=audit.snapshot(drive))
-    db.session.delete(drive)
+    audit.record(action, row, user=user, before=before)
+    db.session.delete(row)
     db.session.flush()
 
 

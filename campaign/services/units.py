@@ -86,8 +86,9 @@ def _check_parent(unit: OrgUnit, parent: OrgUnit | None) -> None:
         ancestor = ancestor.parent
 
 
-def record_move(unit: OrgUnit, parent: OrgUnit | None, moved_on: date) -> None:
-    """Keeps where ``unit`` hung before it goes under ``parent`` on ``moved_on``.
+def move_unit(unit: OrgUnit, parent: OrgUnit | None, moved_on: date) -> None:
+    """Puts ``unit`` (with its subtree) under ``parent`` from ``moved_on``, keeping where it
+    hung before so that plans issued earlier still read it there.
 
     Moves of one unit are kept in order of their days, so the parent on any past day can
     be read back: a move cannot be dated before the unit's latest one."""
@@ -110,6 +111,7 @@ def record_move(unit: OrgUnit, parent: OrgUnit | None, moved_on: date) -> None:
             moved_on=moved_on,
         )
     )
+    unit.parent = parent
 
 
 def update_unit(
@@ -136,11 +138,10 @@ def update_unit(
     if valid_from and valid_to and valid_from > valid_to:
         raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
     code = _check_code(code, unit)
-    _check_parent(unit, parent)
     before = audit.snapshot(unit)
     if unit.parent_id != (parent.id if parent else None):
-        record_move(unit, parent, moved_on or date.today())
-    unit.code, unit.name, unit.kind, unit.parent = code, name, kind, parent
+        move_unit(unit, parent, moved_on or date.today())
+    unit.code, unit.name, unit.kind = code, name, kind
     unit.valid_from, unit.valid_to = valid_from, valid_to
     unit.contact_name, unit.contact_phone = contact_name or None, contact_phone or None
     action = "unit.move" if before["parent_id"] != (parent.id if parent else None) else "unit.edit"
@@ -200,8 +201,7 @@ def merge_units(
     moved = [c for c in children if c.is_valid_on(starts_on)]
     for child in moved:
         before = audit.snapshot(child)
-        record_move(child, target, starts_on)
-        child.parent = target
+        move_unit(child, target, starts_on)
         audit.record("unit.move", child, user=user, before=before)
     return moved
 
