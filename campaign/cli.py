@@ -159,8 +159,10 @@ def _run_import(preview: imports.Preview, dry_run: bool) -> None:
     for problem in preview.problems:
         where = f"dòng {problem.row}: " if problem.row else ""
         click.echo(f"Lỗi: {where}{problem.message}", err=True)
+    if preview.unlisted_problems:
+        click.echo(f"... và {preview.unlisted_problems} lỗi khác không liệt kê.", err=True)
     if not preview.ok:
-        _fail(f"{len(preview.problems)} lỗi; chưa có gì được lưu.")
+        _fail(f"{preview.problem_count} lỗi; chưa có gì được lưu.")
     if dry_run:
         db.session.rollback()
         click.echo("Chạy thử: chưa lưu gì.")

@@ -18,10 +18,12 @@ from werkzeug.wrappers import Response
 
 from campaign.auth.access import current_scope, require, roles_required
 from campaign.extensions import db
+from campaign.formatting import number
 from campaign.imports.forms import ConfirmForm, DiscardForm, UploadForm
 from campaign.models import Drive, ImportKind, OrgUnit, PendingImport, Plan, Role
 from campaign.services import imports, pending_imports
 from campaign.services.errors import NotFound, ServiceError
+from campaign.spreadsheets import bounds
 
 bp = Blueprint("imports", __name__)
 ORGANISERS = (Role.ADMIN, Role.ORGANISER)
@@ -111,7 +113,21 @@ def _upload(target: Target) -> str | Response:
             )
             return redirect(url_for("imports.preview", token=pending.token))
         form.file.errors.append(problem)
-    return render_template("imports/upload.html", form=form, target=target)
+    return render_template("imports/upload.html", form=form, target=target, limits=_limits())
+
+
+def _limits() -> dict[str, str]:
+    """What a file may hold, as the upload page states it."""
+    return {
+        "size": _size(current_app.config["MAX_CONTENT_LENGTH"] or 0),
+        "rows": number(bounds.MAX_ROWS),
+        "columns": number(bounds.MAX_COLUMNS),
+        "sheets": number(bounds.MAX_SHEETS),
+    }
+
+
+def _size(limit: int) -> str:
+    return f"{limit / 1024 / 1024:.0f} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
 def _pending(token: str) -> tuple[PendingImport, Target]:
@@ -139,6 +155,7 @@ def preview(token: str) -> str:
         kinds=imports.ChangeKind,
         confirm=confirm,
         discard=DiscardForm(),
+        limit=imports.MAX_PROBLEMS,
     )
 
 
@@ -185,8 +202,7 @@ def discard(token: str) -> Response:
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
     """Says what the limit is, with a way back to the upload page."""
-    limit = current_app.config["MAX_CONTENT_LENGTH"] or 0
-    size = f"{limit / 1024 / 1024:.0f} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    size = _size(current_app.config["MAX_CONTENT_LENGTH"] or 0)
     return render_template("imports/too_large.html", size=size, back=request.path), 413
 
 

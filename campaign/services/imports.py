@@ -14,12 +14,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from campaign import labels
 from campaign.extensions import db
+from campaign.formatting import number
 from campaign.models import (
     Drive,
     ImportKind,
@@ -33,12 +35,12 @@ from campaign.rates import CountingRule
 from campaign.services import audit, plans, results, units
 from campaign.services.errors import ServiceError
 from campaign.services.summary import unit_and_descendants
+from campaign.spreadsheets.isolated import DEFAULT_MEMORY_LIMIT, read_table_isolated
 from campaign.spreadsheets.reading import (
     Column,
     NotANumber,
     SheetError,
     check_xlsx,
-    read_table,
     whole_number,
 )
 from campaign.text import fold
@@ -57,6 +59,22 @@ FILE_ERRORS = {
     "bomb": _l("Tệp bị từ chối: nội dung giải nén quá lớn so với kích thước tệp."),
     "no_header": _l(
         "Không tìm thấy dòng tiêu đề có các cột %(columns)s trong 20 dòng đầu của các trang tính."
+    ),
+    "too_many_rows": _l(
+        "Tệp có dữ liệu đến dòng %(found)s; mỗi trang tính chỉ được đọc tối đa %(limit)s dòng. "
+        "Hãy xóa các dòng thừa hoặc chia thành nhiều tệp."
+    ),
+    "too_many_columns": _l(
+        "Tệp có dữ liệu đến cột thứ %(found)s; mỗi trang tính chỉ được đọc tối đa %(limit)s cột. "
+        "Hãy xóa các cột thừa."
+    ),
+    "too_many_sheets": _l("Tệp có %(found)s trang tính; tối đa %(limit)s trang tính."),
+    "too_many_parts": _l(
+        "Tệp có %(found)s thành phần nén bên trong; một bảng tính .xlsx được nhận tối đa %(limit)s."
+    ),
+    "too_costly": _l(
+        "Tệp cần quá nhiều bộ nhớ hoặc thời gian để đọc nên bị từ chối. Hãy chép dữ liệu sang "
+        "một tệp mới chỉ gồm bảng cần nhập."
     ),
 }
 
@@ -82,6 +100,9 @@ RESULT_COLUMNS = (
     Column("donations", ("Hiến thành công", "Số người hiến", "Số hiến", "Đủ điều kiện")),
 )
 BAG_COLUMNS = ("bags_250", "bags_350", "bags_450")
+#: Problems listed for one file: a file with more is as refused, and a page of 100.000
+#: problems helps no one. The preview shows as many changes.
+MAX_PROBLEMS = 1000
 
 
 class ChangeKind(StrEnum):
@@ -110,7 +131,9 @@ class Problem:
 class Preview:
     kind: ImportKind
     changes: list[Change] = field(default_factory=list)
+    #: The first :data:`MAX_PROBLEMS` problems; ``problem_count`` counts them all.
     problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
     #: What applying does, one step per new or changed row.
     steps: list[Callable[[User | None], None]] = field(default_factory=list)
 
@@ -119,10 +142,16 @@ class Preview:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return self.problem_count == 0
 
     def problem(self, row: int | None, message: str) -> None:
-        self.problems.append(Problem(row, message))
+        self.problem_count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(row, message))
+
+    @property
+    def unlisted_problems(self) -> int:
+        return self.problem_count - len(self.problems)
 
     def fingerprint(self) -> str:
         """Changes the moment what applying would do changes, e.g. after someone else's edit."""
@@ -135,15 +164,21 @@ def file_problem(data: bytes) -> str | None:
     try:
         check_xlsx(data)
     except SheetError as error:
-        return str(FILE_ERRORS[error.code]) % error.params
+        return file_message(error)
     return None
+
+
+def file_message(error: SheetError) -> str:
+    """Why a file is refused as a whole, numbers written the Vietnamese way."""
+    params = {k: number(v) if isinstance(v, int) else v for k, v in error.params.items()}
+    return str(FILE_ERRORS[error.code]) % params
 
 
 def apply(preview: Preview, user: User | None = None) -> int:
     """All or nothing: a preview with any problem changes nothing. Returns rows written."""
     if not preview.ok:
         raise ServiceError(
-            _("Tệp còn %(count)d lỗi; chưa có gì được lưu.", count=len(preview.problems))
+            _("Tệp còn %(count)d lỗi; chưa có gì được lưu.", count=preview.problem_count)
         )
     for step in preview.steps:
         step(user)
@@ -157,10 +192,11 @@ def _no_progress(rows: list[T]) -> Iterable[T]:
 
 def _read(data: bytes, columns: tuple[Column, ...], kind: ImportKind) -> tuple[Preview, Any]:
     preview = Preview(kind)
+    limit = current_app.config.get("IMPORT_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
     try:
-        return preview, read_table(data, columns)
+        return preview, read_table_isolated(data, columns, memory_limit=limit)
     except SheetError as error:
-        preview.problem(None, str(FILE_ERRORS[error.code]) % error.params)
+        preview.problem(None, file_message(error))
         return preview, None
 
 
@@ -369,12 +405,12 @@ def preview_results(
 def _result_counts(
     values: dict[str, Any], has_bags: bool, row: int, preview: Preview
 ) -> results.Counts | None:
-    before = len(preview.problems)
+    before = preview.problem_count
     names = [*BAG_COLUMNS] if has_bags else ["donations"]
     numbers = {name: _count(values, name, row, preview) or 0 for name in names}
     deferred = _count(values, "deferred", row, preview) or 0
     registered = _count(values, "registered", row, preview)
-    if len(preview.problems) > before:
+    if preview.problem_count > before:
         return None
     if not has_bags:
         # Counted per bag, the size does not change the units: keep them as 250 ml bags.

@@ -27,12 +27,18 @@ def store(
         user_id=user.id,
         kind=kind.value,
         target_id=target_id,
-        filename=filename[:255],
+        filename=clean_filename(filename),
         data=data,
     )
     db.session.add(pending)
     db.session.flush()
     return pending
+
+
+def clean_filename(name: str) -> str:
+    """The name as shown back to its owner: no folders, control or unpaired characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(c for c in name if c.isprintable()).strip()[:255] or "tep.xlsx"
 
 
 def find(token: str) -> PendingImport:

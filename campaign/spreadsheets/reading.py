@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
+from campaign.spreadsheets import bounds
 from campaign.text import fold
 
 #: A password-protected .xlsx and an old .xls are both OLE compound files.
@@ -24,6 +26,17 @@ MAX_ENTRIES = 2000
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 #: Spreadsheet XML compresses well, but not a thousandfold: beyond this it is a bomb.
 MAX_RATIO = 200
+#: What reading a damaged or unusual archive may raise; each means the file cannot be read.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    ValueError,
+    EOFError,
+    OSError,
+    RuntimeError,  # an encrypted entry
+    NotImplementedError,  # a compression method zipfile lacks
+    zlib.error,
+)
 HEADER_SEARCH_ROWS = 20
 TOTAL_WORDS = {"tong", "cong", "tong cong", "tong so"}
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -49,11 +62,17 @@ def check_xlsx(data: bytes) -> None:
         raise SheetError("not_xlsx")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, EOFError) as error:
+            _check_archive(archive)
+    except bounds.TooLarge as error:
+        raise SheetError(f"too_many_{error.code}", found=error.found, limit=error.limit) from error
+    except (bounds.BadReference, *ZIP_ERRORS) as error:
         raise SheetError("corrupt") from error
+
+
+def _check_archive(archive: zipfile.ZipFile) -> None:
+    entries = archive.infolist()
     if len(entries) > MAX_ENTRIES:
-        raise SheetError("bomb")
+        raise bounds.TooLarge("parts", len(entries), MAX_ENTRIES)
     if sum(e.file_size for e in entries) > MAX_UNCOMPRESSED:
         raise SheetError("bomb")
     for entry in entries:
@@ -62,6 +81,7 @@ def check_xlsx(data: bytes) -> None:
     names = {e.filename for e in entries}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise SheetError("not_xlsx")
+    bounds.check_workbook(archive)  # the sizes the file declares are bounded; now its cells
 
 
 def header_key(text: Any) -> str:
@@ -95,20 +115,28 @@ class Table:
 def read_table(data: bytes, columns: Sequence[Column]) -> Table:
     """The first sheet whose header row (within the first 20 rows) names every required column."""
     check_xlsx(data)
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = [
-            (name, workbook.get_sheet_by_name(name).to_python()) for name in workbook.sheet_names
-        ]
-    except Exception as error:  # calamine raises its own error types for broken content
-        raise SheetError("corrupt") from error
-    for name, rows in sheets:
+    for name, rows in _sheets(data):
         found = _header(rows, columns)
         if found is not None:
             index, positions = found
             return Table(name, set(positions), list(_data_rows(rows, index, positions)))
     required = [c.labels[0] for c in columns if c.required]
     raise SheetError("no_header", columns=", ".join(required))
+
+
+def _sheets(data: bytes) -> Iterator[tuple[str, list[list[Any]]]]:
+    """Each sheet's cells in turn, so that only one sheet is held at a time."""
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = workbook.sheet_names
+    except Exception as error:  # calamine raises its own error types for broken content
+        raise SheetError("corrupt") from error
+    for name in names:
+        try:
+            rows = workbook.get_sheet_by_name(name).to_python()
+        except Exception as error:
+            raise SheetError("corrupt") from error
+        yield name, rows
 
 
 def _header(
