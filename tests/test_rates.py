@@ -267,6 +267,20 @@ def test_results_outside_every_quota_holder_are_shown_apart():
     assert (t.holders, t.completed, t.over, t.not_reported) == (2, 0, 0, 1)
 
 
+@pytest.mark.parametrize(
+    ("rule", "outside_7", "outside_8"),
+    [(BAG, F(6), F(3)), (ML250, F(250 + 2 * 350 + 3 * 450, 250), F(350 + 2 * 450, 250))],
+)
+def test_results_outside_every_quota_holder_follow_the_plan_rule(rule, outside_7, outside_8):
+    """350 and 450 ml bags outside every holder: one unit a bag, or 1,4 and 1,8 per 250 ml."""
+    tallies = {**FLAT_TALLIES, 7: reported(1, 2, 3), 8: reported(ml350=1, ml450=2)}
+    summary = summarize(FLAT, FLAT_QUOTAS, tallies, rule)
+    assert summary.rule is rule
+    assert [(o.unit.id, o.collected) for o in summary.outside] == [(7, outside_7), (8, outside_8)]
+    assert summary.collected_outside == outside_7 + outside_8
+    assert summary.tally_outside.bags == Bags(1, 3, 5)
+
+
 def test_issuer_own_results_are_outside():
     summary = summarize([node(1), node(2, 1)], {2: 10}, {1: reported(6), 2: reported(4)}, BAG)
     assert [o.unit.id for o in summary.outside] == [1]
