@@ -406,6 +406,54 @@ def test_registered_donors_deferred_roll_up_like_collected():
     assert (lines[8].status, lines[8].collected) == (Status.BELOW, 0)  # all three deferred
 
 
+# A part of a tree, handed in without the district above it (id 1 is not among the nodes):
+# 2 commune A, quota 30
+# ├── 3 school, no quota
+# │   └── 4 union, quota 10
+# 8 commune B, quota 0
+# └── 9 village, nothing reported: the last unit in order
+SUBTREE = [node(2, 1), node(3, 2, "school"), node(4, 3, "union"), node(8, 1), node(9, 8, "village")]
+SUBTREE_QUOTAS = {2: 30, 4: 10, 8: 0}
+SUBTREE_TALLIES = {2: reported(4), 3: reported(ml350=2), 4: reported(12), 8: reported(ml450=5)}
+
+
+@pytest.mark.parametrize("rule", [BAG, ML250])
+def test_units_whose_parent_is_not_handed_in_are_roots(rule):
+    summary = summarize(SUBTREE, SUBTREE_QUOTAS, SUBTREE_TALLIES, rule)
+    assert summary.rule is rule
+    lines = by_id(summary)
+    assert list(lines) == [2, 4, 8]
+    assert [(lines[uid].depth, lines[uid].holders_above) for uid in lines] == [
+        (0, ()),
+        (2, (2,)),
+        (0, ()),
+    ]
+    assert lines[2].tally == SUBTREE_TALLIES[2] + SUBTREE_TALLIES[3] + SUBTREE_TALLIES[4]
+    assert lines[2].allocated_below == 10
+    assert [o.unit.id for o in summary.outside] == [8]
+    assert (summary.totals.quota, summary.totals.holders) == (30, 2)
+    assert summary.totals.tally == lines[2].tally
+
+
+def test_results_roll_up_past_a_second_root_and_a_last_unit_without_results():
+    summary = summarize(SUBTREE, SUBTREE_QUOTAS, SUBTREE_TALLIES, BAG)
+    lines = by_id(summary)
+    assert [(uid, lines[uid].collected, lines[uid].status) for uid in lines] == [
+        (2, F(18), Status.BELOW),  # 4 of its own, 2 of the school, 12 of the union
+        (4, F(12), Status.OVER),
+        (8, F(5), Status.NO_QUOTA),
+    ]
+    assert (summary.totals.collected, summary.collected_outside) == (F(18), F(5))
+
+
+def test_results_roll_up_when_the_last_unit_in_order_has_none():
+    units = [node(1, kind="district"), node(2, 1), node(3, 2, "union"), node(4, 1)]
+    summary = summarize(units, {2: 10}, {3: reported(7)}, BAG)
+    (line,) = summary.lines
+    assert (line.collected, line.status, line.tally.reports) == (F(7), Status.BELOW, 1)
+    assert summary.outside == []
+
+
 # --- Errors -----------------------------------------------------------------
 
 
