@@ -15,7 +15,7 @@ from flask import Flask
 from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, Response
 from werkzeug.serving import BaseWSGIServer, make_server
 
-#: The Debian package's browser (CI installs it with apt-get).
+#: The Debian package's browser (scripts/test installs it with apt-get).
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 #: Headless as root, and quiet: without the networking flags Chromium keeps calling Google.
 CHROMIUM_ARGS = [

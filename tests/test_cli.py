@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from campaign import cli
 from campaign.extensions import db
 from campaign.models import OrgUnit, Plan, User
 from campaign.services.summary import plan_summary
@@ -41,6 +42,19 @@ def test_demo_loads_quang_xuong_2021(runner):
     assert (
         plan_summary(province_plan).totals.collected == plan_summary(district_plan).totals.collected
     )
+
+
+def test_serve_demo_serves_on_the_port_given(runner, monkeypatch):
+    """Port 5000 may be taken (another app, a second checkout): --port moves the demo."""
+    served = []
+    monkeypatch.setattr(cli, "run_simple", lambda host, port, app, **_: served.append((host, port)))
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)  # the suite's objects stay collectable
+    result = runner.invoke(args=["serve-demo", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123/" in result.output
+    assert runner.invoke(args=["serve-demo", "--host", "0.0.0.0"]).exit_code == 0
+    assert served == [("127.0.0.1", 8123), ("0.0.0.0", 5000)]
+    assert count(Plan) > 0 and count(User) > 0  # with the demo data loaded
 
 
 def test_demo_refuses_a_database_with_data(runner):

@@ -37,7 +37,7 @@ def convert(soffice: str, source: Path, target: str, out: Path) -> None:
 
 
 def test_libreoffice_reads_the_same_numbers(app, tmp_path):
-    # CI installs LibreOffice (.ci/run); a machine without it fails here rather than skipping.
+    # scripts/test installs LibreOffice; a machine without it fails here rather than skipping.
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice (soffice) is needed: apt install libreoffice-calc-nogui"
     demo.load()

@@ -163,10 +163,13 @@ def test_rate_and_over_target(collected, quota, rate, amount, rate_over):
         (F(19, 20), "95.0", "95,0%"),
         (F(1_999, 2_000), "99.9", "99,9%"),  # 99,95 would round to 100,0
         (F(19_999, 20_000), "99.9", "99,9%"),
+        (F(199, 200), "99.5", "99,5%"),  # below, and clear of 100,0: shown as it is
         (F(1), "100.0", "100,0%"),
         (F(20_001, 20_000), "100.1", "100,1%"),  # 100,005 would round to 100,0
         (F(40_001, 40_000), "100.1", "100,1%"),
         (F(2_001, 2_000), "100.1", "100,1%"),  # 100,05 half up
+        (F(201, 200), "100.5", "100,5%"),  # over, and already clear of 100,0: shown as it is
+        (F(101, 100), "101.0", "101,0%"),
         (F(9, 8), "112.5", "112,5%"),
         (F(611, 500), "122.2", "122,2%"),
         (F(61, 40), "152.5", "152,5%"),
@@ -262,6 +265,20 @@ def test_results_outside_every_quota_holder_are_shown_apart():
     t = summary.totals
     assert (t.quota, t.collected, t.tally.reports) == (60, 30, 3)
     assert (t.holders, t.completed, t.over, t.not_reported) == (2, 0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("rule", "outside_7", "outside_8"),
+    [(BAG, F(6), F(3)), (ML250, F(250 + 2 * 350 + 3 * 450, 250), F(350 + 2 * 450, 250))],
+)
+def test_results_outside_every_quota_holder_follow_the_plan_rule(rule, outside_7, outside_8):
+    """350 and 450 ml bags outside every holder: one unit a bag, or 1,4 and 1,8 per 250 ml."""
+    tallies = {**FLAT_TALLIES, 7: reported(1, 2, 3), 8: reported(ml350=1, ml450=2)}
+    summary = summarize(FLAT, FLAT_QUOTAS, tallies, rule)
+    assert summary.rule is rule
+    assert [(o.unit.id, o.collected) for o in summary.outside] == [(7, outside_7), (8, outside_8)]
+    assert summary.collected_outside == outside_7 + outside_8
+    assert summary.tally_outside.bags == Bags(1, 3, 5)
 
 
 def test_issuer_own_results_are_outside():
@@ -387,6 +404,54 @@ def test_registered_donors_deferred_roll_up_like_collected():
     plan = summary.totals.tally
     assert (plan.registered, plan.donors, plan.deferred) == (62, 52, 10)
     assert (lines[8].status, lines[8].collected) == (Status.BELOW, 0)  # all three deferred
+
+
+# A part of a tree, handed in without the district above it (id 1 is not among the nodes):
+# 2 commune A, quota 30
+# ├── 3 school, no quota
+# │   └── 4 union, quota 10
+# 8 commune B, quota 0
+# └── 9 village, nothing reported: the last unit in order
+SUBTREE = [node(2, 1), node(3, 2, "school"), node(4, 3, "union"), node(8, 1), node(9, 8, "village")]
+SUBTREE_QUOTAS = {2: 30, 4: 10, 8: 0}
+SUBTREE_TALLIES = {2: reported(4), 3: reported(ml350=2), 4: reported(12), 8: reported(ml450=5)}
+
+
+@pytest.mark.parametrize("rule", [BAG, ML250])
+def test_units_whose_parent_is_not_handed_in_are_roots(rule):
+    summary = summarize(SUBTREE, SUBTREE_QUOTAS, SUBTREE_TALLIES, rule)
+    assert summary.rule is rule
+    lines = by_id(summary)
+    assert list(lines) == [2, 4, 8]
+    assert [(lines[uid].depth, lines[uid].holders_above) for uid in lines] == [
+        (0, ()),
+        (2, (2,)),
+        (0, ()),
+    ]
+    assert lines[2].tally == SUBTREE_TALLIES[2] + SUBTREE_TALLIES[3] + SUBTREE_TALLIES[4]
+    assert lines[2].allocated_below == 10
+    assert [o.unit.id for o in summary.outside] == [8]
+    assert (summary.totals.quota, summary.totals.holders) == (30, 2)
+    assert summary.totals.tally == lines[2].tally
+
+
+def test_results_roll_up_past_a_second_root_and_a_last_unit_without_results():
+    summary = summarize(SUBTREE, SUBTREE_QUOTAS, SUBTREE_TALLIES, BAG)
+    lines = by_id(summary)
+    assert [(uid, lines[uid].collected, lines[uid].status) for uid in lines] == [
+        (2, F(18), Status.BELOW),  # 4 of its own, 2 of the school, 12 of the union
+        (4, F(12), Status.OVER),
+        (8, F(5), Status.NO_QUOTA),
+    ]
+    assert (summary.totals.collected, summary.collected_outside) == (F(18), F(5))
+
+
+def test_results_roll_up_when_the_last_unit_in_order_has_none():
+    units = [node(1, kind="district"), node(2, 1), node(3, 2, "union"), node(4, 1)]
+    summary = summarize(units, {2: 10}, {3: reported(7)}, BAG)
+    (line,) = summary.lines
+    assert (line.collected, line.status, line.tally.reports) == (F(7), Status.BELOW, 1)
+    assert summary.outside == []
 
 
 # --- Errors -----------------------------------------------------------------
