@@ -53,7 +53,7 @@ def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[s
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         # Address space of the child process that reads an uploaded workbook (the second
         # wall behind the size checks of campaign/spreadsheets/bounds.py).
-        "IMPORT_MEMORY_LIMIT": int(os.environ.get("IMPORT_MEMORY_LIMIT_MB", 2048)) * 1024 * 1024,
+        "IMPORT_MEMORY_LIMIT": int(os.environ.get("IMPORT_MEMORY_LIMIT_MB", "2048")) << 20,
         # Seconds a SQLite writer waits for the lock before giving up.
         "SQLITE_BUSY_TIMEOUT": 30,
         # A session ends after this many seconds without a request, and this long after sign-in.

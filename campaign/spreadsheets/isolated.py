@@ -24,8 +24,9 @@ from campaign.spreadsheets.reading import Column, SheetError, Table, read_table
 log = logging.getLogger(__name__)
 
 #: Memory a reading child may add to what it shares with its parent: the reader's grid of a
-#: sheet at every bound of bounds.py takes about 400 MB.
-DEFAULT_MEMORY_LIMIT = 1536 * 1024 * 1024
+#: sheet at every bound of bounds.py takes about 400 MB. The app's setting is
+#: ``IMPORT_MEMORY_LIMIT`` (``IMPORT_MEMORY_LIMIT_MB`` in the environment).
+DEFAULT_MEMORY_LIMIT = 2048 * 1024 * 1024
 #: CPU seconds a reading child may use; reading 150.000 rows takes a few.
 DEFAULT_CPU_LIMIT = 120
 
