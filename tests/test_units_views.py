@@ -110,6 +110,24 @@ def test_a_code_differing_only_in_case_is_refused_by_the_code_field(client, dist
     assert count_units() == before
 
 
+def test_a_code_taken_at_the_same_moment_gets_the_message_not_an_error_page(
+    client, district, monkeypatch
+):
+    """Two requests may both pass the service's check; the unique index refuses the second."""
+    parent, (binh, ngoc, _) = district
+    monkeypatch.setattr(units, "_check_code", lambda code, unit=None: code.strip())
+    before = count_units()
+    data = {"code": binh.code.lower(), "name": "Xã Mới Gõ", "kind": "commune"}
+    created = client.post("/don-vi/moi", data={**data, "parent_id": parent.id})
+    edited = client.post(f"/don-vi/{ngoc.id}/sua", data={**data, "parent_id": parent.id})
+    for response in (created, edited):
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert f'id="code-error">Mã đơn vị {binh.code.lower()} đã được dùng.</p>' in page
+    assert count_units() == before
+    assert db.session.get(OrgUnit, ngoc.id).name == "Quảng Ngọc"
+
+
 def test_a_unit_may_change_the_case_of_its_own_code(client, district):
     parent, (binh, *_) = district
     data = {"code": binh.code.lower(), "name": binh.name, "kind": "commune", "parent_id": parent.id}

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from campaign.extensions import db
@@ -66,6 +67,7 @@ def create_unit(
         contact_phone=contact_phone or None,
     )
     db.session.add(unit)
+    _flush_code(code)
     audit.record("unit.create", unit, user=user)
     return unit
 
@@ -90,6 +92,18 @@ def _check_code(code: str, unit: OrgUnit | None = None) -> str:
             field="code",
         )
     return code
+
+
+def _flush_code(code: str) -> None:
+    """Two people taking one code at the same moment both pass :func:`_check_code`; the
+    unique index refuses the second, which gets the message rather than an error page."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        if not any(name in str(error.orig) for name in ("org_unit_code", "org_unit.code")):
+            raise
+        message = _("Mã đơn vị %(code)s đã được dùng.", code=code)
+        raise ServiceError(message, field="code") from error
 
 
 def _check_parent(unit: OrgUnit, parent: OrgUnit | None) -> None:
@@ -162,6 +176,7 @@ def update_unit(
     unit.code, unit.name, unit.kind = code, name, kind
     unit.valid_from, unit.valid_to = valid_from, valid_to
     unit.contact_name, unit.contact_phone = contact_name or None, contact_phone or None
+    _flush_code(code)
     action = "unit.move" if before["parent_id"] != (parent.id if parent else None) else "unit.edit"
     audit.record(action, unit, user=user, before=before)
     return unit
