@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
-from campaign.models import ApiToken, AuditEntry, Quota, Result
+from campaign.models import ApiToken, AuditEntry, OrgUnit, Quota, Result
 from campaign.rates import display_units
 from campaign.services import plans, tokens
 from campaign.services.summary import plan_summary
@@ -235,6 +235,59 @@ def test_units_of_one_parent(client, world):
     assert missing.status_code == 404
 
 
+def test_units_are_found_by_their_code_whatever_its_case(client, world):
+    organiser = world.headers("organiser")
+    lower = world.district.code.lower()
+    assert lower != world.district.code
+    response = client.get(f"/api/v1/units?parent={lower}", headers=organiser)
+    assert {u["code"] for u in response.get_json()["items"]} == {c.code for c in world.communes}
+    commune = type("U", (), {"code": world.communes[0].code.lower()})
+    pushed = client.put(result_url(world, commune), json=COUNTS, headers=organiser)
+    assert pushed.status_code == 201, pushed.get_json()
+    assert pushed.get_json()["unit_code"] == world.communes[0].code  # stored as typed
+
+
+def test_a_code_differing_only_in_case_is_taken(client, world):
+    body = {"code": world.communes[0].code.lower(), "name": "Xã Mới", "kind": "commune"}
+    response = client.post(
+        "/api/v1/units",
+        json={**body, "parent_code": world.district.code},
+        headers=world.headers("organiser"),
+    )
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "invalid"
+    assert "không phân biệt chữ hoa, chữ thường" in error["details"]["code"][0]
+    db.session.rollback()
+    assert db.session.scalar(select(OrgUnit).where(OrgUnit.name == "Xã Mới")) is None
+
+
+def _masked(response, code: str) -> tuple[int, str]:
+    return response.status_code, response.get_data(as_text=True).replace(code, "<code>")
+
+
+def test_a_code_outside_the_scope_answers_as_an_unknown_code(client, world):
+    """The answer never tells whether a code exists outside one's scope."""
+    theirs, unknown = world.district.code, "NO-SUCH"
+    stranger, reporter = world.headers("stranger"), world.headers("reporter")
+
+    def listed(code):
+        return _masked(client.get(f"/api/v1/units?parent={code}", headers=stranger), code)
+
+    def created(code):
+        body = {"code": "X-NEW", "name": "X", "kind": "school", "parent_code": code}
+        return _masked(client.post("/api/v1/units", json=body, headers=stranger), code)
+
+    def pushed(code):
+        target = type("U", (), {"code": code})
+        return _masked(client.put(result_url(world, target), json=COUNTS, headers=reporter), code)
+
+    assert listed(theirs) == listed(unknown) and listed(theirs)[0] == 404
+    assert created(theirs) == created(unknown) and created(theirs)[0] == 422
+    other_commune = world.communes[1].code
+    assert pushed(other_commune) == pushed(unknown) and pushed(unknown)[0] == 404
+
+
 @pytest.mark.parametrize("query", ["per_page=1001", "per_page=0", "page=0", "page=x"])
 def test_bad_pagination_is_422(client, world, query):
     response = client.get(f"/api/v1/units?{query}", headers=world.headers("organiser"))
@@ -261,8 +314,9 @@ def test_create_unit(client, world):
     ("who", "body", "status"),
     [
         ("leader", {"parent_code": "D"}, 403),
-        ("reporter", {"parent_code": "D"}, 403),
-        ("stranger", {"parent_code": "D"}, 403),
+        # A unit outside one's scope reads as an unknown code (as NOPE below), not as 403.
+        ("reporter", {"parent_code": "D"}, 422),
+        ("stranger", {"parent_code": "D"}, 422),
         ("organiser", {"parent_code": None}, 403),
         ("organiser", {"parent_code": "D", "kind": "castle"}, 422),
         ("organiser", {"parent_code": "D", "code": ""}, 422),
@@ -325,8 +379,9 @@ def test_create_and_get_plan(client, world):
     ("who", "changes", "status"),
     [
         ("leader", {}, 403),
-        ("reporter", {}, 403),
-        ("stranger", {}, 403),
+        # The issuer outside their scope reads as an unknown code (as NOPE below).
+        ("reporter", {}, 422),
+        ("stranger", {}, 422),
         ("organiser", {"status": "paused"}, 422),
         ("organiser", {"counting_rule": "litre"}, 422),
         ("organiser", {"number": "not a number"}, 422),
@@ -522,7 +577,7 @@ def test_stale_or_missing_version_is_409_and_changes_nothing(client, world):
 @pytest.mark.parametrize(
     ("who", "unit", "body", "status"),
     [
-        ("reporter", 1, COUNTS, 403),  # another commune
+        ("reporter", 1, COUNTS, 404),  # another commune: as unknown as NOPE below
         ("leader", 0, COUNTS, 403),
         ("stranger", 0, COUNTS, 403),
         ("reporter", 0, {**COUNTS, "bags_250": -1}, 422),

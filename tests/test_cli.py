@@ -10,6 +10,7 @@ from campaign.extensions import db
 from campaign.models import OrgUnit, Plan, User
 from campaign.services.summary import plan_summary
 from tests import factories as f
+from tests.test_imports import xlsx
 
 
 def count(model) -> int:
@@ -110,3 +111,17 @@ def test_duplicate_username_is_refused(runner):
     assert result.exit_code != 0
     assert "đã có" in result.output
     assert count(User) == 1
+
+
+def test_import_units_finds_the_unit_under_whatever_the_case_of_its_code(runner, tmp_path):
+    f.unit("Huyện Quảng Xương", "district", code="QX")
+    f.commit()
+    file = tmp_path / "don-vi.xlsx"
+    file.write_bytes(
+        xlsx(["Mã đơn vị", "Tên đơn vị", "Loại"], ["QX-THPT1", "Trường THPT 1", "Trường học"])
+    )
+    result = runner.invoke(args=["import-units", str(file), "--under", "qx"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    school = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "QX-THPT1"))
+    assert school.parent.code == "QX"

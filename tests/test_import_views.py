@@ -273,3 +273,72 @@ def test_discarding_and_purging_uploads(setup, client, auth):
     pending_imports.store(organiser, ImportKind.QUOTAS, plan.id, "moi.xlsx", CLEAN)
     f.commit()
     assert [p.filename for p in db.session.scalars(select(PendingImport))] == ["moi.xlsx"]
+
+
+@pytest.fixture
+def elsewhere(setup):
+    """A unit of another district, outside the organiser's scope."""
+    district = setup[0]
+    other = f.unit("Huyện Khác", "district", district.parent)
+    unit = f.unit("Xã Bí Mật", "commune", other, code="KH-BIMAT")
+    f.commit()
+    return unit
+
+
+def preview_page(client, url: str, data: bytes) -> str:
+    return client.get(upload(client, url, data).location).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", ["KH-BIMAT", "kh-bimat"])
+def test_a_units_import_never_names_a_unit_outside_the_scope(setup, elsewhere, client, auth, code):
+    district, _communes, _plan, _drive, organiser = setup
+    auth.sign_in(organiser)
+    data = xlsx(["Mã đơn vị", "Tên đơn vị", "Loại đơn vị"], [code, "Trường Mới", "Trường học"])
+    page = preview_page(client, f"/don-vi/{district.id}/nhap-excel", data)
+    assert (
+        f"Mã đơn vị {code} đã được dùng cho một đơn vị không thuộc phạm vi của bạn; "
+        "hãy dùng mã khác."
+    ) in page
+    assert elsewhere.name not in page
+    assert 'name="fingerprint"' not in page  # nothing to confirm
+    db.session.rollback()
+    assert db.session.get(OrgUnit, elsewhere.id).name == "Xã Bí Mật"
+
+
+def test_a_units_import_matches_a_code_whatever_its_case(setup, client, auth):
+    district, communes, _plan, _drive, organiser = setup
+    auth.sign_in(organiser)
+    before = db.session.scalar(select(func.count()).select_from(OrgUnit))
+    data = xlsx(
+        ["Mã đơn vị", "Tên đơn vị", "Loại đơn vị"],
+        [communes[0].code.lower(), "Quảng Bình Mới", "Xã"],
+    )
+    url = upload(client, f"/don-vi/{district.id}/nhap-excel", data).location
+    page = client.get(url).get_data(as_text=True)
+    client.post(url, data={"fingerprint": fingerprint(page)})
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == before
+    renamed = db.session.get(OrgUnit, communes[0].id)
+    assert (renamed.name, renamed.code) == ("Quảng Bình Mới", communes[0].code)
+
+
+def test_a_quota_row_naming_a_unit_outside_the_scope_reads_as_unknown(
+    setup, elsewhere, client, auth
+):
+    """No code, name or close name finds (or suggests) a unit outside one's scope."""
+    district, communes, plan, _drive, organiser = setup
+    auth.sign_in(organiser)
+    data = xlsx(
+        ["Mã đơn vị", "Tên đơn vị", "Chỉ tiêu"],
+        [elsewhere.code.lower(), None, 10],
+        ["NO-SUCH", None, 10],
+        [None, "Xã Bí Mật", 10],
+        [None, "Xã Bí Mậtt", 10],
+    )
+    page = preview_page(client, f"/ke-hoach/{plan.id}/nhap-chi-tieu", data)
+    assert re.findall("Không tìm thấy[^<]*", page) == [
+        "Không tìm thấy đơn vị kh-bimat.",
+        "Không tìm thấy đơn vị NO-SUCH.",
+        "Không tìm thấy đơn vị Xã Bí Mật.",
+        "Không tìm thấy đơn vị Xã Bí Mậtt.",
+    ]

@@ -403,3 +403,26 @@ def test_downloads_for_who_may_see_or_manage_the_plan(setup, client, auth):
     auth.logout()
     auth.login(outsider)
     assert client.get(f"/ke-hoach/{plan.id}/bao-cao.xlsx").status_code == 403
+
+
+def test_a_unit_the_importer_may_not_see_is_never_matched_named_or_suggested(setup):
+    district, (binh, chinh, _dinh), _plan, drive = setup
+    hidden = {chinh.id}
+    data = xlsx(
+        ["Mã đơn vị", "Tên đơn vị", "Hiến thành công"],
+        [chinh.code.lower(), None, 4],
+        ["NO-SUCH", None, 4],
+        [None, "Quảng Chính", 4],
+        [None, "Quảng Chínhh", 4],
+        [binh.code.lower(), None, 4],
+    )
+    preview = imports.preview_results(data, drive, visible=lambda u: u.id not in hidden)
+    messages = [p.message for p in preview.problems]
+    # As for a unit that does not exist: the closest names suggested are visible ones only.
+    assert messages == [
+        f"Không tìm thấy đơn vị {chinh.code.lower()}.",
+        "Không tìm thấy đơn vị NO-SUCH.",
+        "Không tìm thấy đơn vị Quảng Chính. Có phải: Quảng Định, Quảng Bình?",
+        "Không tìm thấy đơn vị Quảng Chínhh. Có phải: Quảng Định, Quảng Bình?",
+    ]
+    assert [c.unit for c in preview.changes] == ["Quảng Bình"]  # its code, whatever the case

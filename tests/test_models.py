@@ -78,6 +78,12 @@ def test_unit_codes_are_unique(app):
     expect_refused(OrgUnit(code="DUP", name="B", kind="commune"))
 
 
+def test_unit_codes_are_unique_whatever_their_case(app):
+    db.session.add(OrgUnit(code="QX-BINH", name="A", kind="commune"))
+    db.session.flush()
+    expect_refused(OrgUnit(code="qx-binh", name="B", kind="commune"))
+
+
 def test_unknown_result_state_is_refused(setting):
     _, drive, unit = setting
     expect_refused(Result(drive_id=drive.id, unit_id=unit.id, state="lost"))

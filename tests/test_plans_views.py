@@ -311,6 +311,19 @@ def test_copy_quotas_from_another_plan_then_edit(client, setup):
     assert client.get(f"/ke-hoach/{plan.id}/chi-tieu?copy_from=999999").status_code == 404
 
 
+def test_copying_from_a_plan_out_of_sight_answers_as_from_a_missing_plan(client, setup):
+    plan, district, _ = setup
+    elsewhere = f.plan(f.unit("Huyện Khác", "district", district.parent), number="7/KH-BCĐ")
+    f.commit()
+
+    def copied_from(plan_id: int) -> tuple[int, str]:
+        response = client.get(f"/ke-hoach/{plan.id}/chi-tieu?copy_from={plan_id}")
+        return response.status_code, response.get_data(as_text=True)
+
+    assert copied_from(elsewhere.id) == copied_from(999999)
+    assert copied_from(999999)[0] == 404
+
+
 def test_result_grid(client, setup):
     plan, _, (binh, ngoc, tien) = setup
     drive = f.drive(plan)

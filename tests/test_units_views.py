@@ -94,6 +94,64 @@ def test_unit_form_rules_show_the_message_and_keep_what_was_typed(
     assert count_units() == before
 
 
+def test_a_code_differing_only_in_case_is_refused_by_the_code_field(client, district):
+    parent, _ = district
+    elsewhere = f.unit("Xã Bí Mật", "commune", f.unit("Huyện Khác", "district"), code="KH-BIMAT")
+    f.commit()
+    before = count_units()
+    data = {"code": "kh-bimat", "name": "Xã Mới Gõ", "kind": "commune", "parent_id": parent.id}
+    page = client.post("/don-vi/moi", data=data).get_data(as_text=True)
+    assert (
+        '<p class="error" id="code-error">Mã đơn vị kh-bimat đã được dùng: mã đơn vị không '
+        "phân biệt chữ hoa, chữ thường.</p>"
+    ) in page
+    assert 'value="kh-bimat"' in page and 'value="Xã Mới Gõ"' in page
+    assert elsewhere.name not in page  # the unit holding it is in another district
+    assert count_units() == before
+
+
+def test_a_code_taken_at_the_same_moment_gets_the_message_not_an_error_page(
+    client, district, monkeypatch
+):
+    """Two requests may both pass the service's check; the unique index refuses the second."""
+    parent, (binh, ngoc, _) = district
+    monkeypatch.setattr(units, "_check_code", lambda code, unit=None: code.strip())
+    before = count_units()
+    data = {"code": binh.code.lower(), "name": "Xã Mới Gõ", "kind": "commune"}
+    created = client.post("/don-vi/moi", data={**data, "parent_id": parent.id})
+    edited = client.post(f"/don-vi/{ngoc.id}/sua", data={**data, "parent_id": parent.id})
+    for response in (created, edited):
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert f'id="code-error">Mã đơn vị {binh.code.lower()} đã được dùng.</p>' in page
+    assert count_units() == before
+    assert db.session.get(OrgUnit, ngoc.id).name == "Quảng Ngọc"
+
+
+def test_a_unit_may_change_the_case_of_its_own_code(client, district):
+    parent, (binh, *_) = district
+    data = {"code": binh.code.lower(), "name": binh.name, "kind": "commune", "parent_id": parent.id}
+    assert client.post(f"/don-vi/{binh.id}/sua", data=data).status_code == 302
+    db.session.rollback()
+    assert db.session.get(OrgUnit, binh.id).code == binh.code.lower()
+
+
+def test_a_parent_outside_the_scope_reads_as_one_that_does_not_exist(client, district):
+    """``?parent=`` preselects a unit of one's scope; any other id gives the same page."""
+    parent, (binh, *_) = district
+    province = db.session.get(OrgUnit, parent.parent_id)  # above the organiser's scope
+    elsewhere = f.unit("Xã Bí Mật", "commune", f.unit("Huyện Khác", "district", province))
+    f.commit()
+
+    def page(unit_id: int) -> tuple[int, str]:
+        response = client.get("/don-vi/moi", query_string={"parent": unit_id})
+        return response.status_code, response.get_data(as_text=True)
+
+    assert f'<option selected value="{binh.id}">' in page(binh.id)[1]
+    assert page(elsewhere.id) == page(province.id) == page(999999) == page(0)
+    assert page(999999)[0] == 200 and "selected" not in page(999999)[1]
+
+
 def test_a_unit_cannot_become_its_own_ancestor(client, district):
     parent, (binh, *_) = district
     union = f.unit("CĐCS Trường Tiểu học", "union", binh)

@@ -76,11 +76,12 @@ def get_or_404(model: type[M], ident: int) -> M:
 
 
 def unit_in_body(code: str | None, field: str) -> OrgUnit | None:
-    """A unit named in a request body: unknown is invalid input (422), not a missing page."""
+    """A unit named in a request body: unknown is invalid input (422), not a missing page.
+    A unit outside the caller's scope is unknown too, so no answer tells that it exists."""
     if code is None:
         return None
     try:
-        return units.by_code(code)
+        return units.by_code(code, visible=scope().can_see_unit)
     except NotFound as error:
         raise ServiceError(error.message, field=field) from error
 
@@ -107,7 +108,8 @@ def list_units(parent: str | None = None, **page: int) -> dict[str, Any]:
         .order_by(OrgUnit.code)
     )
     if parent is not None:
-        query = query.where(OrgUnit.parent_id == units.by_code(parent).id)
+        parent_unit = units.by_code(parent, visible=scope().can_see_unit)
+        query = query.where(OrgUnit.parent_id == parent_unit.id)
     return paginate(query, page)
 
 
@@ -240,9 +242,10 @@ def visible_drive(drive_id: int) -> Drive:
 
 
 def unit_in_path(code: str) -> OrgUnit:
+    """404 for a unit outside the caller's scope as for an unknown code: no existence oracle."""
     if "\x00" in code:
         abort(404)
-    return units.by_code(code)
+    return units.by_code(code, visible=scope().can_see_unit)
 
 
 def stored_result(drive: Drive, unit: OrgUnit) -> Result:

@@ -52,7 +52,9 @@ def _target(kind: str, target_id: int) -> Target:
             unit.id,
             _("Nhập danh sách đơn vị trực thuộc %(name)s", name=unit.name),
             url_for("main.plans"),
-            lambda data: imports.preview_units(data, unit, allowed=scope.can_manage_unit),
+            lambda data: imports.preview_units(
+                data, unit, allowed=scope.can_manage_unit, visible=scope.can_see_unit
+            ),
         )
     if kind == ImportKind.QUOTAS:
         plan = db.session.get(Plan, target_id) or abort(404)
@@ -62,7 +64,9 @@ def _target(kind: str, target_id: int) -> Target:
             plan.id,
             _("Nhập chỉ tiêu của Kế hoạch số %(number)s", number=plan.number),
             url_for("main.plan", plan_id=plan.id),
-            lambda data: imports.preview_quotas(data, plan, allowed=scope.can_see_unit),
+            lambda data: imports.preview_quotas(
+                data, plan, allowed=scope.can_see_unit, visible=scope.can_see_unit
+            ),
         )
     drive = db.session.get(Drive, target_id) or abort(404)
     require(scope.can_manage_plan(drive.plan))
@@ -75,7 +79,9 @@ def _target(kind: str, target_id: int) -> Target:
             number=drive.plan.number,
         ),
         url_for("main.plan", plan_id=drive.plan_id),
-        lambda data: imports.preview_results(data, drive, allowed=scope.can_report),
+        lambda data: imports.preview_results(
+            data, drive, allowed=scope.can_report, visible=scope.can_see_unit
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign import labels
@@ -39,7 +39,8 @@ class OrgUnit(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Short stable code used by imports and the API, e.g. ``QX-QBINH``.
+    #: Short stable code used by imports and the API, e.g. ``QX-QBINH``; kept as typed, but
+    #: unique and looked up whatever its case (``uq_org_unit_code_lower``).
     code: Mapped[str] = mapped_column(String(32), unique=True)
     #: Name as written in reports, e.g. "Quảng Bình".
     name: Mapped[str] = mapped_column(String(200))
@@ -78,6 +79,11 @@ class OrgUnit(db.Model):
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.code} {self.name!r}>"
+
+
+# "qx-binh" and "QX-BINH" are one code: a lookup by either finds the one unit. The
+# database compares with its own lower(), as every lookup does (units.code_is).
+Index("uq_org_unit_code_lower", func.lower(OrgUnit.code), unique=True)
 
 
 class UnitMove(db.Model):

@@ -255,8 +255,9 @@ def quotas(plan_id: int) -> str | Response:
     errors: dict[int, str] = {}
     source = None
     if request.method == "GET" and request.args.get("copy_from", "").isdigit():
-        source = db.session.get(Plan, int(request.args["copy_from"])) or abort(404)
-        require(current_scope().can_see_plan(source))
+        source = db.session.get(Plan, int(request.args["copy_from"]))
+        if source is None or not current_scope().can_see_plan(source):
+            abort(404)  # the same for a plan out of sight: no telling which plans exist
         values = dict(plans.copied_quotas(source, (r.unit.id for r in rows)))
         typed = {uid: str(amount) for uid, amount in values.items()}
     if request.method == "POST":

@@ -46,6 +46,7 @@ from campaign.spreadsheets.reading import (
 from campaign.text import fold
 
 T = TypeVar("T")
+U = TypeVar("U", OrgUnit, "UnitRef")
 Progress = Callable[[list[T]], Iterable[T]]
 
 FILE_ERRORS = {
@@ -262,6 +263,12 @@ class UnitMatcher:
         return [self.by_name[key][0].name for key in close]
 
 
+def _only(units: Iterable[U], visible: Callable[[U], bool] | None) -> Iterable[U]:
+    """The units the importer may see: a unit outside their scope is never matched, named
+    or suggested, so a row naming one reads as a unit that does not exist."""
+    return units if visible is None else (u for u in units if visible(u))
+
+
 def _count(values: dict[str, Any], name: str, row: int, preview: Preview) -> int | None:
     value = values.get(name)
     if type(value) is float and value >= 0 and value.is_integer():
@@ -297,11 +304,13 @@ def preview_quotas(
     plan: Plan,
     allowed: Callable[[OrgUnit], bool] | None = None,
     progress: Progress = _no_progress,
+    visible: Callable[[OrgUnit], bool] | None = None,
 ) -> Preview:
     preview, table = _read(data, QUOTA_COLUMNS, ImportKind.QUOTAS)
     if table is None:
         return preview
-    matcher = UnitMatcher(u for u in _refs_in_subtree(plan.issuer_id) if u.id != plan.issuer_id)
+    refs = (u for u in _refs_in_subtree(plan.issuer_id) if u.id != plan.issuer_id)
+    matcher = UnitMatcher(_only(refs, visible))
     existing = plans.quotas_of(plan)
     seen: dict[int, int] = {}
     amounts: dict[int, int] = {}
@@ -363,6 +372,7 @@ def preview_results(
     drive: Drive,
     allowed: Callable[[OrgUnit], bool] | None = None,
     progress: Progress = _no_progress,
+    visible: Callable[[OrgUnit], bool] | None = None,
 ) -> Preview:
     preview, table = _read(data, RESULT_COLUMNS, ImportKind.RESULTS)
     if table is None:
@@ -381,7 +391,7 @@ def preview_results(
             ),
         )
         return preview
-    matcher = UnitMatcher(_refs_in_subtree(plan.issuer_id))
+    matcher = UnitMatcher(_only(_refs_in_subtree(plan.issuer_id), visible))
     existing = results.stored_by_unit(drive)
     seen: dict[int, int] = {}
     writes: list[tuple[int, results.Counts, int | None]] = []
@@ -484,13 +494,14 @@ def preview_units(
     root: OrgUnit,
     allowed: Callable[[OrgUnit], bool] | None = None,
     progress: Progress = _no_progress,
+    visible: Callable[[OrgUnit], bool] | None = None,
 ) -> Preview:
     """Units of a file go under ``root``, or under the unit its "cấp trên" column names."""
     preview, table = _read(data, UNIT_COLUMNS, ImportKind.UNITS)
     if table is None:
         return preview
     tree = _in_subtree(root.id)
-    matcher = UnitMatcher(tree)
+    matcher = UnitMatcher(_only(tree, visible))
     existing = {u.code.casefold(): u for u in db.session.scalars(select(OrgUnit))}
     kinds = _kind_names()
     new_codes: dict[str, tuple[int, str]] = {}
@@ -527,7 +538,17 @@ def preview_units(
             "contact_phone": _text(values.get("contact_phone")),
         }
         current = existing.get(code.casefold())
-        if current is not None:
+        if current is not None and visible is not None and not visible(current):
+            # Codes are unique across every district, but which unit holds it is not ours to say.
+            preview.problem(
+                row,
+                _(
+                    "Mã đơn vị %(code)s đã được dùng cho một đơn vị không thuộc phạm vi của bạn; "
+                    "hãy dùng mã khác.",
+                    code=code,
+                ),
+            )
+        elif current is not None:
             _unit_update(preview, row, current, spec, parent_code, existing, allowed)
         else:
             preview.changes.append(Change(row, name, ChangeKind.NEW, "", _unit_text(spec)))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from campaign.extensions import db
@@ -17,9 +18,18 @@ from campaign.services.errors import NotFound, ServiceError
 from campaign.text import fold, sort_key
 
 
-def by_code(code: str) -> OrgUnit:
-    unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == code.strip()))
-    if unit is None:
+def code_is(code: str) -> ColumnElement[bool]:
+    """Matches the unit whose code is ``code`` whatever the case of either, as the unique
+    index on lower(code) compares them: both sides go through the database's lower()."""
+    return func.lower(OrgUnit.code) == func.lower(code.strip())
+
+
+def by_code(code: str, visible: Callable[[OrgUnit], bool] | None = None) -> OrgUnit:
+    """The unit with this code, whatever its case. With ``visible`` (a scope's test), a unit
+    the caller may not see is not found either, with the same message as a code nobody
+    uses: the answer must not tell whether a code exists outside one's scope."""
+    unit = db.session.scalar(select(OrgUnit).where(code_is(code)))
+    if unit is None or (visible is not None and not visible(unit)):
         raise NotFound(_("Không có đơn vị mã %(code)r.", code=code), field="code")
     return unit
 
@@ -45,8 +55,7 @@ def create_unit(
         raise ServiceError(_("Loại đơn vị không hợp lệ: %(kind)r.", kind=kind), field="kind")
     if valid_from and valid_to and valid_from > valid_to:
         raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
-    if db.session.scalar(select(OrgUnit.id).where(OrgUnit.code == code)) is not None:
-        raise ServiceError(_("Mã đơn vị %(code)s đã được dùng.", code=code), field="code")
+    _check_code(code)
     unit = OrgUnit(
         code=code,
         name=name,
@@ -58,6 +67,7 @@ def create_unit(
         contact_phone=contact_phone or None,
     )
     db.session.add(unit)
+    _flush_code(code)
     audit.record("unit.create", unit, user=user)
     return unit
 
@@ -66,12 +76,34 @@ def _check_code(code: str, unit: OrgUnit | None = None) -> str:
     code = code.strip()
     if not code:
         raise ServiceError(_("Mã và tên đơn vị không được để trống."), field="code")
-    clash = select(OrgUnit.id).where(OrgUnit.code == code)
+    clash = select(OrgUnit.code).where(code_is(code))
     if unit is not None and unit.id is not None:
         clash = clash.where(OrgUnit.id != unit.id)
-    if db.session.scalar(clash) is not None:
+    taken = db.session.scalar(clash)
+    if taken == code:
         raise ServiceError(_("Mã đơn vị %(code)s đã được dùng.", code=code), field="code")
+    if taken is not None:
+        # The unit may be outside the user's scope: say why, never which unit it is.
+        raise ServiceError(
+            _(
+                "Mã đơn vị %(code)s đã được dùng: mã đơn vị không phân biệt chữ hoa, chữ thường.",
+                code=code,
+            ),
+            field="code",
+        )
     return code
+
+
+def _flush_code(code: str) -> None:
+    """Two people taking one code at the same moment both pass :func:`_check_code`; the
+    unique index refuses the second, which gets the message rather than an error page."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        if not any(name in str(error.orig) for name in ("org_unit_code", "org_unit.code")):
+            raise
+        message = _("Mã đơn vị %(code)s đã được dùng.", code=code)
+        raise ServiceError(message, field="code") from error
 
 
 def _check_parent(unit: OrgUnit, parent: OrgUnit | None) -> None:
@@ -144,6 +176,7 @@ def update_unit(
     unit.code, unit.name, unit.kind = code, name, kind
     unit.valid_from, unit.valid_to = valid_from, valid_to
     unit.contact_name, unit.contact_phone = contact_name or None, contact_phone or None
+    _flush_code(code)
     action = "unit.move" if before["parent_id"] != (parent.id if parent else None) else "unit.edit"
     audit.record(action, unit, user=user, before=before)
     return unit

@@ -38,6 +38,12 @@ def _parent_choices(exclude: OrgUnit | None = None) -> list[tuple[int, str]]:
     return choices
 
 
+def _offered(choices: list[tuple[int, str]], unit_id: int) -> int | None:
+    """``unit_id`` when the form offers it, else nothing preselected: a unit outside the
+    scope and one that does not exist give the same page, which tells neither apart."""
+    return unit_id if any(unit_id == choice for choice, _label in choices) else None
+
+
 def _kind_choices() -> list[tuple[str, str]]:
     return [(code, str(label)) for code, label in labels.UNIT_KIND.items()]
 
@@ -64,7 +70,7 @@ def create() -> str | Response:
     form.kind.choices = _kind_choices()
     form.parent_id.choices = _parent_choices()
     if request.method == "GET" and request.args.get("parent", "").isdigit():
-        form.parent_id.data = int(request.args["parent"])
+        form.parent_id.data = _offered(form.parent_id.choices, int(request.args["parent"]))
     if form.validate_on_submit():
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
         try:
