@@ -24,6 +24,7 @@ from campaign.models import (
     Result,
     User,
 )
+from campaign.numbers import MAX_COUNT, too_large
 from campaign.rates import CountingRule, UnitNode, summarize
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
@@ -308,6 +309,8 @@ def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int | None], user: User | N
                 _("Chỉ tiêu của %(name)s phải là số nguyên không âm.", name=unit.name),
                 field=str(unit.id),
             )
+        if amount is not None and amount > MAX_COUNT:
+            raise ServiceError(too_large(), field=str(unit.id))
     existing = {
         q.unit_id: q for q in db.session.scalars(select(Quota).where(Quota.plan_id == plan.id))
     }
@@ -334,6 +337,8 @@ def set_quota_amounts(plan: Plan, amounts: Mapping[int, int], user: User | None 
     for amount in amounts.values():
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise ServiceError(_("Chỉ tiêu phải là số nguyên không âm."))
+        if amount > MAX_COUNT:
+            raise ServiceError(too_large())
     existing = {
         unit_id: (quota_id, amount)
         for quota_id, unit_id, amount in db.session.execute(
