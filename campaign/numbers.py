@@ -29,16 +29,16 @@ _ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def too_large() -> str:
-    """What a page, a grid or the API says of a count or quota past :data:`MAX_COUNT`."""
+    """What a form, a grid or a service says of a count or quota past :data:`MAX_COUNT`."""
     return _("Số quá lớn; tối đa %(max)s.", max=number(MAX_COUNT))
 
 
-def parse_id(text: Any, maximum: int = MAX_ID) -> int | None:
-    """``text`` as a whole number from 0 to ``maximum``, ASCII digits only; else ``None``."""
+def parse_id(text: Any) -> int | None:
+    """``text`` as a whole number from 0 to :data:`MAX_ID`, ASCII digits only; else ``None``."""
     if not isinstance(text, str) or not _ASCII_DIGITS.fullmatch(text):
         return None
     value = int(text)
-    return value if value <= maximum else None
+    return value if value <= MAX_ID else None
 
 
 class IdConverter(IntegerConverter):
@@ -47,5 +47,12 @@ class IdConverter(IntegerConverter):
 
     regex = r"[0-9]{1,10}"
 
-    def __init__(self, map: Map, *args: Any, max: int = MAX_ID, **kwargs: Any) -> None:
-        super().__init__(map, *args, max=max, **kwargs)
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int = MAX_ID,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
