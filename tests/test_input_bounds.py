@@ -187,6 +187,13 @@ def test_every_id_in_a_page_address_past_the_columns_range_is_404(client, auth, 
             assert response.status_code in (404, 405), (method, url, response.status_code)
 
 
+@pytest.mark.parametrize("ref", ["²", str(2**31), str(2**63), "9" * 30])
+def test_a_plan_named_by_an_id_no_plan_can_have_is_not_found(w, ref):
+    """The command line names a plan by id or number: neither reaches the database."""
+    with pytest.raises(ServiceError):
+        plans.find_plan(ref)
+
+
 # --- the one bound for counts and quotas ---------------------------------------------
 
 

@@ -24,7 +24,7 @@ from campaign.models import (
     Result,
     User,
 )
-from campaign.numbers import MAX_COUNT, too_large
+from campaign.numbers import MAX_COUNT, parse_id, too_large
 from campaign.rates import CountingRule, UnitNode, summarize
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
@@ -388,8 +388,9 @@ def _expire(model: type) -> None:
 def find_plan(ref: str, year: int | None = None) -> Plan:
     """A plan by id or by its number as written ("276/KH-BCĐTH"), with ``year`` of issue."""
     ref = ref.strip()
-    if ref.isdigit():
-        plan = db.session.get(Plan, int(ref))
+    plan_id = parse_id(ref)
+    if plan_id is not None:
+        plan = db.session.get(Plan, plan_id)
         if plan is None:
             raise NotFound(_("Không có kế hoạch %(ref)s.", ref=ref))
         return plan
