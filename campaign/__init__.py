@@ -10,7 +10,7 @@ from flask import Flask, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
-from campaign import api, config, database, i18n
+from campaign import api, config, database, i18n, numbers
 from campaign.api import errors as api_errors
 from campaign.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -28,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.from_environment(app.instance_path, test_config or {}))
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_request_hooks(app)
@@ -52,6 +53,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
     login_manager.login_message_category = "info"
+
+
+def register_converters(app: Flask) -> None:
+    # Before any route is added: every ``<int:...>`` id is bounded to what both engines hold.
+    app.url_map.converters["int"] = numbers.IdConverter
 
 
 def register_blueprints(app: Flask) -> None:
@@ -109,6 +115,10 @@ def register_request_hooks(app: Flask) -> None:
         fields = [*request.args.items(multi=True), *(request.view_args or {}).items()]
         if request.mimetype in FORM_TYPES:
             fields += request.form.items(multi=True)
+            # An upload's file name is stored with the pending import: it is typed input too.
+            fields += [
+                (key, upload.filename or "") for key, upload in request.files.items(multi=True)
+            ]
         if any("\x00" in f"{key}{value}" for key, value in fields):
             abort(400)
 

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 from flask import abort, current_app, g, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
@@ -16,10 +15,12 @@ from werkzeug.wrappers import Response
 
 from campaign.api import schemas as s
 from campaign.api.errors import handle_http_exception, handle_service_error
+from campaign.api.parsing import Blueprint
 from campaign.auth import access
 from campaign.database import READ_ONLY_METHODS
 from campaign.extensions import csrf, db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, User
+from campaign.numbers import parse_id
 from campaign.rates import display_units
 from campaign.services import exports, plans, results, summary, tokens, units
 from campaign.services.errors import NotFound, ServiceError
@@ -31,8 +32,6 @@ bp.register_error_handler(ServiceError, handle_service_error)
 
 M = TypeVar("M")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: Ids are 32-bit on PostgreSQL; a larger one names nothing.
-MAX_ID = 2**31 - 1
 
 
 @bp.before_request
@@ -69,7 +68,7 @@ def require(allowed: bool) -> None:
 
 
 def get_or_404(model: type[M], ident: int) -> M:
-    found = db.session.get(model, ident) if ident <= MAX_ID else None
+    found = db.session.get(model, ident)  # the route's converter bounds ``ident``
     if found is None:
         abort(404)
     return found
@@ -259,10 +258,10 @@ def expected_version(if_match: str | None) -> int | None:
     """``If-Match: 3`` or ``If-Match: "3"`` (an ETag as we send it)."""
     if if_match is None:
         return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
+    version = parse_id(if_match.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise ServiceError(_("If-Match phải là số phiên bản của báo cáo."), field="If-Match")
-    return int(value)
+    return version
 
 
 @bp.get("/drives/<int:drive_id>/results")

@@ -10,10 +10,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
 from campaign.models import PlanStatus, ResultState, UnitKind
+from campaign.numbers import MAX_COUNT, MAX_ID
 from campaign.rates import CountingRule, Status
-
-#: Columns are 32-bit integers on PostgreSQL; counts far below that are all a drive can have.
-MAX_COUNT = 1_000_000
 
 
 class Text(fields.String):
@@ -123,7 +121,7 @@ class PlanIn(ma.Schema):
         attribute="parent_id",
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=1, max=2**31 - 1),
+        validate=validate.Range(min=1, max=MAX_ID),
     )
     status = choice(PlanStatus, load_default=PlanStatus.ACTIVE.value)
 

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 
 from flask_babel import gettext as _
 
+from campaign.numbers import MAX_COUNT, too_large
+
 #: "1234" or "1.234": a dot groups thousands, as Vietnamese writes numbers.
-_WHOLE = re.compile(r"^(\d+|\d{1,3}(\.\d{3})+)$")
+_WHOLE = re.compile(r"([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)")
 
 
 class BadNumber(ValueError):
@@ -20,11 +22,15 @@ def whole_number(text: str) -> int | None:
     text = text.strip().replace(" ", "")
     if not text:
         return None
-    if text.startswith("-") and _WHOLE.match(text[1:]):
+    if text.startswith("-") and _WHOLE.fullmatch(text[1:]):
         raise BadNumber(_("Không được là số âm."))
-    if not _WHOLE.match(text):
+    if not _WHOLE.fullmatch(text):
         raise BadNumber(_("Chỉ nhập số nguyên không âm, ví dụ 25."))
-    return int(text.replace(".", ""))
+    digits = text.replace(".", "")
+    # The length first: int() of thousands of digits is slow, and past 4.300 it raises.
+    if len(digits.lstrip("0")) > len(str(MAX_COUNT)) or int(digits) > MAX_COUNT:
+        raise BadNumber(too_large())
+    return int(digits)
 
 
 def read_row(

@@ -16,6 +16,7 @@ from campaign.auth.access import current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
 from campaign.models import Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Result, Role
+from campaign.numbers import parse_id
 from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
 from campaign.plans.grids import read_row
 from campaign.services import plans, results, units
@@ -254,8 +255,9 @@ def quotas(plan_id: int) -> str | Response:
     typed = {uid: str(amount) for uid, amount in stored.items()}
     errors: dict[int, str] = {}
     source = None
-    if request.method == "GET" and request.args.get("copy_from", "").isdigit():
-        source = db.session.get(Plan, int(request.args["copy_from"]))
+    if request.method == "GET" and "copy_from" in request.args:
+        source_id = parse_id(request.args["copy_from"])
+        source = db.session.get(Plan, source_id) if source_id is not None else None
         if source is None or not current_scope().can_see_plan(source):
             abort(404)  # the same for a plan out of sight: no telling which plans exist
         values = dict(plans.copied_quotas(source, (r.unit.id for r in rows)))
@@ -306,8 +308,9 @@ def _read_quota_grid(
 
 
 def _row_error(error: ServiceError) -> dict[int, str]:
-    if error.field and error.field.isdigit():
-        return {int(error.field): error.message}
+    unit_id = parse_id(error.field)
+    if unit_id is not None:
+        return {unit_id: error.message}
     flash(error.message, "error")
     return {}
 
@@ -368,8 +371,8 @@ def _save_results(drive: Drive, rows: list[ResultRow]) -> bool:
         counts = results.Counts(**{k: v or 0 for k, v in numbers.items()})
         if row.result is not None and _typed(row.result) == _typed_counts(counts):
             continue  # unchanged: keep its state and version
-        version = request.form.get(f"r-{row.unit.id}-version", "")
-        changes.append((row, counts, int(version) if version.isdigit() else None))
+        version = parse_id(request.form.get(f"r-{row.unit.id}-version", ""))
+        changes.append((row, counts, version))
     if any(row.error for row in rows):
         return False
     ok = True

@@ -1,9 +1,14 @@
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-_COUNT = {"inputmode": "numeric", "min": 0, "autocomplete": "off"}
+from campaign.numbers import MAX_COUNT, parse_id, too_large
+from campaign.services.errors import ServiceError
+
+_COUNT = {"inputmode": "numeric", "min": 0, "max": MAX_COUNT, "autocomplete": "off"}
 
 
 def _count(label: str) -> IntegerField:
@@ -11,7 +16,8 @@ def _count(label: str) -> IntegerField:
         label,
         validators=[
             InputRequired(_l("Nhập một số (0 nếu không có).")),
-            NumberRange(min=0, max=1_000_000, message=_l("Nhập số nguyên từ 0 trở lên.")),
+            NumberRange(min=0, message=_l("Nhập số nguyên từ 0 trở lên.")),
+            NumberRange(max=MAX_COUNT, message=LazyString(too_large)),
         ],
         render_kw=_COUNT,
     )
@@ -44,5 +50,11 @@ class ReasonForm(VersionForm):
 
 
 def version_of(form: VersionForm | ResultForm) -> int | None:
+    """The version the page was shown at; none for a new report. A damaged one is refused."""
     value = (form.version.data or "").strip()
-    return int(value) if value.isdigit() else None
+    if not value:
+        return None
+    version = parse_id(value)
+    if version is None:
+        raise ServiceError(_("Trang này đã cũ hoặc bị hỏng; hãy tải lại trang rồi thử lại."))
+    return version

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from campaign.auth.access import current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, Result, Role
+from campaign.numbers import parse_id
 from campaign.reports.forms import ReasonForm, ResultForm, VersionForm, version_of
 from campaign.services import results
 from campaign.services.errors import Conflict, ServiceError
@@ -186,14 +187,15 @@ def approve_many() -> Response:
         abort(400)
     scope, approved, refused = current_scope(), 0, 0
     for value in request.form.getlist("result"):
-        result_id, _sep, version = value.partition(":")
-        result = db.session.get(Result, int(result_id)) if result_id.isdigit() else None
-        if result is None or not scope.can_review(result):
+        result_id, _sep, typed_version = value.partition(":")
+        ident, version = parse_id(result_id), parse_id(typed_version)
+        result = db.session.get(Result, ident) if ident is not None else None
+        if result is None or version is None or not scope.can_review(result):
             refused += 1
             continue
         try:
             with db.session.begin_nested():
-                results.approve(result, user=_user(), expected_version=int(version or 0) or None)
+                results.approve(result, user=_user(), expected_version=version)
             approved += 1
         except ServiceError:
             refused += 1

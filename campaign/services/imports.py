@@ -31,6 +31,7 @@ from campaign.models import (
     UnitKind,
     User,
 )
+from campaign.numbers import MAX_COUNT
 from campaign.rates import CountingRule
 from campaign.services import audit, plans, results, units
 from campaign.services.errors import ServiceError
@@ -40,6 +41,7 @@ from campaign.spreadsheets.reading import (
     Column,
     NotANumber,
     SheetError,
+    TooLarge,
     check_xlsx,
     whole_number,
 )
@@ -271,10 +273,21 @@ def _only(units: Iterable[U], visible: Callable[[U], bool] | None) -> Iterable[U
 
 def _count(values: dict[str, Any], name: str, row: int, preview: Preview) -> int | None:
     value = values.get(name)
-    if type(value) is float and value >= 0 and value.is_integer():
+    if type(value) is float and 0 <= value <= MAX_COUNT and value.is_integer():
         return int(value)  # a workbook's number, as nearly every cell is: no more to check
     try:
         value = whole_number(value)
+    except TooLarge:
+        preview.problem(
+            row,
+            _(
+                "Cột %(column)s: %(value)s lớn quá; tối đa %(max)s.",
+                column=name,
+                value=values.get(name),
+                max=number(MAX_COUNT),
+            ),
+        )
+        return None
     except NotANumber:
         value = -1
     if value is not None and value < 0:

@@ -24,6 +24,7 @@ from campaign.models import (
     Result,
     User,
 )
+from campaign.numbers import MAX_COUNT, parse_id, too_large
 from campaign.rates import CountingRule, UnitNode, summarize
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
@@ -308,6 +309,8 @@ def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int | None], user: User | N
                 _("Chỉ tiêu của %(name)s phải là số nguyên không âm.", name=unit.name),
                 field=str(unit.id),
             )
+        if amount is not None and amount > MAX_COUNT:
+            raise ServiceError(too_large(), field=str(unit.id))
     existing = {
         q.unit_id: q for q in db.session.scalars(select(Quota).where(Quota.plan_id == plan.id))
     }
@@ -334,6 +337,8 @@ def set_quota_amounts(plan: Plan, amounts: Mapping[int, int], user: User | None 
     for amount in amounts.values():
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise ServiceError(_("Chỉ tiêu phải là số nguyên không âm."))
+        if amount > MAX_COUNT:
+            raise ServiceError(too_large())
     existing = {
         unit_id: (quota_id, amount)
         for quota_id, unit_id, amount in db.session.execute(
@@ -383,8 +388,9 @@ def _expire(model: type) -> None:
 def find_plan(ref: str, year: int | None = None) -> Plan:
     """A plan by id or by its number as written ("276/KH-BCĐTH"), with ``year`` of issue."""
     ref = ref.strip()
-    if ref.isdigit():
-        plan = db.session.get(Plan, int(ref))
+    plan_id = parse_id(ref)
+    if plan_id is not None:
+        plan = db.session.get(Plan, plan_id)
         if plan is None:
             raise NotFound(_("Không có kế hoạch %(ref)s.", ref=ref))
         return plan

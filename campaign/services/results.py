@@ -24,6 +24,7 @@ from campaign.models import (
     User,
 )
 from campaign.models.base import utcnow
+from campaign.numbers import MAX_COUNT, too_large
 from campaign.services import audit
 from campaign.services.errors import Conflict, ServiceError
 
@@ -41,6 +42,8 @@ class Counts:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ServiceError(_("Số liệu phải là số nguyên không âm."), field=name)
+            if value > MAX_COUNT:
+                raise ServiceError(too_large(), field=name)
 
 
 COUNT_FIELDS = tuple(f.name for f in fields(Counts))

@@ -37,7 +37,7 @@ _ROW_OR_CELL = re.compile(rb"<(/?)" + _PREFIX + rb"(row|c)(?=[\s/>])([^>]*)>")
 _SHEET = re.compile(rb"<" + _PREFIX + rb"sheet(?=[\s/>])")
 
 
-class TooLarge(Exception):
+class SheetTooLarge(Exception):
     """A workbook past a bound; ``code`` names the bound, ``found`` what the file asks for."""
 
     def __init__(self, code: str, found: int, limit: int) -> None:
@@ -62,13 +62,13 @@ class Extent:
 
     def check(self) -> None:
         if self.rows > MAX_ROWS:
-            raise TooLarge("rows", self.rows, MAX_ROWS)
+            raise SheetTooLarge("rows", self.rows, MAX_ROWS)
         if self.columns > MAX_COLUMNS:
-            raise TooLarge("columns", self.columns, MAX_COLUMNS)
+            raise SheetTooLarge("columns", self.columns, MAX_COLUMNS)
 
 
 def check_workbook(archive: zipfile.ZipFile) -> None:
-    """Raises :class:`TooLarge` for too many sheets or a sheet reaching past the bounds.
+    """Raises :class:`SheetTooLarge` for too many sheets or a sheet reaching past the bounds.
 
     Every part is measured, not only those named like sheets: the workbook's relationships may
     point a sheet anywhere in the package.
@@ -76,7 +76,7 @@ def check_workbook(archive: zipfile.ZipFile) -> None:
     if "xl/workbook.xml" in archive.namelist():
         sheets = len(_SHEET.findall(archive.read("xl/workbook.xml")))
         if sheets > MAX_SHEETS:
-            raise TooLarge("sheets", sheets, MAX_SHEETS)
+            raise SheetTooLarge("sheets", sheets, MAX_SHEETS)
     for entry in archive.infolist():
         if not entry.is_dir():
             measure(archive, entry).check()
@@ -84,7 +84,7 @@ def check_workbook(archive: zipfile.ZipFile) -> None:
 
 def measure(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> Extent:
     """The last row and column any cell of ``entry`` (or its declared dimension) reaches;
-    raises :class:`TooLarge` as soon as it is past a bound."""
+    raises :class:`SheetTooLarge` as soon as it is past a bound."""
     extent = Extent()
     for chunk in _tags(archive, entry):
         extent.check()

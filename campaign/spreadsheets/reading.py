@@ -16,6 +16,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
+from campaign.numbers import MAX_COUNT
 from campaign.spreadsheets import bounds
 from campaign.text import fold
 
@@ -63,7 +64,7 @@ def check_xlsx(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_archive(archive)
-    except bounds.TooLarge as error:
+    except bounds.SheetTooLarge as error:
         raise SheetError(f"too_many_{error.code}", found=error.found, limit=error.limit) from error
     except (bounds.BadReference, *ZIP_ERRORS) as error:
         raise SheetError("corrupt") from error
@@ -72,7 +73,7 @@ def check_xlsx(data: bytes) -> None:
 def _check_archive(archive: zipfile.ZipFile) -> None:
     entries = archive.infolist()
     if len(entries) > MAX_ENTRIES:
-        raise bounds.TooLarge("parts", len(entries), MAX_ENTRIES)
+        raise bounds.SheetTooLarge("parts", len(entries), MAX_ENTRIES)
     if sum(e.file_size for e in entries) > MAX_UNCOMPRESSED:
         raise SheetError("bomb")
     for entry in entries:
@@ -196,8 +197,21 @@ class NotANumber(ValueError):
     pass
 
 
+class TooLarge(NotANumber):
+    """A whole number past :data:`~campaign.numbers.MAX_COUNT`: no count or quota is that big."""
+
+
 def whole_number(value: Any) -> int | None:
-    """A count as typed: 12, 12.0, "12", "1.200" (thousands dots), " 1 200 "; blank is None."""
+    """A count as typed: 12, 12.0, "12", "1.200" (thousands dots), " 1 200 "; blank is None.
+
+    Negative numbers are returned for the caller to name; past ``MAX_COUNT`` is refused."""
+    number = _whole(value)
+    if number is not None and number > MAX_COUNT:
+        raise TooLarge(value)
+    return number
+
+
+def _whole(value: Any) -> int | None:
     if type(value) is float and value.is_integer():  # what a workbook's numbers read as
         return int(value)
     if value is None or value == "":
@@ -211,10 +225,12 @@ def whole_number(value: Any) -> int | None:
             return int(value)
         raise NotANumber(value)
     text = str(value).strip().replace(" ", "").replace("\u00a0", "")
-    if re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
+    if re.fullmatch(r"-?[0-9]{1,3}(\.[0-9]{3})+", text):
         text = text.replace(".", "")
-    elif re.fullmatch(r"-?\d+,0+", text):
+    elif re.fullmatch(r"-?[0-9]+,0+", text):
         text = text.split(",")[0]
-    if re.fullmatch(r"-?\d+", text):
+    if re.fullmatch(r"-?[0-9]+", text):
+        if len(text.lstrip("-").lstrip("0")) > len(str(MAX_COUNT)):
+            raise TooLarge(value)  # before int(): past 4.300 digits it raises
         return int(text)
     raise NotANumber(value)

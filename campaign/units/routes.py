@@ -12,6 +12,7 @@ from campaign.auth.access import current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
 from campaign.models import OrgUnit, Role
+from campaign.numbers import parse_id
 from campaign.services import units
 from campaign.services.errors import ServiceError
 from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
@@ -69,8 +70,9 @@ def create() -> str | Response:
     form = UnitForm()
     form.kind.choices = _kind_choices()
     form.parent_id.choices = _parent_choices()
-    if request.method == "GET" and request.args.get("parent", "").isdigit():
-        form.parent_id.data = _offered(form.parent_id.choices, int(request.args["parent"]))
+    parent_id = parse_id(request.args.get("parent"))
+    if request.method == "GET" and parent_id is not None:
+        form.parent_id.data = _offered(form.parent_id.choices, parent_id)
     if form.validate_on_submit():
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
         try:
