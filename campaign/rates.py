@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 ONE_DECIMAL = Decimal("0.1")
 #: What a rate that must not read as exactly 100 % shows instead.
@@ -101,7 +101,7 @@ class Tally(NamedTuple):
 EMPTY = Tally()
 
 
-def has_quota(quota: int | None) -> bool:
+def has_quota(quota: int | None) -> TypeGuard[int]:
     return quota is not None and quota > 0
 
 
@@ -407,7 +407,7 @@ def _roll_up(
         if own is None:
             continue
         parent = nodes[uid].parent_id
-        if parent not in nodes:
+        if parent is None or parent not in nodes:
             continue
         above = sums.get(parent)
         sums[parent] = own if above is None else _add(above, own)
@@ -424,7 +424,7 @@ def _add(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[int, ...]:
 
 def _sum_tallies(tallies: Iterable[Tally]) -> Tally:
     """Σ of many tallies, on plain integers (``sum`` would build a Tally per step)."""
-    total = (0, 0, 0, 0, 0, 0)
+    total: tuple[int, ...] = (0, 0, 0, 0, 0, 0)
     for t in tallies:
         total = _add(total, (t.reports, t.registered, t.deferred, *t.bags))
     n, reg, dfr, a, b, c = total

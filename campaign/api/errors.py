@@ -91,7 +91,7 @@ def handle_service_error(error: ServiceError) -> Response:
         status = 409
     else:
         status = 422
-    details = {error.field: [error.message]} if error.field else None
+    details: dict[str, Any] | None = {error.field: [error.message]} if error.field else None
     if isinstance(error, Conflict) and error.current is not None:
         details = {"current_version": getattr(error.current, "version", None)}
     return error_response(status, error.message, details)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from campaign.extensions import db
+from campaign.extensions import Model
 from campaign.models.base import one_of, utcnow
 
 
@@ -18,7 +18,7 @@ class ImportKind(StrEnum):
     RESULTS = "results"
 
 
-class PendingImport(db.Model):
+class PendingImport(Model):
     """Kept in the database, not in a worker's memory, so any app process can confirm it."""
 
     __tablename__ = "pending_import"

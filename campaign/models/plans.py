@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign import labels
-from campaign.extensions import db
+from campaign.extensions import Model
 from campaign.models.base import not_negative, one_of
 from campaign.models.units import OrgUnit
 from campaign.rates import CountingRule
@@ -21,7 +21,7 @@ class PlanStatus(StrEnum):
     CLOSED = "closed"
 
 
-class Plan(db.Model):
+class Plan(Model):
     """A plan (Kế hoạch) of one issuing unit, e.g. "276/KH-BCĐTH" of 28/12/2020."""
 
     __tablename__ = "plan"
@@ -77,7 +77,7 @@ class Plan(db.Model):
         return f"<Plan {self.number} {self.issued_on}>"
 
 
-class PlanDocument(db.Model):
+class PlanDocument(Model):
     """A document a plan cites: a dispatch (Công văn) that adjusts or implements it."""
 
     __tablename__ = "plan_document"
@@ -95,7 +95,7 @@ class PlanDocument(db.Model):
     plan: Mapped[Plan] = relationship(back_populates="documents")
 
 
-class Drive(db.Model):
+class Drive(Model):
     """A donation drive (đợt hiến máu) of one plan."""
 
     __tablename__ = "drive"
@@ -112,7 +112,7 @@ class Drive(db.Model):
     plan: Mapped[Plan] = relationship(back_populates="drives")
 
 
-class Quota(db.Model):
+class Quota(Model):
     """The blood units a plan asks of one unit; at most one per plan and unit."""
 
     __tablename__ = "quota"

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign import labels
-from campaign.extensions import db
+from campaign.extensions import Model
 from campaign.models.base import not_negative, one_of, utcnow
 from campaign.models.plans import Drive
 from campaign.models.units import OrgUnit
@@ -27,7 +27,7 @@ class ResultState(StrEnum):
 COUNTED_STATES = (ResultState.SUBMITTED.value, ResultState.APPROVED.value)
 
 
-class Result(db.Model):
+class Result(Model):
     __tablename__ = "result"
     __table_args__ = (
         UniqueConstraint("drive_id", "unit_id", name="uq_result_drive_unit"),

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign import labels
-from campaign.extensions import db
+from campaign.extensions import Model
 from campaign.models.base import one_of
 
 
@@ -27,7 +27,7 @@ class UnitKind(StrEnum):
     OTHER = "other"
 
 
-class OrgUnit(db.Model):
+class OrgUnit(Model):
     __tablename__ = "org_unit"
     __table_args__ = (
         one_of("kind", UnitKind, "kind_known"),
@@ -86,7 +86,7 @@ class OrgUnit(db.Model):
 Index("uq_org_unit_code_lower", func.lower(OrgUnit.code), unique=True)
 
 
-class UnitMove(db.Model):
+class UnitMove(Model):
     """A unit put under another parent, and from which day: plans issued before that day
     still count the unit (and everything under it) where it was then."""
 

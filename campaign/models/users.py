@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign import labels
-from campaign.extensions import db
+from campaign.extensions import Model, db
 from campaign.models.base import one_of, utcnow
 from campaign.models.units import OrgUnit
 
@@ -32,7 +32,7 @@ user_unit = Table(
 )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user_account"
     __table_args__ = (one_of("role", Role, "role_known"),)
 

@@ -66,7 +66,8 @@ def counted_tallies(plan_id: int, approved_only: bool = False) -> dict[int, Tall
 
 
 def plan_quotas(plan_id: int) -> dict[int, int]:
-    return dict(_rows(select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan_id)))
+    query = select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan_id)
+    return {unit_id: amount for unit_id, amount in _rows(query)}
 
 
 def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:

@@ -99,8 +99,9 @@ def generate(
     plans, quotas, drives = [], [], []
     for year in range(sizes.first_year, sizes.first_year + sizes.years):
         last_year = year == sizes.first_year + sizes.years - 1
+        province_plan_id = plan_ids()
         province_plan = {
-            "id": plan_ids(), "issuer_id": built.province_id, "year": year,
+            "id": province_plan_id, "issuer_id": built.province_id, "year": year,
             "number": f"{rnd.randint(100, 399)}/KH-BCĐ",
             "issued_on": date(year - 1, 12, rnd.randint(10, 28)),
             "title": f"Tuyên truyền vận động, tổ chức hiến máu tình nguyện năm {year}",
@@ -108,7 +109,7 @@ def generate(
             "parent_id": None, "note": SYNTHETIC_NOTE,
         }  # fmt: skip
         plans.append(province_plan)
-        built.province_plan_ids.append(province_plan["id"])
+        built.province_plan_ids.append(province_plan_id)
         for district_id, district_holders in holders.items():
             plan = {
                 **province_plan, "id": plan_ids(), "issuer_id": district_id,

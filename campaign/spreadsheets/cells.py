@@ -215,6 +215,9 @@ class ReportSheet(WriteOnlyWorksheet):
     column, written as text by :class:`_ReportWriter`.
     """
 
+    #: Set by openpyxl's WriteOnlyWorksheet, which declares no types.
+    _writer: _ReportWriter | None
+
     def __init__(self, parent: Workbook, title: str) -> None:
         super().__init__(parent, title)
         self._row_cell = _RowCell(self)
@@ -226,8 +229,9 @@ class ReportSheet(WriteOnlyWorksheet):
 
     def _get_writer(self) -> None:
         if self._writer is None:
-            self._writer = _ReportWriter(self)
-            self._writer.write_top()
+            writer = _ReportWriter(self)
+            self._writer = writer
+            writer.write_top()
 
     def _values_to_row(self, values: Sequence[Any], row_idx: int) -> Any:
         if isinstance(values, StyledRow):

@@ -196,8 +196,8 @@ def _official_header(
         [cell(ws, f"Đơn vị máu tính: {info.rule_label}", center_italic)],
         [],
     ]
-    for row in rows:
-        ws.append(row)
+    for header_row in rows:
+        ws.append(header_row)
     last = get_column_letter(columns)
     for merged in ("A1:C1", "A2:C2", f"D1:{last}1", f"D2:{last}2", f"D3:{last}3"):
         ws.merged_cells.add(merged)
