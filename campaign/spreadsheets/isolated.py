@@ -10,6 +10,7 @@ and the caller gets a :class:`SheetError` to show like any other refusal.
 from __future__ import annotations
 
 import faulthandler
+import gc
 import logging
 import os
 import pickle
@@ -48,16 +49,23 @@ def read_table_isolated(
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
     if pid == 0:  # pragma: no cover (the child's coverage is not collected)
+        # A collection would walk every object inherited from the server, touching (and so
+        # copying) its pages; the short-lived child makes no cycles worth collecting.
+        gc.disable()
         os.close(receive)
         _child(send, data, columns, memory_limit, cpu_limit)
     os.close(send)
     with os.fdopen(receive, "rb") as stream:
         message = stream.read()
+    # Unpickled before waiting: the child's exit (unmapping its memory) runs meanwhile.
+    try:
+        outcome, value = pickle.loads(message)
+    except Exception:  # nothing, or half a message: the child died while writing
+        outcome, value = "died", None
     _, status = os.waitpid(pid, 0)
-    if not message or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+    if outcome == "died" or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         log.warning("a workbook's reading process ended with status %d: file refused", status)
         raise SheetError("too_costly")  # killed by a limit, or aborted by the reader
-    outcome, value = pickle.loads(message)
     if outcome == "error":
         code, params = value
         raise SheetError(code, **params)
