@@ -79,6 +79,57 @@ def test_failed_sign_ins_are_throttled_per_address(app, client, people):
     assert client.post("/dang-nhap", data={"username": "other", "password": "x"}).status_code == 429
 
 
+#: ``next`` values as they stand in the query string; each would lead a browser away.
+FOREIGN_TARGETS = [
+    "//evil.example/",
+    "///evil.example/",
+    "/%09/evil.example/",
+    "/%0d/evil.example/",
+    "/%0a/evil.example/",
+    "/%0D%0ASet-Cookie:%20a=b",
+    "%09//evil.example/",
+    "/%2F%2Fevil.example/",
+    "/%252F%252Fevil.example/",
+    "/%5Cevil.example/",
+    "/%5C/evil.example/",
+    "%5C%5Cevil.example/",
+    "/%255Cevil.example/",
+    "/%1b/evil.example/",
+    "/%7f/evil.example/",
+    "%20//evil.example/",
+    "https://evil.example/",
+    "HTTPS://evil.example/",
+    "https:evil.example",
+    "https:/evil.example",
+    "//user@evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "?next=//evil.example",
+]
+
+
+@pytest.mark.parametrize("target", FOREIGN_TARGETS)
+def test_sign_in_goes_only_to_a_path_of_this_site(client, people, target):
+    reporter, _admin = people
+    response = client.post(
+        "/dang-nhap",
+        query_string=f"next={target}",
+        data={"username": reporter.username, "password": f.PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/bao-cao/"
+
+
+def test_sign_in_returns_to_the_page_asked_for(client, people):
+    reporter, _admin = people
+    response = client.post(
+        "/dang-nhap",
+        query_string="next=/bao-cao/dot/7%3Fx%3D1",
+        data={"username": reporter.username, "password": f.PASSWORD},
+    )
+    assert response.headers["Location"] == "/bao-cao/dot/7?x=1"
+
+
 def test_password_change_ends_the_other_sessions_only(app, client, people):
     reporter, _admin = people
     other = second_client(app)

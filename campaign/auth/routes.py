@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -177,7 +178,18 @@ def change_password() -> str | Response:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never redirect to another host after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    """Only a path on this site: never redirect to another host after sign-in.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/%09/evil.example`` and ``/%5Cevil.example`` lead away as surely as ``//evil.example``.
+    The target is checked as given and once more decoded, in case something on the way
+    decodes it again; anything doubtful goes to the landing page."""
+    if not target:
+        return None
+    for form in (target, unquote(target)):
+        if not form.isprintable() or "\\" in form:
+            return None  # a control character (tab, CR, LF...) or a backslash
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or not form.startswith("/") or form.startswith("//"):
+            return None
+    return target
