@@ -7,6 +7,7 @@ import time
 
 import pytest
 from sqlalchemy import select
+from werkzeug import security
 from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
@@ -77,6 +78,55 @@ def test_failed_sign_ins_are_throttled_per_address(app, client, people):
     for n in range(3):
         client.post("/dang-nhap", data={"username": f"nobody{n}", "password": "wrong password"})
     assert client.post("/dang-nhap", data={"username": "other", "password": "x"}).status_code == 429
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """The hashes checked against a password, wherever the check is made."""
+    checked = []
+
+    def check(pwhash, password):
+        checked.append(pwhash)
+        return security.check_password_hash(pwhash, password)
+
+    for module in ("campaign.models.users", "campaign.services.users"):
+        monkeypatch.setattr(f"{module}.check_password_hash", check)
+    return checked
+
+
+@pytest.mark.parametrize("case", ["wrong password", "unknown account", "disabled account"])
+def test_every_refused_sign_in_costs_one_password_check(client, people, password_checks, case):
+    """An unknown or disabled account must take as long to refuse as a wrong password."""
+    reporter, admin = people
+    username, password = reporter.username, "wrong password"
+    if case == "unknown account":
+        username = "nobody"
+    elif case == "disabled account":
+        users.set_enabled(reporter, False, by=admin)
+        f.commit()
+        password = f.PASSWORD
+    response = client.post("/dang-nhap", data={"username": username, "password": password})
+    assert "Tên đăng nhập hoặc mật khẩu không đúng." in response.get_data(as_text=True)
+    assert len(password_checks) == 1
+
+
+def test_an_unknown_account_is_refused_as_slowly_as_a_wrong_password(client, people):
+    reporter, _admin = people
+    reporter.password_hash = security.generate_password_hash(f.PASSWORD)  # the real cost
+    f.commit()
+
+    def fastest(usernames: list[str]) -> float:
+        times = []
+        for username in usernames:
+            start = time.perf_counter()
+            client.post("/dang-nhap", data={"username": username, "password": "wrong password"})
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    strangers = [f"nobody{n}" for n in range(4)]
+    fastest(strangers[:1])  # the first refusal of an unknown account makes the hash it checks
+    # Loose on purpose: without the check, an unknown account is refused ten times faster.
+    assert fastest(strangers[1:]) > 0.3 * fastest([reporter.username] * 3)
 
 
 #: ``next`` values as they stand in the query string; each would lead a browser away.

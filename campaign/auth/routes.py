@@ -124,8 +124,8 @@ def login() -> str | Response:
         return redirect(landing_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.by_username(form.username.data or "")
-        if user is not None and user.enabled and user.check_password(form.password.data or ""):
+        user = users.authenticate(form.username.data or "", form.password.data or "")
+        if user is not None:
             _start_session(user)
             return redirect(_safe_next(request.args.get("next")) or landing_url(user))
         g.sign_in_failed = True
