@@ -56,11 +56,17 @@ def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[s
         # A session ends after this many seconds without a request, and this long after sign-in.
         "SESSION_IDLE_TIMEOUT": int(os.environ.get("SESSION_IDLE_TIMEOUT", 30 * 60)),
         "SESSION_ABSOLUTE_TIMEOUT": int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", 12 * 3600)),
-        # Failed sign-ins allowed per username and per address; the counters live in memory,
+        # Wrong passwords (signing in, or the current one when changing it) allowed per
+        # username from one address, and per address whatever the username. Never per
+        # username alone: a stranger could then lock anyone out. The counters live in memory,
         # or in Redis (e.g. redis://host:6379/0) so that several app processes share them.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
-        "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_USERNAME_AND_ADDRESS": os.environ.get(
+            "LOGIN_LIMIT_PER_USERNAME_AND_ADDRESS",
+            # The setting's earlier name, still honoured for deployments that set it.
+            os.environ.get("LOGIN_LIMIT_PER_USERNAME", "5 per 15 minutes"),
+        ),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
     }
     if "SECRET_KEY" not in overrides:

@@ -57,13 +57,58 @@ def test_long_passwords_without_composition_rules_are_accepted(app, password):
     users.check_password_rules(password)
 
 
-def test_failed_sign_ins_are_throttled_per_username(app, client, people):
+def login_from(client, address, user, password=f.PASSWORD):
+    return client.post(
+        "/dang-nhap",
+        data={"username": user.username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_failed_sign_ins_are_throttled_per_username_and_address(app, client, people):
     reporter, _admin = people
     for _ in range(5):
-        assert login(client, reporter, "wrong password").status_code == 200
-    throttled = login(client, reporter, f.PASSWORD)
+        assert login_from(client, "198.51.100.7", reporter, "wrong password").status_code == 200
+    throttled = login_from(client, "198.51.100.7", reporter)
     assert throttled.status_code == 429
     assert "Quá nhiều lần đăng nhập sai" in throttled.get_data(as_text=True)
+
+
+def test_a_stranger_cannot_lock_an_account_out(app, client, people):
+    """Wrong passwords from one address leave the owner, elsewhere, free to sign in."""
+    reporter, _admin = people
+    stranger = second_client(app)
+    for _ in range(10):
+        login_from(stranger, "198.51.100.7", reporter, "wrong password")
+    assert login_from(stranger, "198.51.100.7", reporter).status_code == 429
+    response = login_from(client, "203.0.113.5", reporter)
+    assert response.status_code == 302 and response.headers["Location"] == "/bao-cao/"
+
+
+def test_wrong_current_passwords_are_throttled(app, client, people):
+    reporter, _admin = people
+    login(client, reporter)
+    new = "một mật khẩu mới dài"
+    for _ in range(5):
+        page = change_password(client, "wrong password", new)
+        assert "Mật khẩu hiện tại không đúng." in page.get_data(as_text=True)
+    throttled = change_password(client, f.PASSWORD, new)
+    assert throttled.status_code == 429
+    assert "Quá nhiều lần đăng nhập sai" in throttled.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(User, reporter.id).check_password(f.PASSWORD)  # nothing changed
+
+
+def test_wrong_passwords_count_once_across_both_pages(app, client, people):
+    """Guessing on the password page does not earn more tries on the sign-in page."""
+    reporter, _admin = people
+    login(client, reporter)
+    for _ in range(3):
+        change_password(client, "wrong password", "một mật khẩu mới dài")
+    other = second_client(app)
+    for _ in range(2):
+        login(other, reporter, "wrong password")
+    assert login(other, reporter).status_code == 429
 
 
 def test_throttling_counts_failures_only(app, client, people):
@@ -178,6 +223,14 @@ def test_sign_in_returns_to_the_page_asked_for(client, people):
         data={"username": reporter.username, "password": f.PASSWORD},
     )
     assert response.headers["Location"] == "/bao-cao/dot/7?x=1"
+
+
+def test_the_earlier_name_of_the_throttle_setting_is_still_read(monkeypatch, tmp_path):
+    from campaign import config
+
+    monkeypatch.setenv("LOGIN_LIMIT_PER_USERNAME", "2 per minute")
+    settings = config.from_environment(str(tmp_path), {"SECRET_KEY": "x"})
+    assert settings["LOGIN_LIMIT_PER_USERNAME_AND_ADDRESS"] == "2 per minute"
 
 
 def test_password_change_ends_the_other_sessions_only(app, client, people):

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -97,28 +98,41 @@ def require_own_password() -> Response | None:
     return redirect(url_for("auth.change_password"))  # the page says why
 
 
-def _username_key() -> str:
-    return "username:" + (request.form.get("username") or "").strip().casefold()
+def _account_and_address() -> str:
+    """The account a password was tried for, and from where: a stranger's failures count
+    against the stranger's own address, so they never lock the account's owner out."""
+    if current_user.is_authenticated:
+        username = current_user.username
+    else:
+        username = request.form.get("username") or ""
+    return f"{username.strip().casefold()}@{get_remote_address()}"
 
 
-def _failed(_response: Response) -> bool:
-    return bool(g.get("sign_in_failed"))
+def _refused(_response: Response) -> bool:
+    return bool(g.get("password_refused"))
+
+
+#: Wrong passwords, on the sign-in page and for the current password on the password page,
+#: are counted together: per account and address, and (wider) per address.
+throttle_per_account_and_address = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME_AND_ADDRESS"],
+    scope="wrong-password-account-address",
+    key_func=_account_and_address,
+    methods=["POST"],
+    deduct_when=_refused,
+)
+throttle_per_address = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    scope="wrong-password-address",
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=_refused,
+)
 
 
 @bp.route("/dang-nhap", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
-    key_func=_username_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="sign-in-username",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="sign-in-address",
-)
+@throttle_per_account_and_address
+@throttle_per_address
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(landing_url(current_user))
@@ -128,7 +142,7 @@ def login() -> str | Response:
         if user is not None:
             _start_session(user)
             return redirect(_safe_next(request.args.get("next")) or landing_url(user))
-        g.sign_in_failed = True
+        g.password_refused = True
         log.warning("failed sign-in for %r from %s", form.username.data, request.remote_addr)
         audit.record(
             "auth.failed",
@@ -155,6 +169,8 @@ def logout() -> Response:
 
 
 @bp.route("/doi-mat-khau", methods=["GET", "POST"])
+@throttle_per_account_and_address
+@throttle_per_address
 @login_required
 def change_password() -> str | Response:
     """A new password ends the user's other sessions; this one goes on."""
@@ -162,6 +178,8 @@ def change_password() -> str | Response:
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if not user.check_password(form.current.data or ""):
+            g.password_refused = True
+            log.warning("wrong current password for %r from %s", user.username, request.remote_addr)
             form.current.errors.append(_("Mật khẩu hiện tại không đúng."))
         elif form.new.data == form.current.data:
             form.new.errors.append(_("Mật khẩu mới phải khác mật khẩu hiện tại."))
