@@ -51,6 +51,15 @@ def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[s
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # Browsers that once reached the site over HTTPS keep to HTTPS for a year. Production
+        # only: it is served behind a proxy speaking HTTPS, and a browser cannot undo it.
+        "STRICT_TRANSPORT_SECURITY": "max-age=31536000; includeSubDomains" if production else "",
+        # How many reverse proxies in front of the app set X-Forwarded-For (and
+        # X-Forwarded-Proto): their last entries are then trusted as the client's address
+        # (and scheme), so that limits per address see the client, not the proxy. 0 trusts
+        # none: without a proxy, anyone could write the header.
+        "PROXY_FIX_X_FOR": int(os.environ.get("PROXY_FIX_X_FOR", 0)),
+        "PROXY_FIX_X_PROTO": int(os.environ.get("PROXY_FIX_X_PROTO", 0)),
         # Seconds a SQLite writer waits for the lock before giving up.
         "SQLITE_BUSY_TIMEOUT": 30,
         # A session ends after this many seconds without a request, and this long after sign-in.
