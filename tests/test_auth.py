@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
 from campaign.models import AuditEntry, User
-from campaign.services import users
+from campaign.services import tokens, users
 from campaign.services.errors import ServiceError
 from tests import factories as f
 from tests.conftest import RequestClient
@@ -449,6 +449,52 @@ def test_admin_resets_a_password_and_changes_role_and_scope(app, client, people)
     assert (changed.role, [u.code for u in changed.units]) == ("organiser", [district.code])
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.update"))
     assert entry.before["role"] == "reporter" and entry.after["units"] == [district.code]
+
+
+def test_a_password_reset_revokes_the_accounts_api_tokens(app, client, people):
+    """Whoever knew the old password may have made a token; the reset shuts it out too."""
+    reporter, admin = people
+    token, plain = tokens.create_token(reporter, "made with the old password")
+    _kept, admins_plain = tokens.create_token(admin, "another account's")
+    f.commit()
+    program = second_client(app)
+    bearer = {"Authorization": f"Bearer {plain}"}
+    assert program.get("/api/v1/units", headers=bearer).status_code == 200
+
+    login(client, admin)
+    page = client.get(f"/quan-tri/tai-khoan/{reporter.id}").get_data(as_text=True)
+    assert "mọi mã API của tài khoản bị thu hồi" in page  # said before the button is pressed
+    response = client.post(f"/quan-tri/tai-khoan/{reporter.id}/mat-khau")
+    assert "mọi mã API của tài khoản đã bị thu hồi" in response.get_data(as_text=True)
+
+    response = program.get("/api/v1/units", headers=bearer)
+    assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized"
+    others = {"Authorization": f"Bearer {admins_plain}"}
+    assert program.get("/api/v1/units", headers=others).status_code == 200
+    db.session.rollback()
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.revoke_tokens"))
+    assert (entry.entity, entry.entity_id, entry.user_id) == ("user_account", reporter.id, admin.id)
+    assert entry.after["tokens"] == [token.id]
+    revoked = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "token.revoke"))
+    assert (revoked.entity_id, revoked.user_id) == (token.id, admin.id)
+
+
+def test_every_door_to_a_password_reset_revokes_the_tokens(app, people):
+    """The service does it, so the page and any command line calling it need not remember."""
+    reporter, admin = people
+    _token, plain = tokens.create_token(reporter)
+    users.reset_password(reporter, by=admin)
+    assert tokens.authenticate(plain) is None
+
+
+def test_a_new_accounts_password_page_says_nothing_of_tokens(client, people):
+    reporter, admin = people
+    login(client, admin)
+    response = client.post(
+        "/quan-tri/tai-khoan/moi",
+        data={"username": "moi", "role": "reporter", "units": reporter.units[0].code},
+    )
+    assert "đã bị thu hồi" not in response.get_data(as_text=True)
 
 
 def test_an_admin_cannot_lock_themselves_out(client, people):

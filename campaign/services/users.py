@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign.extensions import db
 from campaign.models import OrgUnit, Role, User
-from campaign.services import audit
+from campaign.services import audit, tokens
 from campaign.services.errors import ServiceError
 
 MIN_PASSWORD_LENGTH = 8
@@ -101,10 +101,17 @@ def one_time_password() -> str:
 
 
 def reset_password(user: User, *, by: User | None = None) -> str:
-    """Gives ``user`` a new random password, returned to be shown once."""
+    """Gives ``user`` a new random password, returned to be shown once.
+
+    The account's API tokens are revoked too: whoever knew the old password may have
+    made one, and a token would outlive the reset that shut them out."""
     password = one_time_password()
     set_password(user, password, by=by)
     user.must_change_password = True
+    revoked = tokens.revoke_all(user, by=by)
+    if revoked:
+        after = {"username": user.username, "tokens": [token.id for token in revoked]}
+        audit.record("user.revoke_tokens", user, user=by, after=after)
     return password
 
 
