@@ -109,6 +109,7 @@ def test_behind_a_proxy_the_limits_see_the_client_address(migrated, people):
         assert login_via_proxy("203.0.113.5").status_code == 302
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "auth.failed"))
         assert entry.after["address"] == "198.51.100.7"
+        db.session.remove()
         db.engine.dispose()
 
 

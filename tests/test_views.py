@@ -116,6 +116,7 @@ def test_strict_transport_security_in_production_only(client, migrated, monkeypa
     production = make_app(migrated)
     with production.app_context():
         headers = production.test_client().get("/dang-nhap").headers
+        db.session.remove()
         db.engine.dispose()
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
