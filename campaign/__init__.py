@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask, abort, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from campaign import api, config, database, i18n, numbers
@@ -27,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.from_environment(app.instance_path, test_config or {}))
+    register_proxy_fix(app)
     register_extensions(app)
     register_converters(app)
     register_blueprints(app)
@@ -35,6 +38,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind reverse proxies, the client's address and scheme come from their headers."""
+    x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
+    if x_for or x_proto:
+        proxied = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:
@@ -139,6 +150,14 @@ def register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["STRICT_TRANSPORT_SECURITY"]:
+            response.headers["Strict-Transport-Security"] = app.config["STRICT_TRANSPORT_SECURITY"]
+        # What a signed-in user or a token sees stays out of caches, the browser's included:
+        # a shared computer's back button or disk must not show it to the next person.
+        if request.endpoint != "static" and (
+            api.is_api_request(request.path) or current_user.is_authenticated
+        ):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 

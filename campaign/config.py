@@ -54,16 +54,31 @@ def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[s
         # Address space of the child process that reads an uploaded workbook (the second
         # wall behind the size checks of campaign/spreadsheets/bounds.py).
         "IMPORT_MEMORY_LIMIT": int(os.environ.get("IMPORT_MEMORY_LIMIT_MB", "2048")) << 20,
+        # Browsers that once reached the site over HTTPS keep to HTTPS for a year. Production
+        # only: it is served behind a proxy speaking HTTPS, and a browser cannot undo it.
+        "STRICT_TRANSPORT_SECURITY": "max-age=31536000; includeSubDomains" if production else "",
+        # How many reverse proxies in front of the app set X-Forwarded-For (and
+        # X-Forwarded-Proto): their last entries are then trusted as the client's address
+        # (and scheme), so that limits per address see the client, not the proxy. 0 trusts
+        # none: without a proxy, anyone could write the header.
+        "PROXY_FIX_X_FOR": int(os.environ.get("PROXY_FIX_X_FOR", 0)),
+        "PROXY_FIX_X_PROTO": int(os.environ.get("PROXY_FIX_X_PROTO", 0)),
         # Seconds a SQLite writer waits for the lock before giving up.
         "SQLITE_BUSY_TIMEOUT": 30,
         # A session ends after this many seconds without a request, and this long after sign-in.
         "SESSION_IDLE_TIMEOUT": int(os.environ.get("SESSION_IDLE_TIMEOUT", 30 * 60)),
         "SESSION_ABSOLUTE_TIMEOUT": int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", 12 * 3600)),
-        # Failed sign-ins allowed per username and per address; the counters live in memory,
+        # Wrong passwords (signing in, or the current one when changing it) allowed per
+        # username from one address, and per address whatever the username. Never per
+        # username alone: a stranger could then lock anyone out. The counters live in memory,
         # or in Redis (e.g. redis://host:6379/0) so that several app processes share them.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": False,
-        "LOGIN_LIMIT_PER_USERNAME": os.environ.get("LOGIN_LIMIT_PER_USERNAME", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_USERNAME_AND_ADDRESS": os.environ.get(
+            "LOGIN_LIMIT_PER_USERNAME_AND_ADDRESS",
+            # The setting's earlier name, still honoured for deployments that set it.
+            os.environ.get("LOGIN_LIMIT_PER_USERNAME", "5 per 15 minutes"),
+        ),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
     }
     if "SECRET_KEY" not in overrides:

@@ -33,5 +33,5 @@ else:
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-#: No default limits: only the routes that ask are throttled (failed sign-ins).
+#: No default limits: only the routes that ask are throttled (wrong passwords).
 limiter = Limiter(key_func=get_remote_address)

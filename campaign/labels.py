@@ -86,6 +86,7 @@ AUDIT_ACTION = {
     "user.create": _l("Tạo tài khoản"),
     "user.update": _l("Đổi vai trò hoặc phạm vi"),
     "user.password": _l("Đổi mật khẩu"),
+    "user.revoke_tokens": _l("Thu hồi mã API"),
     "user.disable": _l("Khóa tài khoản"),
     "user.enable": _l("Mở khóa tài khoản"),
     "auth.logout": _l("Đăng xuất"),

@@ -102,6 +102,12 @@ def test_a_revoked_token_is_refused_everywhere(client, world, method, path):
     assert response.status_code == 401
 
 
+def test_api_answers_are_never_stored(client, world):
+    response = client.get("/api/v1/units", headers=world.headers("organiser"))
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 def test_unknown_token_and_other_schemes_are_refused(client, world):
     for header in ("Bearer hmtn_not-a-token", "Basic dXNlcjpwYXNz", "Bearer "):
         response = client.get("/api/v1/units", headers={"Authorization": header})

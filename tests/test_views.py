@@ -107,6 +107,35 @@ def test_security_headers(client):
     assert headers["Referrer-Policy"] == "same-origin"
 
 
+def test_strict_transport_security_in_production_only(client, migrated, monkeypatch):
+    from tests.conftest import make_app
+
+    assert "Strict-Transport-Security" not in client.get("/dang-nhap").headers
+    monkeypatch.setenv("CAMPAIGN_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a production secret")
+    production = make_app(migrated)
+    with production.app_context():
+        headers = production.test_client().get("/dang-nhap").headers
+        db.session.remove()
+        db.engine.dispose()
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_signed_in_pages_and_api_answers_are_never_stored(app, client, auth, fast_passwords):
+    def cache_control(path: str) -> str:
+        with client.get(path) as response:  # a static file's answer holds the file open
+            return response.headers.get("Cache-Control", "")
+
+    assert cache_control("/api/v1/plans") == "no-store"  # even a refusal
+    assert "no-store" not in cache_control("/static/app.css")
+    assert "no-store" not in cache_control("/dang-nhap")
+    auth.sign_in(f.user("admin"))
+    f.commit()
+    for path in ("/", "/ke-hoach/999999", "/quan-tri/tai-khoan", "/tai-khoan/ma-truy-cap/"):
+        assert cache_control(path) == "no-store", path
+    assert "no-store" not in cache_control("/static/app.css")
+
+
 def test_logout_needs_post_and_csrf(migrated):
     from tests.conftest import make_app
 

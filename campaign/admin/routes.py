@@ -43,10 +43,10 @@ def _show_error(form: AccountForm, error: ServiceError) -> None:
     field.errors.append(error.message)
 
 
-def _one_time(user: User, password: str) -> Response:
+def _one_time(user: User, password: str, *, reset: bool = False) -> Response:
     """The password is shown on this page only; the browser must not keep it."""
     response = make_response(
-        render_template("admin/password.html", account=user, password=password)
+        render_template("admin/password.html", account=user, password=password, reset=reset)
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -134,9 +134,9 @@ def set_enabled(user_id: int) -> Response:
 @bp.post("/tai-khoan/<int:user_id>/mat-khau")
 @roles_required(Role.ADMIN)
 def reset_password(user_id: int) -> Response:
-    """A new one-time password, shown once; the account's sessions end."""
+    """A new one-time password, shown once; the account's sessions end, its tokens too."""
     user = db.session.get(User, user_id) or abort(404)
     if not VersionForm().validate_on_submit():
         abort(400)
     password = users.reset_password(user, by=current_user._get_current_object())
-    return _one_time(user, password)
+    return _one_time(user, password, reset=True)

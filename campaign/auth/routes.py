@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -96,38 +98,51 @@ def require_own_password() -> Response | None:
     return redirect(url_for("auth.change_password"))  # the page says why
 
 
-def _username_key() -> str:
-    return "username:" + (request.form.get("username") or "").strip().casefold()
+def _account_and_address() -> str:
+    """The account a password was tried for, and from where: a stranger's failures count
+    against the stranger's own address, so they never lock the account's owner out."""
+    if current_user.is_authenticated:
+        username = current_user.username
+    else:
+        username = request.form.get("username") or ""
+    return f"{username.strip().casefold()}@{get_remote_address()}"
 
 
-def _failed(_response: Response) -> bool:
-    return bool(g.get("sign_in_failed"))
+def _refused(_response: Response) -> bool:
+    return bool(g.get("password_refused"))
+
+
+#: Wrong passwords, on the sign-in page and for the current password on the password page,
+#: are counted together: per account and address, and (wider) per address.
+throttle_per_account_and_address = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME_AND_ADDRESS"],
+    scope="wrong-password-account-address",
+    key_func=_account_and_address,
+    methods=["POST"],
+    deduct_when=_refused,
+)
+throttle_per_address = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    scope="wrong-password-address",
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=_refused,
+)
 
 
 @bp.route("/dang-nhap", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
-    key_func=_username_key,
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="sign-in-username",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="sign-in-address",
-)
+@throttle_per_account_and_address
+@throttle_per_address
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(landing_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.by_username(form.username.data or "")
-        if user is not None and user.enabled and user.check_password(form.password.data or ""):
+        user = users.authenticate(form.username.data or "", form.password.data or "")
+        if user is not None:
             _start_session(user)
             return redirect(_safe_next(request.args.get("next")) or landing_url(user))
-        g.sign_in_failed = True
+        g.password_refused = True
         log.warning("failed sign-in for %r from %s", form.username.data, request.remote_addr)
         audit.record(
             "auth.failed",
@@ -154,6 +169,8 @@ def logout() -> Response:
 
 
 @bp.route("/doi-mat-khau", methods=["GET", "POST"])
+@throttle_per_account_and_address
+@throttle_per_address
 @login_required
 def change_password() -> str | Response:
     """A new password ends the user's other sessions; this one goes on."""
@@ -161,6 +178,8 @@ def change_password() -> str | Response:
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if not user.check_password(form.current.data or ""):
+            g.password_refused = True
+            log.warning("wrong current password for %r from %s", user.username, request.remote_addr)
             form.current.errors.append(_("Mật khẩu hiện tại không đúng."))
         elif form.new.data == form.current.data:
             form.new.errors.append(_("Mật khẩu mới phải khác mật khẩu hiện tại."))
@@ -177,7 +196,18 @@ def change_password() -> str | Response:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never redirect to another host after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    """Only a path on this site: never redirect to another host after sign-in.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/%09/evil.example`` and ``/%5Cevil.example`` lead away as surely as ``//evil.example``.
+    The target is checked as given and once more decoded, in case something on the way
+    decodes it again; anything doubtful goes to the landing page."""
+    if not target:
+        return None
+    for form in (target, unquote(target)):
+        if not form.isprintable() or "\\" in form:
+            return None  # a control character (tab, CR, LF...) or a backslash
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or not form.startswith("/") or form.startswith("//"):
+            return None
+    return target

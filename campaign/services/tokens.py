@@ -59,6 +59,14 @@ def revoke(token: ApiToken, *, by: User | None = None) -> None:
         audit.record("token.revoke", token, user=by, after={"user_id": token.user_id})
 
 
+def revoke_all(user: User, *, by: User | None = None) -> list[ApiToken]:
+    """Revokes every active token of ``user``; returns them."""
+    active = [token for token in tokens_of(user) if token.revoked_at is None]
+    for token in active:
+        revoke(token, by=by)
+    return active
+
+
 def authenticate(plain: str) -> User | None:
     """The enabled user of an active token, or ``None``."""
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(plain)))

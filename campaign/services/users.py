@@ -9,10 +9,11 @@ from importlib.resources import files
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from campaign.extensions import db
 from campaign.models import OrgUnit, Role, User
-from campaign.services import audit
+from campaign.services import audit, tokens
 from campaign.services.errors import ServiceError
 
 MIN_PASSWORD_LENGTH = 8
@@ -100,10 +101,17 @@ def one_time_password() -> str:
 
 
 def reset_password(user: User, *, by: User | None = None) -> str:
-    """Gives ``user`` a new random password, returned to be shown once."""
+    """Gives ``user`` a new random password, returned to be shown once.
+
+    The account's API tokens are revoked too: whoever knew the old password may have
+    made one, and a token would outlive the reset that shut them out."""
     password = one_time_password()
     set_password(user, password, by=by)
     user.must_change_password = True
+    revoked = tokens.revoke_all(user, by=by)
+    if revoked:
+        after = {"username": user.username, "tokens": [token.id for token in revoked]}
+        audit.record("user.revoke_tokens", user, user=by, after=after)
     return password
 
 
@@ -157,3 +165,23 @@ def sign_out_everywhere(user: User) -> None:
 
 def by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username.strip()))
+
+
+@cache
+def _no_account_hash() -> str:
+    """A hash of a random password, made as an account's is, to check against instead."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The enabled account with this username and password, or ``None``.
+
+    Every attempt costs one password check: an unknown or disabled account that answered
+    faster than a wrong password would tell a stranger which usernames exist."""
+    user = by_username(username)
+    if user is None:
+        check_password_hash(_no_account_hash(), password)
+        return None
+    if user.check_password(password) and user.enabled:
+        return user
+    return None
