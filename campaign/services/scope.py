@@ -205,9 +205,6 @@ class Scope:
     def managed_drives(self) -> Select[tuple[Drive]]:
         return select(Drive).where(Drive.plan_id.in_(self.managed_plan_ids()))
 
-    def can_manage_drive(self, drive: Drive) -> bool:
-        return self.can_manage_plan(drive.plan) and self.user.role in (Role.ADMIN, Role.ORGANISER)
-
     # --- history -------------------------------------------------------------
 
     def can_see_history(self, entity: str, entity_id: int) -> bool | None:
