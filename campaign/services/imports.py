@@ -10,7 +10,6 @@ import difflib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -33,7 +32,7 @@ from campaign.models import (
 )
 from campaign.numbers import MAX_COUNT
 from campaign.rates import CountingRule
-from campaign.services import audit, plans, results, units
+from campaign.services import plans, results, units
 from campaign.services.errors import ServiceError
 from campaign.services.summary import unit_and_descendants
 from campaign.spreadsheets.isolated import DEFAULT_MEMORY_LIMIT, read_table_isolated
@@ -664,11 +663,18 @@ def _unit_update(
         return
 
     def step(user: User | None) -> None:
-        before = audit.snapshot(unit)
-        for name in fields:
-            setattr(unit, name, wanted[name])
-        if not same_parent:
-            units.move_unit(unit, parent, date.today())  # the file carries no date
-        audit.record("unit.update", unit, user=user, before=before)
+        # The file carries no validity and no date: those stay, and a move is dated today.
+        units.update_unit(
+            unit,
+            code=unit.code,
+            name=spec["name"],
+            kind=spec["kind"],
+            parent=parent,
+            contact_name=spec["contact_name"],
+            contact_phone=spec["contact_phone"],
+            valid_from=unit.valid_from,
+            valid_to=unit.valid_to,
+            user=user,
+        )
 
     preview.steps.append(step)
