@@ -337,11 +337,8 @@ def preview_quotas(
     amounts: dict[int, int] = {}
     for row, values in progress(table.rows):
         amount = _count(values, "amount", row, preview)
-        unit = matcher.find(values.get("code"), values.get("name"))
-        if isinstance(unit, NoMatch):
-            preview.problem(row, unit.message)
-            continue
-        if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
+        unit = _row_unit(matcher, values, row, allowed, seen, preview)
+        if unit is None:
             continue
         if amount is None:
             continue  # a template row left blank
@@ -353,6 +350,24 @@ def preview_quotas(
     if amounts:
         preview.steps.append(lambda user: plans.set_quota_amounts(plan, amounts, user=user))
     return preview
+
+
+def _row_unit(
+    matcher: UnitMatcher[UnitRef],
+    values: dict[str, Any],
+    row: int,
+    allowed: Callable[[OrgUnit], bool] | None,
+    seen: dict[int, int],
+    preview: Preview,
+) -> UnitRef | None:
+    """The row's unit, if it is found, the importer may write for it and no row before named it."""
+    unit = matcher.find(values.get("code"), values.get("name"))
+    if isinstance(unit, NoMatch):
+        preview.problem(row, unit.message)
+        return None
+    if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
+        return None
+    return unit
 
 
 def _allowed(
@@ -419,11 +434,8 @@ def preview_results(
     texts = _ResultTexts()
     for row, values in progress(table.rows):
         counts = _result_counts(values, has_bags, row, preview)
-        unit = matcher.find(values.get("code"), values.get("name"))
-        if isinstance(unit, NoMatch):
-            preview.problem(row, unit.message)
-            continue
-        if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
+        unit = _row_unit(matcher, values, row, allowed, seen, preview)
+        if unit is None:
             continue
         if counts is None:
             continue
