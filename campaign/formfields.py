@@ -41,11 +41,15 @@ def year_field(label: Any) -> IntegerField:
     )
 
 
-def show_error(form: Any, error: ServiceError) -> None:
-    """Puts a refused input's message next to its field; nothing flushed is kept."""
+def show_error(form: Any, error: ServiceError, default: Any = None) -> None:
+    """Puts a refused input's message next to its field; nothing flushed is kept.
+
+    A message for no field of the form goes next to ``default``, or above the form."""
     db.session.rollback()
     field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
+    if field is None or not hasattr(field, "errors"):
+        field = default
+    if field is not None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)

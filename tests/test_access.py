@@ -21,26 +21,43 @@ from tests.conftest import RequestClient, empty_tables, make_app
 
 ROLES = ("anonymous", "rep_a", "rep_b", "org_x", "org_y", "leader_x", "admin")
 K, L, F, N = "ok", "login", 403, 404
-ALL_OK = (K,) * 7
-SIGNED_IN = (L,) + (K,) * 6
-ADMIN_ONLY = (L, F, F, F, F, F, K)
-REVIEWERS = (L, F, F, K, K, F, K)
+Outcome = str | int
+
+
+def by_role(others: Outcome, **outcomes: Outcome) -> dict[str, Outcome]:
+    """The outcome for each of ROLES: those named, and ``others`` for the rest."""
+    unknown = outcomes.keys() - set(ROLES)
+    assert not unknown, f"no such role: {unknown}"
+    return {role: outcomes.get(role, others) for role in ROLES}
+
+
+ALL_OK = by_role(others=K)
+SIGNED_IN = by_role(anonymous=L, others=K)
+ADMIN_ONLY = by_role(anonymous=L, admin=K, others=F)
+REVIEWERS = by_role(anonymous=L, org_x=K, org_y=K, admin=K, others=F)
 # Objects of district X (unit A, its drive and result) and of district Y (unit B...).
-REPORT_X, REPORT_Y = (L, K, F, K, F, F, K), (L, F, K, F, K, F, K)
-REVIEW_X, REVIEW_Y = (L, F, F, K, F, F, K), (L, F, F, F, K, F, K)
-MISSING = (L, N, N, N, N, N, N)
-MISSING_REVIEW = (L, F, F, N, N, F, N)
-SEE_X, SEE_Y = (L, F, F, K, F, K, K), (L, F, F, F, K, F, K)
+REPORT_X = by_role(anonymous=L, rep_a=K, org_x=K, admin=K, others=F)
+REPORT_Y = by_role(anonymous=L, rep_b=K, org_y=K, admin=K, others=F)
+REVIEW_X = by_role(anonymous=L, org_x=K, admin=K, others=F)
+REVIEW_Y = by_role(anonymous=L, org_y=K, admin=K, others=F)
+MISSING = by_role(anonymous=L, others=N)
+MISSING_REVIEW = by_role(anonymous=L, org_x=N, org_y=N, admin=N, others=F)
+SEE_X = by_role(anonymous=L, org_x=K, leader_x=K, admin=K, others=F)
+SEE_Y = by_role(anonymous=L, org_y=K, admin=K, others=F)
 # Organiser X asks for something of X that does not exist; the others are refused first.
-NONE_X = (L, F, F, N, F, F, N)
-API_SIGNED_IN = (401, K, K, K, K, K, K)
-API_BAD_BODY = (401, 422, 422, 422, 422, 422, 422)
-API_SEE_X, API_SEE_Y = (401, F, F, K, F, K, K), (401, F, F, F, K, F, K)
-API_MISSING = (401, N, N, N, N, N, N)
-API_REPORT_X, API_REPORT_Y = (401, K, F, K, F, K, K), (401, F, K, F, K, F, K)
-API_SAVE_X, API_SAVE_Y = (401, 409, F, 409, F, F, 409), (401, F, 409, F, 409, F, 409)
+NONE_X = by_role(anonymous=L, org_x=N, admin=N, others=F)
+API_SIGNED_IN = by_role(anonymous=401, others=K)
+API_BAD_BODY = by_role(anonymous=401, others=422)
+API_SEE_X = by_role(anonymous=401, org_x=K, leader_x=K, admin=K, others=F)
+API_SEE_Y = by_role(anonymous=401, org_y=K, admin=K, others=F)
+API_MISSING = by_role(anonymous=401, others=N)
+API_REPORT_X = by_role(anonymous=401, rep_b=F, org_y=F, others=K)
+API_REPORT_Y = by_role(anonymous=401, rep_b=K, org_y=K, admin=K, others=F)
+API_SAVE_X = by_role(anonymous=401, rep_a=409, org_x=409, admin=409, others=F)
+API_SAVE_Y = by_role(anonymous=401, rep_b=409, org_y=409, admin=409, others=F)
 # The district's organiser approves; the administrator, asking next, finds it approved (422).
-REVIEW_X_API, REVIEW_Y_API = (401, F, F, K, F, F, 422), (401, F, F, F, K, F, 422)
+REVIEW_X_API = by_role(anonymous=401, org_x=K, admin=422, others=F)
+REVIEW_Y_API = by_role(anonymous=401, org_y=K, admin=422, others=F)
 
 
 def result_api(w: dict[str, Any], district: str) -> str:
@@ -50,8 +67,8 @@ def result_api(w: dict[str, Any], district: str) -> str:
 
 Url = Callable[[dict[str, Any]], str]
 
-#: endpoint -> method and, per variant, the URL and the outcome for each of ROLES.
-ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
+#: endpoint -> method and, per variant, the URL and the outcome for each role by name.
+ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
     "static": ("GET", {"file": (lambda w: "/static/app.css", ALL_OK)}),
     "auth.login": ("GET", {"": (lambda w: "/dang-nhap", ALL_OK)}),
     "auth.logout": ("POST", {"": (lambda w: "/dang-xuat", SIGNED_IN)}),
@@ -60,8 +77,14 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
     "main.plan": (
         "GET",
         {
-            "x": (lambda w: f"/ke-hoach/{w['plan_x']}", (L, F, F, K, F, K, K)),
-            "y": (lambda w: f"/ke-hoach/{w['plan_y']}", (L, F, F, F, K, F, K)),
+            "x": (
+                lambda w: f"/ke-hoach/{w['plan_x']}",
+                by_role(anonymous=L, org_x=K, leader_x=K, admin=K, others=F),
+            ),
+            "y": (
+                lambda w: f"/ke-hoach/{w['plan_y']}",
+                by_role(anonymous=L, org_y=K, admin=K, others=F),
+            ),
             "missing": (lambda w: "/ke-hoach/999999", MISSING),
         },
     ),
@@ -83,7 +106,7 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
             # A drive of another district's plan is not open to the unit.
             "foreign drive": (
                 lambda w: f"/bao-cao/don-vi/{w['a']}/dot/{w['drive_y']}",
-                (L, N, F, N, F, F, N),
+                by_role(anonymous=L, rep_a=N, org_x=N, admin=N, others=F),
             ),
         },
     ),
@@ -138,7 +161,10 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
         "GET",
         {
             "other": (lambda w: f"/quan-tri/tai-khoan/{w['other']}", ADMIN_ONLY),
-            "missing": (lambda w: "/quan-tri/tai-khoan/999999", (L, F, F, F, F, F, N)),
+            "missing": (
+                lambda w: "/quan-tri/tai-khoan/999999",
+                by_role(anonymous=L, admin=N, others=F),
+            ),
         },
     ),
     "admin.set_enabled": (
@@ -156,7 +182,7 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
             "y": (lambda w: f"/ke-hoach/{w['plan_y']}/don-vi/{w['b']}", SEE_Y),
             "unit of y in plan x": (
                 lambda w: f"/ke-hoach/{w['plan_x']}/don-vi/{w['b']}",
-                (L, F, F, F, F, F, N),
+                by_role(anonymous=L, admin=N, others=F),
             ),
             "missing": (lambda w: f"/ke-hoach/999999/don-vi/{w['a']}", MISSING),
         },
@@ -337,9 +363,15 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, tuple]]]] = {
     "history.show": (
         "GET",
         {
-            "x": (lambda w: f"/lich-su/result/{w['result_x']}", (L, K, F, K, F, K, K)),
+            "x": (
+                lambda w: f"/lich-su/result/{w['result_x']}",
+                by_role(anonymous=L, rep_b=F, org_y=F, others=K),
+            ),
             "y": (lambda w: f"/lich-su/result/{w['result_y']}", REPORT_Y),
-            "plan x": (lambda w: f"/lich-su/plan/{w['plan_x']}", (L, F, F, K, F, K, K)),
+            "plan x": (
+                lambda w: f"/lich-su/plan/{w['plan_x']}",
+                by_role(anonymous=L, org_x=K, leader_x=K, admin=K, others=F),
+            ),
             "account": (lambda w: f"/lich-su/user_account/{w['other']}", ADMIN_ONLY),
             "missing": (lambda w: "/lich-su/result/999999", MISSING),
             "unknown kind": (lambda w: "/lich-su/password/1", MISSING),
@@ -428,7 +460,7 @@ def test_access(world, endpoint):
     clients = {role: _client(app, ids, role) for role in ROLES}
     got, expected = {}, {}
     for variant, (url, outcomes) in variants.items():
-        for role, want in zip(ROLES, outcomes, strict=True):
+        for role, want in outcomes.items():
             response = clients[role].open(url(ids), method=method)
             got[variant, role], expected[variant, role] = outcome(response), want
     assert got == expected

@@ -211,6 +211,23 @@ def test_a_units_import_that_moves_a_unit_keeps_the_move_dated_today(setup):
     assert move.moved_on == date.today() and union.parent_id == communes[1].id
 
 
+def test_a_units_import_edits_and_moves_as_the_units_page_does(setup):
+    district, communes, _plan, _drive = setup
+    union = f.unit("CĐCS Trạm Y tế", "union", communes[0])
+    data = xlsx(
+        ["Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Đơn vị cấp trên"],
+        [union.code, "CĐCS Trạm Y tế xã", "CĐCS", communes[0].code],
+        [communes[1].code, communes[1].name, "Xã", union.code],
+    )
+    assert imports.apply(imports.preview_units(data, district)) == 2
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()[-2:]
+    assert [(e.action, e.entity_id) for e in entries] == [
+        ("unit.edit", union.id),
+        ("unit.move", communes[1].id),
+    ]
+    assert entries[0].after["name"] == "CĐCS Trạm Y tế xã"
+
+
 def _rows(data: bytes) -> list[list]:
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     return [list(r) for r in ws.iter_rows(values_only=True)]

@@ -14,6 +14,7 @@ from werkzeug.security import generate_password_hash
 from campaign.extensions import db
 from campaign.models import AuditEntry, PendingImport, Quota, Result, ResultState
 from campaign.numbers import MAX_COUNT, MAX_ID, parse_id
+from campaign.plans import grids
 from campaign.services import imports, plans, results, tokens
 from campaign.services.errors import ServiceError
 from campaign.spreadsheets.reading import NotANumber, TooLarge, whole_number
@@ -265,6 +266,20 @@ def test_whole_number_still_reads_what_people_type():
     for value in ("²", "٣", "1,5", True):
         with pytest.raises(NotANumber):
             whole_number(value)
+
+
+def test_a_grid_reads_numbers_as_an_import_does_with_its_own_messages(app):
+    read = [grids.whole_number(v) for v in ("", "12", "1.200", " 1 200 ", "7,0", str(MAX_COUNT))]
+    assert read == [None, 12, 1200, 1200, 7, MAX_COUNT]
+    for text, message in [
+        ("-5", "Không được là số âm."),
+        ("1,5", "Chỉ nhập số nguyên không âm, ví dụ 25."),
+        ("²", "Chỉ nhập số nguyên không âm, ví dụ 25."),
+        (str(MAX_COUNT + 1), "tối đa 1.000.000"),
+        ("9" * 5000, "tối đa 1.000.000"),
+    ]:
+        with pytest.raises(grids.BadNumber, match=message):
+            grids.whole_number(text)
 
 
 # --- the API -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from campaign.admin.forms import AccountForm, NewAccountForm, unit_codes
 from campaign.auth.access import roles_required
 from campaign.extensions import db
+from campaign.formfields import show_error
 from campaign.models import OrgUnit, Role, User
 from campaign.reports.forms import VersionForm
 from campaign.services import units, users
@@ -35,12 +36,6 @@ def _scope_units(form: AccountForm) -> list[OrgUnit] | None:
     except ServiceError as error:
         form.units.errors.append(error.message)
         return None
-
-
-def _show_error(form: AccountForm, error: ServiceError) -> None:
-    db.session.rollback()
-    field = getattr(form, error.field or "", None) or form.units
-    field.errors.append(error.message)
 
 
 def _one_time(user: User, password: str, *, reset: bool = False) -> Response:
@@ -79,7 +74,7 @@ def new_account() -> str | Response:
                 one_time=True,
             )
         except ServiceError as error:
-            _show_error(form, error)
+            show_error(form, error, default=form.units)
         else:
             return _one_time(user, password)
     return render_template("admin/account.html", form=form, account=None)
@@ -103,7 +98,7 @@ def account(user_id: int) -> str | Response:
                 by=current_user._get_current_object(),
             )
         except ServiceError as error:
-            _show_error(form, error)
+            show_error(form, error, default=form.units)
         else:
             flash(_("Đã lưu tài khoản %(name)s.", name=user.username), "info")
             return redirect(url_for(".accounts"))

@@ -25,13 +25,13 @@ from campaign.rates import display_units
 from campaign.services import exports, plans, results, summary, tokens, units
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import Scope
+from campaign.spreadsheets import XLSX_MIMETYPE as XLSX
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Hiến máu tình nguyện")
 bp.register_error_handler(HTTPException, handle_http_exception)
 bp.register_error_handler(ServiceError, handle_service_error)
 
 M = TypeVar("M")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.before_request

@@ -12,9 +12,9 @@ from campaign.auth.access import current_scope, require
 from campaign.extensions import db
 from campaign.models import Plan
 from campaign.services.exports import export_filename, quota_template_export, summary_export
+from campaign.spreadsheets import XLSX_MIMETYPE as XLSX
 
 bp = Blueprint("exports", __name__)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _send(data: bytes, name: str) -> Response:

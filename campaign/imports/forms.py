@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from campaign.spreadsheets import XLSX_MIMETYPE as XLSX
 
 
 class UploadForm(FlaskForm):

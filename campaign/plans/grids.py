@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from flask_babel import gettext as _
 
-from campaign.numbers import MAX_COUNT, too_large
-
-#: "1234" or "1.234": a dot groups thousands, as Vietnamese writes numbers.
-_WHOLE = re.compile(r"([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)")
+from campaign.numbers import too_large
+from campaign.spreadsheets import reading
+from campaign.spreadsheets.reading import NotANumber, TooLarge
 
 
 class BadNumber(ValueError):
@@ -18,19 +16,18 @@ class BadNumber(ValueError):
 
 
 def whole_number(text: str) -> int | None:
-    """An empty field is ``None``; anything but a whole number ≥ 0 is refused in Vietnamese."""
-    text = text.strip().replace(" ", "")
-    if not text:
-        return None
-    if text.startswith("-") and _WHOLE.fullmatch(text[1:]):
+    """An empty field is ``None``; anything but a whole number ≥ 0 is refused in Vietnamese.
+
+    Read as a workbook's cell is, so a grid and an import accept the same numbers."""
+    try:
+        number = reading.whole_number(text)
+    except TooLarge:
+        raise BadNumber(too_large()) from None
+    except NotANumber:
+        raise BadNumber(_("Chỉ nhập số nguyên không âm, ví dụ 25.")) from None
+    if number is not None and number < 0:
         raise BadNumber(_("Không được là số âm."))
-    if not _WHOLE.fullmatch(text):
-        raise BadNumber(_("Chỉ nhập số nguyên không âm, ví dụ 25."))
-    digits = text.replace(".", "")
-    # The length first: int() of thousands of digits is slow, and past 4.300 it raises.
-    if len(digits.lstrip("0")) > len(str(MAX_COUNT)) or int(digits) > MAX_COUNT:
-        raise BadNumber(too_large())
-    return int(digits)
+    return number
 
 
 def read_row(

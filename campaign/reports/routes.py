@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from campaign.auth.access import current_scope, require, roles_required
 from campaign.extensions import db
+from campaign.formfields import show_error
 from campaign.models import Drive, OrgUnit, Plan, Result, Role
 from campaign.numbers import parse_id
 from campaign.reports.forms import ReasonForm, ResultForm, VersionForm, version_of
@@ -95,7 +96,7 @@ def report(unit_id: int, drive_id: int) -> str | Response | tuple[str, int]:
             return _conflict(form, drive, unit, conflict)
         except ServiceError as error:
             db.session.rollback()
-            _field_error(form, error)
+            show_error(form, error)
         else:
             flash(_("Đã gửi báo cáo.") if form.send.data else _("Đã lưu nháp."), "info")
             return redirect(url_for(".report", unit_id=unit.id, drive_id=drive.id))
@@ -119,14 +120,6 @@ def _conflict(form: ResultForm, drive: Drive, unit: OrgUnit, conflict: Conflict)
         action=VersionForm(),
     )
     return page, 409
-
-
-def _field_error(form: ResultForm, error: ServiceError) -> None:
-    field = getattr(form, error.field or "", None)
-    if field is not None and hasattr(field, "errors"):
-        field.errors.append(error.message)
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.post("/don-vi/<int:unit_id>/dot/<int:drive_id>/rut-lai")

@@ -10,9 +10,8 @@ import difflib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -33,7 +32,7 @@ from campaign.models import (
 )
 from campaign.numbers import MAX_COUNT
 from campaign.rates import CountingRule
-from campaign.services import audit, plans, results, units
+from campaign.services import plans, results, units
 from campaign.services.errors import ServiceError
 from campaign.services.summary import unit_and_descendants
 from campaign.spreadsheets.isolated import DEFAULT_MEMORY_LIMIT, read_table_isolated
@@ -219,16 +218,23 @@ def _refs_in_subtree(root_id: int) -> list[UnitRef]:
     return [UnitRef(*row) for row in db.session.execute(query)]
 
 
-class UnitMatcher:
+@dataclass(frozen=True)
+class NoMatch:
+    """Why a row's unit was not found, said to the importer."""
+
+    message: str
+
+
+class UnitMatcher(Generic[U]):
     """Finds a file's unit by code, else by name ignoring accents, case and spacing."""
 
-    def __init__(self, candidates: Iterable[Any]) -> None:
-        self.candidates = list(candidates)
-        self.by_code: dict[str, Any] = {unit.code.casefold(): unit for unit in self.candidates}
-        self._by_name: dict[str, list[Any]] | None = None
+    def __init__(self, candidates: Iterable[U]) -> None:
+        self.candidates: list[U] = list(candidates)
+        self.by_code: dict[str, U] = {unit.code.casefold(): unit for unit in self.candidates}
+        self._by_name: dict[str, list[U]] | None = None
 
     @property
-    def by_name(self) -> dict[str, list[Any]]:
+    def by_name(self) -> dict[str, list[U]]:
         """Built on the first row without a known code: a file of codes never folds a name."""
         if self._by_name is None:
             self._by_name = {}
@@ -236,8 +242,8 @@ class UnitMatcher:
                 self._by_name.setdefault(fold(unit.name), []).append(unit)
         return self._by_name
 
-    def find(self, code: Any, name: Any) -> Any:
-        """The unit, or a message saying why none was found."""
+    def find(self, code: Any, name: Any) -> U | NoMatch:
+        """The unit, or why none was found."""
         if code is not None:
             unit = self.by_code.get(str(code).strip().casefold())
             if unit is not None:
@@ -247,25 +253,27 @@ class UnitMatcher:
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
-                return _("Có nhiều đơn vị tên %(name)s; hãy ghi mã đơn vị.", name=name)
+                return NoMatch(_("Có nhiều đơn vị tên %(name)s; hãy ghi mã đơn vị.", name=name))
         shown = name if name is not None else code
         if shown is None:
-            return _("Thiếu mã và tên đơn vị.")
+            return NoMatch(_("Thiếu mã và tên đơn vị."))
         suggestions = self.suggest(str(shown))
         if suggestions:
-            return _(
-                "Không tìm thấy đơn vị %(unit)s. Có phải: %(suggestions)s?",
-                unit=shown,
-                suggestions=", ".join(suggestions),
+            return NoMatch(
+                _(
+                    "Không tìm thấy đơn vị %(unit)s. Có phải: %(suggestions)s?",
+                    unit=shown,
+                    suggestions=", ".join(suggestions),
+                )
             )
-        return _("Không tìm thấy đơn vị %(unit)s.", unit=shown)
+        return NoMatch(_("Không tìm thấy đơn vị %(unit)s.", unit=shown))
 
     def suggest(self, text: str) -> list[str]:
         close = difflib.get_close_matches(fold(text), list(self.by_name), n=3, cutoff=0.6)
         return [self.by_name[key][0].name for key in close]
 
 
-def _only(units: Iterable[U], visible: Callable[[U], bool] | None) -> Iterable[U]:
+def _only(units: Iterable[U], visible: Callable[[Any], bool] | None) -> Iterable[U]:
     """The units the importer may see: a unit outside their scope is never matched, named
     or suggested, so a row naming one reads as a unit that does not exist."""
     return units if visible is None else (u for u in units if visible(u))
@@ -329,11 +337,8 @@ def preview_quotas(
     amounts: dict[int, int] = {}
     for row, values in progress(table.rows):
         amount = _count(values, "amount", row, preview)
-        unit = matcher.find(values.get("code"), values.get("name"))
-        if isinstance(unit, str):
-            preview.problem(row, unit)
-            continue
-        if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
+        unit = _row_unit(matcher, values, row, allowed, seen, preview)
+        if unit is None:
             continue
         if amount is None:
             continue  # a template row left blank
@@ -345,6 +350,24 @@ def preview_quotas(
     if amounts:
         preview.steps.append(lambda user: plans.set_quota_amounts(plan, amounts, user=user))
     return preview
+
+
+def _row_unit(
+    matcher: UnitMatcher[UnitRef],
+    values: dict[str, Any],
+    row: int,
+    allowed: Callable[[OrgUnit], bool] | None,
+    seen: dict[int, int],
+    preview: Preview,
+) -> UnitRef | None:
+    """The row's unit, if it is found, the importer may write for it and no row before named it."""
+    unit = matcher.find(values.get("code"), values.get("name"))
+    if isinstance(unit, NoMatch):
+        preview.problem(row, unit.message)
+        return None
+    if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
+        return None
+    return unit
 
 
 def _allowed(
@@ -411,11 +434,8 @@ def preview_results(
     texts = _ResultTexts()
     for row, values in progress(table.rows):
         counts = _result_counts(values, has_bags, row, preview)
-        unit = matcher.find(values.get("code"), values.get("name"))
-        if isinstance(unit, str):
-            preview.problem(row, unit)
-            continue
-        if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
+        unit = _row_unit(matcher, values, row, allowed, seen, preview)
+        if unit is None:
             continue
         if counts is None:
             continue
@@ -604,8 +624,8 @@ def _parent_code(
     if text.casefold() in new_codes:
         return new_codes[text.casefold()][1]
     found = matcher.find(text, text)
-    if isinstance(found, str):
-        preview.problem(row, found)
+    if isinstance(found, NoMatch):
+        preview.problem(row, found.message)
         return None
     return found.code
 
@@ -655,11 +675,18 @@ def _unit_update(
         return
 
     def step(user: User | None) -> None:
-        before = audit.snapshot(unit)
-        for name in fields:
-            setattr(unit, name, wanted[name])
-        if not same_parent:
-            units.move_unit(unit, parent, date.today())  # the file carries no date
-        audit.record("unit.update", unit, user=user, before=before)
+        # The file carries no validity and no date: those stay, and a move is dated today.
+        units.update_unit(
+            unit,
+            code=unit.code,
+            name=spec["name"],
+            kind=spec["kind"],
+            parent=parent,
+            contact_name=spec["contact_name"],
+            contact_phone=spec["contact_phone"],
+            valid_from=unit.valid_from,
+            valid_to=unit.valid_to,
+            user=user,
+        )
 
     preview.steps.append(step)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 
 from campaign.extensions import db
 from campaign.models import (
@@ -26,11 +26,20 @@ from campaign.models import (
 )
 
 
+def tree_ids(
+    model: type[OrgUnit] | type[Plan], start: ColumnElement[bool], name: str
+) -> Select[tuple[int]]:
+    """Ids of the rows ``start`` picks and of every row below them, through ``parent_id``.
+
+    ``name`` names the recursive query: two in one statement must differ."""
+    tree = select(model.id).where(start).cte(name, recursive=True)
+    tree = tree.union_all(select(model.id).where(model.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
 def subtree_ids(root_ids: Select[tuple[int]]) -> Select[tuple[int]]:
     """Ids of the given units and of every unit below them."""
-    tree = select(OrgUnit.id).where(OrgUnit.id.in_(root_ids)).cte("scope_tree", recursive=True)
-    tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
-    return select(tree.c.id)
+    return tree_ids(OrgUnit, OrgUnit.id.in_(root_ids), "scope_tree")
 
 
 def ancestor_ids(unit_id: int) -> Select[tuple[int]]:
@@ -204,9 +213,6 @@ class Scope:
 
     def managed_drives(self) -> Select[tuple[Drive]]:
         return select(Drive).where(Drive.plan_id.in_(self.managed_plan_ids()))
-
-    def can_manage_drive(self, drive: Drive) -> bool:
-        return self.can_manage_plan(drive.plan) and self.user.role in (Role.ADMIN, Role.ORGANISER)
 
     # --- history -------------------------------------------------------------
 

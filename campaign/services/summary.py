@@ -20,6 +20,7 @@ from campaign.models import (
     UnitMove,
 )
 from campaign.rates import Bags, PlanSummary, Tally, UnitNode, summarize
+from campaign.services.scope import tree_ids
 from campaign.text import sort_key
 
 
@@ -31,15 +32,11 @@ def _rows(query: Select[Any]) -> Sequence[Row[Any]]:
 
 def plan_and_descendants(plan_id: int) -> Select[tuple[int]]:
     """Ids of the plan and of every plan below it (district plans under a province plan)."""
-    tree = select(Plan.id).where(Plan.id == plan_id).cte("plan_tree", recursive=True)
-    tree = tree.union_all(select(Plan.id).where(Plan.parent_id == tree.c.id))
-    return select(tree.c.id)
+    return tree_ids(Plan, Plan.id == plan_id, "plan_tree")
 
 
 def unit_and_descendants(unit_id: int) -> Select[tuple[int]]:
-    tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("unit_tree", recursive=True)
-    tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
-    return select(tree.c.id)
+    return tree_ids(OrgUnit, OrgUnit.id == unit_id, "unit_tree")
 
 
 def counted_tallies(plan_id: int, approved_only: bool = False) -> dict[int, Tally]:
