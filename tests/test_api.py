@@ -8,7 +8,7 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
@@ -752,3 +752,12 @@ def test_a_result_with_more_donors_and_deferred_than_registered_is_422(client, w
     assert "registered" in str(error)
     listed = client.get(f"/api/v1/drives/{world.drive.id}/results", headers=world.headers("leader"))
     assert listed.get_json()["total"] == 0
+
+
+def test_a_drive_of_a_draft_plan_takes_no_report_as_on_the_page(client, world):
+    world.drive.plan.status = "draft"
+    db.session.commit()
+    response = client.put(result_url(world), json=COUNTS, headers=world.headers("reporter"))
+    assert response.status_code == 404
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Result)) == 0
