@@ -8,7 +8,7 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
@@ -559,7 +559,7 @@ def test_push_update_submit_approve(client, world):
 def test_stale_or_missing_version_is_409_and_changes_nothing(client, world):
     reporter = world.headers("reporter")
     client.put(result_url(world), json=COUNTS, headers=reporter)
-    changed = {**COUNTS, "bags_250": 11}
+    changed = {**COUNTS, "bags_250": 9}
     assert (
         client.put(
             result_url(world), json=changed, headers={**reporter, "If-Match": "1"}
@@ -567,7 +567,7 @@ def test_stale_or_missing_version_is_409_and_changes_nothing(client, world):
         == 200
     )
     stale = client.put(
-        result_url(world), json={**COUNTS, "bags_250": 99}, headers={**reporter, "If-Match": "1"}
+        result_url(world), json={**COUNTS, "bags_250": 8}, headers={**reporter, "If-Match": "1"}
     )
     assert stale.status_code == 409
     assert error_of(stale)["code"] == "conflict"
@@ -577,7 +577,7 @@ def test_stale_or_missing_version_is_409_and_changes_nothing(client, world):
     bad = client.put(result_url(world), json=COUNTS, headers={**reporter, "If-Match": "abc"})
     assert bad.status_code == 422
     db.session.rollback()
-    assert db.session.scalar(select(Result.bags_250)) == 11
+    assert db.session.scalar(select(Result.bags_250)) == 9
 
 
 @pytest.mark.parametrize(
@@ -747,3 +747,23 @@ def test_account_page_lists_and_revokes_own_tokens_only(client, auth, world):
     assert client.get("/api/v1/units", headers=world.headers("leader")).status_code == 401
     assert client.get("/api/v1/units", headers=world.headers("organiser")).status_code == 200
     assert date.today()  # the page renders dates
+
+
+def test_a_result_with_more_donors_and_deferred_than_registered_is_422(client, world):
+    body = {"registered": 10, "deferred": 8, "bags_250": 20, "bags_350": 0, "bags_450": 0}
+    response = client.put(result_url(world), json=body, headers=world.headers("reporter"))
+    assert response.status_code == 422
+    error = error_of(response)
+    assert "Số đăng ký (10) nhỏ hơn số hiến thành công và không đủ điều kiện (28)." in str(error)
+    assert "registered" in str(error)
+    listed = client.get(f"/api/v1/drives/{world.drive.id}/results", headers=world.headers("leader"))
+    assert listed.get_json()["total"] == 0
+
+
+def test_a_drive_of_a_draft_plan_takes_no_report_as_on_the_page(client, world):
+    world.drive.plan.status = "draft"
+    db.session.commit()
+    response = client.put(result_url(world), json=COUNTS, headers=world.headers("reporter"))
+    assert response.status_code == 404
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Result)) == 0

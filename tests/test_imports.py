@@ -443,3 +443,14 @@ def test_a_unit_the_importer_may_not_see_is_never_matched_named_or_suggested(set
         "Không tìm thấy đơn vị Quảng Chínhh. Có phải: Quảng Định, Quảng Bình?",
     ]
     assert [c.unit for c in preview.changes] == ["Quảng Bình"]  # its code, whatever the case
+
+
+def test_an_import_row_with_more_donors_and_deferred_than_registered_is_a_problem(setup):
+    _district, _communes, _plan, drive = setup
+    preview = imports.preview_results(
+        xlsx(["Đơn vị", "Đăng ký", "Hoãn", "250 ml"], ["Quảng Bình", 10, 8, 20]), drive
+    )
+    assert not preview.ok
+    assert preview.problems[0].message == (
+        "Số đăng ký (10) nhỏ hơn số hiến thành công và không đủ điều kiện (28)."
+    )

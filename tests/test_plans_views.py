@@ -346,7 +346,7 @@ def test_result_grid(client, setup):
     saved = db.session.scalar(select(Result).where(Result.unit_id == binh.id))
     assert (saved.bags_250, saved.bags_350, saved.bags_450, saved.state) == (10, 30, 5, "submitted")
     # A save from a page loaded before someone else's save is refused, nothing changes.
-    stale = {**row, f"r-{binh.id}-bags_250": "11", f"r-{binh.id}-version": str(saved.version - 1)}
+    stale = {**row, f"r-{binh.id}-bags_250": "9", f"r-{binh.id}-version": str(saved.version - 1)}
     page = client.post(url, data=stale).get_data(as_text=True)
     assert "vừa được người khác lưu" in page
     assert fresh(Result, saved.id).bags_250 == 10
@@ -368,3 +368,19 @@ def test_plan_pages_need_the_organisers_scope(client, auth, app):
     assert client.get("/ke-hoach/999999/chi-tieu").status_code == 404
     db.session.rollback()
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "access.refused"))
+
+
+def test_result_grid_refuses_more_donors_and_deferred_than_registered_on_the_row(client, setup):
+    plan, _, (binh, _ngoc, _tien) = setup
+    drive = f.drive(plan)
+    f.commit()
+    url = f"/ke-hoach/{plan.id}/dot/{drive.id}/ket-qua"
+    row = {
+        f"r-{binh.id}-registered": "10",
+        f"r-{binh.id}-deferred": "8",
+        f"r-{binh.id}-bags_250": "20",
+    }
+    page = client.post(url, data=row).get_data(as_text=True)
+    assert "Số đăng ký (10) nhỏ hơn số hiến thành công và không đủ điều kiện (28)." in page
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Result)) == 0

@@ -88,12 +88,12 @@ def test_stale_save_is_refused_showing_the_current_values(client, auth, district
     auth.login(district["reporter"])
     client.post(form_url(district), data=COUNTS | {"version": "1", "save": "1"})  # now v2
     response = client.post(
-        form_url(district), data=COUNTS | {"bags_350": "99", "version": "1", "save": "1"}
+        form_url(district), data=COUNTS | {"bags_350": "29", "version": "1", "save": "1"}
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "vừa được người khác lưu" in page
-    assert 'value="99"' in page  # what was typed is kept
+    assert 'value="29"' in page  # what was typed is kept
     assert "<dd>30</dd>" in page  # beside what is stored
     assert 'name="version" type="hidden" value="2"' in page
     assert stored(district).bags_350 == 30
@@ -220,3 +220,13 @@ def test_a_form_post_without_the_csrf_token_is_refused(migrated):
             empty_tables()
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_form_refuses_more_donors_and_deferred_than_registered(client, auth, district):
+    auth.login(district["reporter"])
+    typed = {"registered": "10", "deferred": "8", "bags_250": "20", "bags_350": "0"}
+    response = client.post(form_url(district), data={**typed, "bags_450": "0", "save": "1"})
+    page = response.get_data(as_text=True)
+    assert "Số đăng ký (10) nhỏ hơn số hiến thành công và không đủ điều kiện (28)." in page
+    assert 'value="20"' in page  # what was typed is kept
+    assert stored(district) is None

@@ -73,3 +73,21 @@ def test_return_needs_a_reason_and_is_audited(report):
     assert result.state == ResultState.RETURNED
     actions = [e.action for e in db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id))]
     assert actions[-3:] == ["result.save", "result.submit", "result.return"]
+
+
+# The reporter's 10 registered, 8 deferred and 20 donations: more people accounted for
+# than registered. The same rule, and the same message, on every way in.
+INCONSISTENT = "Số đăng ký (10) nhỏ hơn số hiến thành công và không đủ điều kiện (28)."
+
+
+def test_a_result_must_account_for_no_more_people_than_registered(report):
+    drive, unit, result = report
+    with pytest.raises(ServiceError) as refused:
+        results.save(
+            drive, unit, results.Counts(registered=10, deferred=8, bags_350=20), expected_version=1
+        )
+    assert (refused.value.message, refused.value.field) == (INCONSISTENT, "registered")
+    with pytest.raises(ServiceError) as refused:
+        results.save_many(drive, [(unit.id, results.Counts(10, 8, 20), result.version)])
+    assert refused.value.message == INCONSISTENT
+    results.Counts(registered=28, deferred=8, bags_250=20).check()  # equal is consistent

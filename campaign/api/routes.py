@@ -292,6 +292,8 @@ def save_result(
     drive = visible_drive(drive_id)
     unit = unit_in_path(unit_code)
     require(scope().can_report(unit))
+    if not scope().is_open_for(drive, unit):
+        abort(404)  # as the report page answers: a draft plan's drive takes no report yet
     created = results.find(drive, unit) is None
     submit = data.pop("submit")
     result = results.save(

@@ -461,18 +461,13 @@ def _result_counts(
     donors = sum(numbers.values())
     if registered is None:
         registered = donors + deferred
-    if registered < donors + deferred:
-        preview.problem(
-            row,
-            _(
-                "Số đăng ký (%(registered)d) nhỏ hơn số hiến thành công và không đủ điều kiện "
-                "(%(sum)d).",
-                registered=registered,
-                sum=donors + deferred,
-            ),
-        )
+    counts = results.Counts(registered=registered, deferred=deferred, **numbers)
+    try:
+        counts.check()  # the rule every way in applies, with the same message
+    except ServiceError as error:
+        preview.problem(row, error.message)
         return None
-    return results.Counts(registered=registered, deferred=deferred, **numbers)
+    return counts
 
 
 class _ResultTexts:

@@ -44,6 +44,18 @@ class Counts:
                 raise ServiceError(_("Số liệu phải là số nguyên không âm."), field=name)
             if value > MAX_COUNT:
                 raise ServiceError(too_large(), field=name)
+        # DOMAIN.md: everyone who registered either donated, was deferred, or left.
+        accounted = self.deferred + self.bags_250 + self.bags_350 + self.bags_450
+        if self.registered < accounted:
+            raise ServiceError(
+                _(
+                    "Số đăng ký (%(registered)d) nhỏ hơn số hiến thành công và không đủ điều "
+                    "kiện (%(sum)d).",
+                    registered=self.registered,
+                    sum=accounted,
+                ),
+                field="registered",
+            )
 
 
 COUNT_FIELDS = tuple(f.name for f in fields(Counts))
