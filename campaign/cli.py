@@ -6,7 +6,7 @@ import functools
 import gc
 import sys
 from collections.abc import Callable, Iterable
-from typing import BinaryIO, ParamSpec
+from typing import BinaryIO, NoReturn, ParamSpec
 
 import click
 from flask import current_app
@@ -24,17 +24,23 @@ P = ParamSpec("P")
 
 
 def writes(command: Callable[P, None]) -> Callable[P, None]:
-    """The command's transactions take SQLite's write lock when they begin."""
+    """The command's transactions take SQLite's write lock when they begin.
+
+    A service's refusal ends the command with its message on one line, never a traceback.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         with writing():
-            command(*args, **kwargs)
+            try:
+                command(*args, **kwargs)
+            except ServiceError as error:
+                _fail(error.message)
 
     return wrapper
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     db.session.rollback()
     raise click.ClickException(message)
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from campaign import cli
 from campaign.extensions import db
-from campaign.models import OrgUnit, Plan, User
+from campaign.models import OrgUnit, Plan, PlanStatus, Quota, Result, User
 from campaign.services.summary import plan_summary
 from tests import factories as f
 from tests.test_imports import xlsx
@@ -125,3 +125,39 @@ def test_import_units_finds_the_unit_under_whatever_the_case_of_its_code(runner,
     db.session.rollback()
     school = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "QX-THPT1"))
     assert school.parent.code == "QX"
+
+
+def test_import_quotas_into_a_closed_plan_fails_on_one_line_and_writes_nothing(runner, tmp_path):
+    district = f.unit("Huyện Quảng Xương", "district")
+    f.unit("Quảng Bình", "commune", district)
+    plan = f.plan(district)
+    plan.status = PlanStatus.CLOSED
+    f.commit()
+    file = tmp_path / "chi-tieu.xlsx"
+    file.write_bytes(xlsx(["Đơn vị", "Chỉ tiêu"], ["Quảng Bình", 40]))
+    result = runner.invoke(args=["import-quotas", str(plan.id), str(file)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Kế hoạch đã kết thúc" in result.output
+    assert "new: 1" not in result.output
+    assert "Traceback" not in result.output
+    db.session.rollback()
+    assert count(Quota) == 0
+
+
+def test_import_results_into_a_closed_plan_shows_the_problem_and_writes_nothing(runner, tmp_path):
+    district = f.unit("Huyện Quảng Xương", "district")
+    f.unit("Quảng Bình", "commune", district)
+    plan = f.plan(district)
+    drive = f.drive(plan)
+    plan.status = PlanStatus.CLOSED
+    f.commit()
+    file = tmp_path / "ket-qua.xlsx"
+    file.write_bytes(xlsx(["Đơn vị", "Hiến thành công"], ["Quảng Bình", 4]))
+    result = runner.invoke(args=["import-results", str(drive.id), str(file)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Kế hoạch đã kết thúc" in result.output
+    assert "new: 1" not in result.output
+    db.session.rollback()
+    assert count(Result) == 0

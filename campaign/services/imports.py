@@ -328,7 +328,7 @@ def preview_quotas(
     visible: Callable[[OrgUnit], bool] | None = None,
 ) -> Preview:
     preview, table = _read(data, QUOTA_COLUMNS, ImportKind.QUOTAS)
-    if table is None:
+    if table is None or _closed(plan, preview):
         return preview
     refs = (u for u in _refs_in_subtree(plan.issuer_id) if u.id != plan.issuer_id)
     matcher = UnitMatcher(_only(refs, visible))
@@ -368,6 +368,16 @@ def _row_unit(
     if not _allowed(unit, allowed, row, preview) or _repeated(unit, row, seen, preview):
         return None
     return unit
+
+
+def _closed(plan: Plan, preview: Preview) -> bool:
+    """A closed plan shows as a problem before confirming, not as a refusal after."""
+    try:
+        plans.check_open(plan)
+    except ServiceError as error:
+        preview.problem(None, error.message)
+        return True
+    return False
 
 
 def _allowed(
@@ -411,7 +421,7 @@ def preview_results(
     visible: Callable[[OrgUnit], bool] | None = None,
 ) -> Preview:
     preview, table = _read(data, RESULT_COLUMNS, ImportKind.RESULTS)
-    if table is None:
+    if table is None or _closed(drive.plan, preview):
         return preview
     plan = drive.plan
     has_bags = any(c in table.columns for c in BAG_COLUMNS)
