@@ -8,17 +8,16 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from campaign import labels
-from campaign.auth.access import current_scope, require, roles_required
+from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
-from campaign.models import OrgUnit, Role
+from campaign.models import OrgUnit
 from campaign.numbers import parse_id
 from campaign.services import units
 from campaign.services.errors import ServiceError
 from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
 
 bp = Blueprint("units", __name__, url_prefix="/don-vi")
-MANAGERS = (Role.ADMIN, Role.ORGANISER)
 
 
 def _visible() -> list[OrgUnit]:
