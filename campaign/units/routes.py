@@ -74,9 +74,10 @@ def create() -> str | Response:
         form.parent_id.data = _offered(form.parent_id.choices, parent_id)
     if form.validate_on_submit():
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+        # The API's rule, checked before anything is written.
+        require(current_scope().can_add_unit(parent))
         try:
             unit = units.create_unit(**_unit_fields(form), parent=parent, user=current_user)
-            require(current_scope().can_manage_unit(unit))
         except ServiceError as error:
             show_error(form, error)
         else:
