@@ -24,12 +24,17 @@ P = ParamSpec("P")
 
 
 def writes(command: Callable[P, None]) -> Callable[P, None]:
-    """The command's transactions take SQLite's write lock when they begin."""
+    """The command's transactions take SQLite's write lock when they begin; a command
+    that fails or is refused keeps nothing it flushed, as a refused request does."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         with writing():
-            command(*args, **kwargs)
+            try:
+                command(*args, **kwargs)
+            except BaseException:
+                db.session.rollback()
+                raise
 
     return wrapper
 

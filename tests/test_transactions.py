@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
@@ -9,6 +10,7 @@ from werkzeug.exceptions import Forbidden
 from campaign.auth.access import keep_only_refusals, require
 from campaign.extensions import db
 from campaign.models import AuditEntry, OrgUnit, Role
+from campaign.services import audit, demo
 from tests import factories as f
 
 
@@ -47,3 +49,19 @@ def test_refused_page_keeps_only_the_refusal(app, client, auth):
     assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 0
     assert [a for a in _actions() if a != "auth.login"][-1:] == ["access.refused"]
     assert "unit.create" not in _actions()
+
+
+def test_a_refused_command_keeps_nothing_it_flushed(runner, monkeypatch):
+    """Whichever way a command stops, what its services flushed is dropped."""
+
+    def flush_then_refuse() -> None:
+        f.unit("Xã flushed before the refusal")
+        audit.record("unit.create", entity="org_unit")
+        db.session.flush()
+        raise click.ClickException("Từ chối.")
+
+    monkeypatch.setattr(demo, "load", flush_then_refuse)
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code != 0
+    assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 0
+    assert _actions() == []
