@@ -119,6 +119,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from campaign.auth import access
+
     @app.before_request
     def refuse_nul_characters() -> None:
         # No keyboard types a NUL, and PostgreSQL cannot store one: the query would fail
@@ -135,7 +137,10 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def commit_once(response: Response) -> Response:
-        # Services flush; the request commits once, and only when it succeeded.
+        # Services flush; the request commits once, and only when it succeeded. A refused
+        # access keeps its audit entry and nothing else the request wrote.
+        if access.keep_only_refusals():
+            return response
         if request.method not in database.READ_ONLY_METHODS and response.status_code < 400:
             db.session.commit()
         return response
@@ -163,10 +168,12 @@ def register_request_hooks(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from campaign import labels
+    from campaign.auth import access
     from campaign.formatting import FILTERS
 
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals["labels"] = labels
+    app.jinja_env.globals.update(MANAGERS=access.MANAGERS, TREE_READERS=access.TREE_READERS)
 
 
 def register_commands(app: Flask) -> None:

@@ -24,10 +24,9 @@ P = ParamSpec("P")
 
 
 def writes(command: Callable[P, None]) -> Callable[P, None]:
-    """The command's transactions take SQLite's write lock when they begin.
-
-    A service's refusal ends the command with its message on one line, never a traceback.
-    """
+    """The command's transactions take SQLite's write lock when they begin. A service's
+    refusal ends the command with its message on one line, never a traceback; a command
+    that fails or is refused keeps nothing it flushed, as a refused request does."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
@@ -36,6 +35,9 @@ def writes(command: Callable[P, None]) -> Callable[P, None]:
                 command(*args, **kwargs)
             except ServiceError as error:
                 _fail(error.message)
+            except BaseException:
+                db.session.rollback()
+                raise
 
     return wrapper
 

@@ -11,6 +11,7 @@ from campaign.extensions import db
 from campaign.models import OrgUnit, UnitMove
 from campaign.services import plans, units
 from campaign.services.errors import ServiceError
+from campaign.services.scope import Scope
 from campaign.services.summary import plan_summary
 from tests import factories as f
 
@@ -293,3 +294,17 @@ def test_merge_rules(client, district):
     assert count_units() == before
     db.session.rollback()
     assert db.session.get(OrgUnit, binh.id).valid_to is None
+
+
+def test_creation_is_checked_with_the_apis_rule_before_anything_is_written(
+    client, district, monkeypatch
+):
+    """The page and the API ask the same question, ``can_add_unit``, before the service."""
+    parent, _ = district
+    monkeypatch.setattr(Scope, "can_add_unit", lambda self, parent: False)
+    called = []
+    monkeypatch.setattr(units, "create_unit", lambda *a, **kw: called.append(kw))
+    before = count_units()
+    data = {"code": "X-NEW", "name": "Xã Ngoài Phạm Vi", "kind": "commune", "parent_id": parent.id}
+    assert client.post("/don-vi/moi", data=data).status_code == 403
+    assert called == [] and count_units() == before

@@ -11,13 +11,18 @@ from flask import abort, g, request
 from flask_login import current_user, login_required
 
 from campaign.extensions import db
-from campaign.models import User
+from campaign.models import Role, User
 from campaign.services import audit
 from campaign.services.scope import Scope
 
 P = ParamSpec("P")
 R = TypeVar("R")
 log = logging.getLogger(__name__)
+
+#: Who runs the campaign: plans and their quotas, units, imports and the review queue.
+MANAGERS = (Role.ADMIN, Role.ORGANISER)
+#: Who sees the unit tree: the managers, and leaders over their subtree.
+TREE_READERS = (*MANAGERS, Role.LEADER)
 
 
 def current_scope() -> Scope:
@@ -35,15 +40,24 @@ def require(allowed: bool, user: User | None = None) -> None:
     if user is None and current_user.is_authenticated:
         user = current_user._get_current_object()
     log.warning("access refused: %s %s for %s", request.method, request.path, user)
-    db.session.rollback()
-    audit.record(
-        "access.refused",
-        entity="request",
-        user=user,
-        after={"method": request.method, "path": request.path},
-    )
-    db.session.commit()
+    # Written at the end of the request, once its own writes are dropped: never a commit
+    # in the middle of a view.
+    g.setdefault("refused_accesses", []).append((user, request.method, request.path))
     abort(403)
+
+
+def keep_only_refusals() -> bool:
+    """Drops the request's writes and commits its refused accesses alone; False if none."""
+    refusals = g.pop("refused_accesses", [])
+    if not refusals:
+        return False
+    db.session.rollback()
+    for user, method, path in refusals:
+        audit.record(
+            "access.refused", entity="request", user=user, after={"method": method, "path": path}
+        )
+    db.session.commit()
+    return True
 
 
 def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

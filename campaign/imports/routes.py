@@ -16,17 +16,16 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from campaign.auth.access import current_scope, require, roles_required
+from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formatting import number
 from campaign.imports.forms import ConfirmForm, DiscardForm, UploadForm
-from campaign.models import Drive, ImportKind, OrgUnit, PendingImport, Plan, Role
+from campaign.models import Drive, ImportKind, OrgUnit, PendingImport, Plan
 from campaign.services import imports, pending_imports
 from campaign.services.errors import NotFound, ServiceError
 from campaign.spreadsheets import bounds
 
 bp = Blueprint("imports", __name__)
-ORGANISERS = (Role.ADMIN, Role.ORGANISER)
 
 
 @dataclass(frozen=True)
@@ -86,21 +85,21 @@ def _target(kind: str, target_id: int) -> Target:
 
 
 @bp.route("/don-vi/<int:target_id>/nhap-excel", methods=["GET", "POST"])
-@roles_required(*ORGANISERS)
+@roles_required(*MANAGERS)
 def units(target_id: int) -> str | Response:
     """Units from a workbook, under a unit of the user's scope."""
     return _upload(_target(ImportKind.UNITS, target_id))
 
 
 @bp.route("/ke-hoach/<int:target_id>/nhap-chi-tieu", methods=["GET", "POST"])
-@roles_required(*ORGANISERS)
+@roles_required(*MANAGERS)
 def quotas(target_id: int) -> str | Response:
     """A plan's quotas from a workbook, e.g. the plan's filled-in template."""
     return _upload(_target(ImportKind.QUOTAS, target_id))
 
 
 @bp.route("/dot/<int:target_id>/nhap-ket-qua", methods=["GET", "POST"])
-@roles_required(*ORGANISERS)
+@roles_required(*MANAGERS)
 def results(target_id: int) -> str | Response:
     """A drive's results from a workbook, one row per unit."""
     return _upload(_target(ImportKind.RESULTS, target_id))
@@ -147,7 +146,7 @@ def _pending(token: str) -> tuple[PendingImport, Target]:
 
 
 @bp.get("/nhap-excel/<token>")
-@roles_required(*ORGANISERS)
+@roles_required(*MANAGERS)
 def preview(token: str) -> str:
     """What confirming would change, and every problem with its row number; nothing is saved."""
     pending, target = _pending(token)
@@ -166,7 +165,7 @@ def preview(token: str) -> str:
 
 
 @bp.post("/nhap-excel/<token>")
-@roles_required(*ORGANISERS)
+@roles_required(*MANAGERS)
 def confirm(token: str) -> Response:
     """Applies the stored file all or nothing, if it still says what the preview showed."""
     form = ConfirmForm()
@@ -194,7 +193,7 @@ def confirm(token: str) -> Response:
 
 
 @bp.post("/nhap-excel/<token>/huy")
-@roles_required(*ORGANISERS)
+@roles_required(*MANAGERS)
 def discard(token: str) -> Response:
     """Drops an upload without applying it."""
     if not DiscardForm().validate_on_submit():
@@ -216,7 +215,7 @@ def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
 def import_links(plan: Plan) -> list[tuple[str, str]]:
     """The import pages the signed-in user may open from a plan's page."""
     scope = current_scope()
-    if not current_user.is_authenticated or current_user.role not in ORGANISERS:
+    if not current_user.is_authenticated or current_user.role not in MANAGERS:
         return []
     if not scope.can_manage_plan(plan):
         return []

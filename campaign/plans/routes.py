@@ -12,10 +12,10 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from campaign import labels
-from campaign.auth.access import current_scope, require, roles_required
+from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
-from campaign.models import Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Result, Role
+from campaign.models import Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Result
 from campaign.numbers import parse_id
 from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
 from campaign.plans.grids import read_row
@@ -24,7 +24,6 @@ from campaign.services.errors import Conflict, ServiceError
 from campaign.services.units import TreeRow
 
 bp = Blueprint("plans", __name__, url_prefix="/ke-hoach")
-MANAGERS = (Role.ADMIN, Role.ORGANISER)
 COUNT_FIELDS = ("registered", "deferred", "bags_250", "bags_350", "bags_450")
 
 

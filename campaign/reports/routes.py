@@ -8,10 +8,10 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from campaign.auth.access import current_scope, require, roles_required
+from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
-from campaign.models import Drive, OrgUnit, Plan, Result, Role
+from campaign.models import Drive, OrgUnit, Plan, Result
 from campaign.numbers import parse_id
 from campaign.reports.forms import ReasonForm, ResultForm, VersionForm, version_of
 from campaign.services import results
@@ -19,8 +19,6 @@ from campaign.services.errors import Conflict, ServiceError
 from campaign.text import sort_key
 
 bp = Blueprint("reports", __name__, url_prefix="/bao-cao")
-
-REVIEWERS = (Role.ORGANISER, Role.ADMIN)
 
 
 def _user():
@@ -152,7 +150,7 @@ def _act(form: VersionForm, action, done: str | None = None) -> bool:
 
 
 @bp.get("/duyet")
-@roles_required(*REVIEWERS)
+@roles_required(*MANAGERS)
 def queue() -> str:
     """Submitted reports waiting for review, and the drives to follow."""
     scope = current_scope()
@@ -172,7 +170,7 @@ def queue() -> str:
 
 
 @bp.post("/duyet/nhieu")
-@roles_required(*REVIEWERS)
+@roles_required(*MANAGERS)
 def approve_many() -> Response:
     """Approves the ticked reports, each as it was when the page was shown."""
     form = VersionForm()
@@ -208,7 +206,7 @@ def _reviewable(result_id: int) -> Result:
 
 
 @bp.get("/ket-qua/<int:result_id>")
-@roles_required(*REVIEWERS)
+@roles_required(*MANAGERS)
 def review(result_id: int) -> str:
     result = _reviewable(result_id)
     return render_template(
@@ -220,7 +218,7 @@ def review(result_id: int) -> str:
 
 
 @bp.post("/ket-qua/<int:result_id>/duyet")
-@roles_required(*REVIEWERS)
+@roles_required(*MANAGERS)
 def approve(result_id: int) -> Response:
     result = _reviewable(result_id)
     form = VersionForm()
@@ -232,7 +230,7 @@ def approve(result_id: int) -> Response:
 
 
 @bp.post("/ket-qua/<int:result_id>/tra-lai")
-@roles_required(*REVIEWERS)
+@roles_required(*MANAGERS)
 def return_(result_id: int) -> Response:
     result = _reviewable(result_id)
     form = ReasonForm()
@@ -247,7 +245,7 @@ def return_(result_id: int) -> Response:
 
 
 @bp.post("/ket-qua/<int:result_id>/mo-lai")
-@roles_required(*REVIEWERS)
+@roles_required(*MANAGERS)
 def reopen(result_id: int) -> Response:
     """Unlocks an approved report: it goes back to the unit as returned, with the reason."""
     result = _reviewable(result_id)
@@ -263,7 +261,7 @@ def reopen(result_id: int) -> Response:
 
 
 @bp.get("/dot/<int:drive_id>")
-@roles_required(*REVIEWERS)
+@roles_required(*MANAGERS)
 def drive(drive_id: int) -> str:
     """A drive's reports in the user's scope, and the units still to chase."""
     drive = db.session.get(Drive, drive_id) or abort(404)

@@ -8,17 +8,16 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from campaign import labels
-from campaign.auth.access import current_scope, require, roles_required
+from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
-from campaign.models import OrgUnit, Role
+from campaign.models import OrgUnit
 from campaign.numbers import parse_id
 from campaign.services import units
 from campaign.services.errors import ServiceError
 from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
 
 bp = Blueprint("units", __name__, url_prefix="/don-vi")
-MANAGERS = (Role.ADMIN, Role.ORGANISER)
 
 
 def _visible() -> list[OrgUnit]:
@@ -75,9 +74,10 @@ def create() -> str | Response:
         form.parent_id.data = _offered(form.parent_id.choices, parent_id)
     if form.validate_on_submit():
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+        # The API's rule, checked before anything is written.
+        require(current_scope().can_add_unit(parent))
         try:
             unit = units.create_unit(**_unit_fields(form), parent=parent, user=current_user)
-            require(current_scope().can_manage_unit(unit))
         except ServiceError as error:
             show_error(form, error)
         else:
