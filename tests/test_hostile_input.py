@@ -33,7 +33,7 @@ from wtforms.fields.core import UnboundField
 from campaign.admin.forms import AccountForm, NewAccountForm
 from campaign.api import schemas as s
 from campaign.auth.forms import LoginForm, PasswordChangeForm
-from campaign.extensions import db
+from campaign.extensions import db, limiter
 from campaign.imports.forms import ConfirmForm, UploadForm
 from campaign.models import (
     ApiToken,
@@ -402,6 +402,7 @@ def _outcome(client, response) -> str:
 
 
 def _sign_in(client, w: dict[str, Any], who: str) -> None:
+    limiter.reset()  # the walk's wrong passwords must not throttle its own sign-ins
     with client.session_transaction() as session:
         session.clear()
     if who:
