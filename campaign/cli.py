@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO, NoReturn, ParamSpec
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
@@ -83,7 +83,8 @@ def serve_demo(host: str, port: int) -> None:
     click.echo(f"\nMở http://{host}:{port}/ và đăng nhập bằng một tài khoản ở trên.\n")
     # app.run() refuses to start inside a "flask" command; serve with werkzeug directly.
     gc.freeze()  # as campaign.wsgi does: long-lived objects leave the collector's scans
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_simple(host, port, app, threaded=True)
 
 
 @click.command("create-user")

@@ -1,6 +1,6 @@
 """Extension objects, bound to the app in ``create_app``."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -8,11 +8,14 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
+    if TYPE_CHECKING:  # every model maps one table, which bulk writes use directly
+        __table__: ClassVar[Table]
+
     # Named constraints keep migrations stable across SQLite and PostgreSQL.
     metadata = MetaData(
         naming_convention={

@@ -74,11 +74,9 @@ def get_or_404(model: type[M], ident: int) -> M:
     return found
 
 
-def unit_in_body(code: str | None, field: str) -> OrgUnit | None:
+def unit_in_body(code: str, field: str) -> OrgUnit:
     """A unit named in a request body: unknown is invalid input (422), not a missing page.
     A unit outside the caller's scope is unknown too, so no answer tells that it exists."""
-    if code is None:
-        return None
     try:
         return units.by_code(code, visible=scope().can_see_unit)
     except NotFound as error:
@@ -116,7 +114,8 @@ def list_units(parent: str | None = None, **page: int) -> dict[str, Any]:
 @bp.arguments(s.UnitIn)
 @bp.response(201, s.UnitSchema)
 def create_unit(data: dict[str, Any]) -> OrgUnit:
-    parent = unit_in_body(data.pop("parent_code"), "parent_code")
+    parent_code = data.pop("parent_code")
+    parent = unit_in_body(parent_code, "parent_code") if parent_code is not None else None
     require(scope().can_add_unit(parent))
     return units.create_unit(parent=parent, user=user(), **data)
 

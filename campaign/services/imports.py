@@ -137,7 +137,7 @@ class Preview:
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     #: What applying does, one step per new or changed row.
-    steps: list[Callable[[User | None], None]] = field(default_factory=list)
+    steps: list[Callable[[User | None], object]] = field(default_factory=list)
 
     def count(self, kind: ChangeKind) -> int:
         return sum(1 for c in self.changes if c.kind == kind)

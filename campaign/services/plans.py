@@ -323,7 +323,7 @@ def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int | None], user: User | N
         elif quota is not None and amount is None:
             audit.record("quota.remove", quota, user=user, before=audit.snapshot(quota))
             db.session.delete(quota)
-        elif quota is not None and quota.amount != amount:
+        elif quota is not None and amount is not None and quota.amount != amount:
             before = audit.snapshot(quota)
             quota.amount = amount
             audit.record("quota.set", quota, user=user, before=before)
@@ -435,13 +435,13 @@ def copied_quotas(source: Plan, unit_ids: Iterable[int]) -> dict[int, int]:
     2025 communes start from the sum of the old ones.
     """
     wanted = set(unit_ids)
-    merged = dict(
-        db.session.execute(
+    merged = {
+        unit_id: into
+        for unit_id, into in db.session.execute(
             select(OrgUnit.id, OrgUnit.merged_into_id).where(OrgUnit.merged_into_id.is_not(None))
-        )
-        .tuples()
-        .all()
-    )
+        ).tuples()
+        if into is not None
+    }
     copied: dict[int, int] = {}
     for unit_id, amount in quotas_of(source).items():
         seen = set()

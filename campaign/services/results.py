@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import CursorResult, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -258,7 +258,8 @@ def _update_changed(
         {"result_id": stored[unit_id].id, "seen": version, **vars(counts), **written}
         for unit_id, counts, version in rows
     ]
-    if db.session.execute(statement, params).rowcount != len(params):
+    written_rows = cast(CursorResult[Any], db.session.execute(statement, params)).rowcount
+    if written_rows != len(params):
         raise _conflict()
 
 

@@ -44,8 +44,8 @@ def subtree_ids(root_ids: Select[tuple[int]]) -> Select[tuple[int]]:
 
 def ancestor_ids(unit_id: int) -> Select[tuple[int]]:
     """Ids of the unit and of every unit above it."""
-    chain = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit_id)
-    chain = chain.cte("unit_chain", recursive=True)
+    start = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit_id)
+    chain = start.cte("unit_chain", recursive=True)
     chain = chain.union_all(
         select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == chain.c.parent_id)
     )
@@ -153,11 +153,11 @@ class Scope:
         return (
             drive is not None
             and self.can_manage_plan(drive.plan)
-            and self.can_see_unit(db.session.get(OrgUnit, result.unit_id))
+            and self.can_see_unit(result.unit)
         )
 
     def can_see_result(self, result: Result) -> bool:
-        return self.can_see_unit(db.session.get(OrgUnit, result.unit_id)) or self.can_review(result)
+        return self.can_see_unit(result.unit) or self.can_review(result)
 
     def reporting_units(self) -> Select[tuple[OrgUnit]]:
         """The units a user reports for from "my units": their own scope roots."""

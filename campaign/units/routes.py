@@ -178,15 +178,16 @@ def merge() -> str | Response:
 
 
 def _merge(form: MergeForm) -> tuple[OrgUnit, list[OrgUnit]]:
-    sources = [db.session.get(OrgUnit, i) for i in form.sources.data]
+    sources = [db.session.get(OrgUnit, i) or abort(404) for i in form.sources.data]
     if form.target_id.data:
-        target = db.session.get(OrgUnit, form.target_id.data)
+        target = db.session.get(OrgUnit, form.target_id.data) or abort(404)
     else:
         if not (form.code.data or "").strip() or not (form.name.data or "").strip():
             raise ServiceError(
                 _("Nhập mã và tên đơn vị mới, hoặc chọn một đơn vị có sẵn."), field="name"
             )
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+        require(current_scope().can_add_unit(parent))  # before writing, as on the new-unit page
         target = units.create_unit(
             code=form.code.data,
             name=form.name.data,
@@ -195,7 +196,6 @@ def _merge(form: MergeForm) -> tuple[OrgUnit, list[OrgUnit]]:
             valid_from=form.starts_on.data,
             user=current_user,
         )
-        require(current_scope().can_manage_unit(target))
     left = units.merge_units(sources, target, form.starts_on.data, user=current_user)
     return target, left
 
