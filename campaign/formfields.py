@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from campaign.extensions import db
 from campaign.services.errors import ServiceError
 
 #: The browser's date picker sends ISO dates; a typed dd/mm/yyyy is read too.
@@ -42,10 +41,10 @@ def year_field(label: Any) -> IntegerField:
 
 
 def show_error(form: Any, error: ServiceError, default: Any = None) -> None:
-    """Puts a refused input's message next to its field; nothing flushed is kept.
+    """Puts a refused input's message next to its field (the refused service already
+    undid what it flushed: see :mod:`campaign.services.transaction`).
 
     A message for no field of the form goes next to ``default``, or above the form."""
-    db.session.rollback()
     field = getattr(form, error.field, None) if error.field else None
     if field is None or not hasattr(field, "errors"):
         field = default

@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 from campaign.extensions import db
 from campaign.models import ApiToken, AuditEntry, OrgUnit, Quota, Result
 from campaign.rates import display_units
-from campaign.services import plans, tokens
+from campaign.services import plans, results, tokens
 from campaign.services.summary import plan_summary
 from tests import factories as f
 from tests.conftest import make_app
@@ -767,3 +767,34 @@ def test_a_drive_of_a_draft_plan_takes_no_report_as_on_the_page(client, world):
     assert response.status_code == 404
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Result)) == 0
+
+
+@pytest.mark.parametrize(
+    ("action", "body"), [("/approve", None), ("/return", {"reason": "Sai số túi 350 ml"})]
+)
+def test_review_with_a_stale_if_match_is_409_and_changes_nothing(client, world, action, body):
+    """The reviewer read version 1; the reporter has saved version 2 since."""
+    result = f.result(world.drive, world.communes[0], 10, 30, 5)
+    read = result.version
+    results.save(
+        world.drive,
+        world.communes[0],
+        results.Counts(50, 0, 20, 30, 0),
+        expected_version=read,
+        submit=True,
+    )
+    f.commit()
+    organiser = world.headers("organiser")
+    stale = client.post(
+        result_url(world, action=action), json=body, headers={**organiser, "If-Match": f'"{read}"'}
+    )
+    assert stale.status_code == 409, stale.get_json()
+    assert error_of(stale)["details"] == {"current_version": read + 1}
+    db.session.rollback()
+    assert db.session.scalar(select(Result.state)) == "submitted"
+    fresh = client.post(
+        result_url(world, action=action),
+        json=body,
+        headers={**organiser, "If-Match": str(read + 1)},
+    )
+    assert fresh.status_code == 200 and fresh.headers["ETag"] == f'"{read + 2}"'

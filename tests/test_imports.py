@@ -144,7 +144,7 @@ def test_a_save_between_the_version_check_and_the_update_refuses_the_whole_file(
         .values(registered=40, bags_250=33, version=Result.version + 1)
     )
     db.session.commit()  # the other reporter's save
-    monkeypatch.setattr(results, "stored_by_unit", lambda _drive: read_before)
+    monkeypatch.setattr(results, "stored_by_unit", lambda _drive, _units=None: read_before)
     with pytest.raises(Conflict):
         imports.apply(preview)
     db.session.rollback()

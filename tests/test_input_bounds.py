@@ -167,7 +167,7 @@ def test_a_damaged_version_in_the_result_grid_is_a_conflict_on_its_row(client, a
         f"/ke-hoach/{w['plan'].id}/dot/{w['drive'].id}/ket-qua", data={**row, f"r-{a}-version": "²"}
     )
     assert response.status_code == 200
-    assert "vừa được người khác lưu" in response.get_data(as_text=True)
+    assert "vừa được người khác thay đổi" in response.get_data(as_text=True)
     assert written() == before
 
 
@@ -240,7 +240,7 @@ def test_the_services_refuse_counts_and_quotas_past_the_bound(w):
     with pytest.raises(ServiceError, match="Số quá lớn"):
         plans.set_quotas(w["plan"], {w["b"]: MAX_COUNT + 1})
     with pytest.raises(ServiceError, match="Số quá lớn"):
-        plans.set_quota_amounts(w["plan"], {w["b"].id: 2**63})
+        plans.set_quotas(w["plan"], {w["b"].id: 2**63})
     with pytest.raises(ServiceError, match="Số quá lớn"):
         results.Counts(MAX_COUNT + 1, 0, 0, 0, 0).check()
     db.session.rollback()

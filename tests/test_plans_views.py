@@ -337,18 +337,21 @@ def test_result_grid(client, setup):
         f"r-{binh.id}-bags_350": "30",
         f"r-{binh.id}-bags_450": "5",
     }
-    bad = client.post(url, data={**row, f"r-{ngoc.id}-bags_250": "-1"})
-    assert "Không được là số âm." in bad.get_data(as_text=True)
+    # Each row stands alone: a wrong row keeps what was typed and its message, the others
+    # are saved.
+    bad = client.post(url, data={**row, f"r-{ngoc.id}-bags_250": "-1"}).get_data(as_text=True)
+    assert "Không được là số âm." in bad and "Đã lưu 1 dòng" in bad
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(Result)) == 1  # nothing saved
-    assert client.post(url, data=row).status_code == 302
+    stored = db.session.scalars(select(Result.unit_id).order_by(Result.unit_id)).all()
+    assert stored == sorted([binh.id, tien.id])
+    assert client.post(url, data=row).status_code == 302  # unchanged rows: nothing to do
     db.session.rollback()
     saved = db.session.scalar(select(Result).where(Result.unit_id == binh.id))
     assert (saved.bags_250, saved.bags_350, saved.bags_450, saved.state) == (10, 30, 5, "submitted")
     # A save from a page loaded before someone else's save is refused, nothing changes.
     stale = {**row, f"r-{binh.id}-bags_250": "9", f"r-{binh.id}-version": str(saved.version - 1)}
     page = client.post(url, data=stale).get_data(as_text=True)
-    assert "vừa được người khác lưu" in page
+    assert "vừa được người khác thay đổi" in page
     assert fresh(Result, saved.id).bags_250 == 10
 
 

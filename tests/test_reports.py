@@ -92,7 +92,7 @@ def test_stale_save_is_refused_showing_the_current_values(client, auth, district
     )
     page = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "vừa được người khác lưu" in page
+    assert "vừa được người khác thay đổi" in page
     assert 'value="29"' in page  # what was typed is kept
     assert "<dd>30</dd>" in page  # beside what is stored
     assert 'name="version" type="hidden" value="2"' in page

@@ -116,7 +116,6 @@ def set_enabled(user_id: int) -> Response:
     try:
         users.set_enabled(user, enabled, by=current_user._get_current_object())
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         name = user.username

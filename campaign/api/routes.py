@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from campaign.api import schemas as s
-from campaign.api.errors import handle_http_exception, handle_service_error
+from campaign.api.errors import ErrorSchema, handle_http_exception, handle_service_error
 from campaign.api.parsing import Blueprint
 from campaign.auth import access
 from campaign.database import READ_ONLY_METHODS
@@ -284,6 +284,7 @@ def list_results(drive_id: int, **page: int) -> dict[str, Any]:
 @bp.arguments(s.ResultSchema)
 @bp.response(200, s.ResultSchema)
 @bp.alt_response(201, schema=s.ResultSchema, description="Created")
+@bp.alt_response(409, schema=ErrorSchema, description="Stale If-Match: the report changed since")
 def save_result(
     data: dict[str, Any], drive_id: int, unit_code: str, if_match: str | None = None
 ) -> tuple[Result, int, dict[str, str]]:
@@ -307,20 +308,38 @@ def save_result(
 
 
 @bp.post("/drives/<int:drive_id>/results/<unit_code>/approve")
+@bp.arguments(s.ReviewIfMatchArgs, location="headers", as_kwargs=True)
 @bp.response(200, s.ResultSchema)
-def approve_result(drive_id: int, unit_code: str) -> Result:
-    result = stored_result(visible_drive(drive_id), unit_in_path(unit_code))
-    require(scope().can_review(result))
-    return results.approve(result, user=user())
+@bp.alt_response(409, schema=ErrorSchema, description="Stale If-Match: the report changed since")
+def approve_result(
+    drive_id: int, unit_code: str, if_match: str | None = None
+) -> tuple[Result, int, dict[str, str]]:
+    """Approves a submitted report; ``If-Match: <version>`` approves only what was read."""
+    result = reviewed_result(drive_id, unit_code)
+    results.approve(result, user=user(), expected_version=expected_version(if_match))
+    return result, 200, {"ETag": f'"{result.version}"'}
 
 
 @bp.post("/drives/<int:drive_id>/results/<unit_code>/return")
+@bp.arguments(s.ReviewIfMatchArgs, location="headers", as_kwargs=True)
 @bp.arguments(s.ReturnSchema)
 @bp.response(200, s.ResultSchema)
-def return_result(data: dict[str, Any], drive_id: int, unit_code: str) -> Result:
+@bp.alt_response(409, schema=ErrorSchema, description="Stale If-Match: the report changed since")
+def return_result(
+    data: dict[str, Any], drive_id: int, unit_code: str, if_match: str | None = None
+) -> tuple[Result, int, dict[str, str]]:
+    """Returns a submitted report with the reason; ``If-Match`` as for approving."""
+    result = reviewed_result(drive_id, unit_code)
+    results.return_for_correction(
+        result, data["reason"], user=user(), expected_version=expected_version(if_match)
+    )
+    return result, 200, {"ETag": f'"{result.version}"'}
+
+
+def reviewed_result(drive_id: int, unit_code: str) -> Result:
     result = stored_result(visible_drive(drive_id), unit_in_path(unit_code))
     require(scope().can_review(result))
-    return results.return_for_correction(result, data["reason"], user=user())
+    return result
 
 
 # --- summary -------------------------------------------------------------------

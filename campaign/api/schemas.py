@@ -176,6 +176,16 @@ class IfMatchArgs(ma.Schema):
     )
 
 
+class ReviewIfMatchArgs(ma.Schema):
+    if_match = Text(
+        data_key="If-Match",
+        metadata={
+            "description": "The version the reviewer read (its ETag). When sent, a report "
+            "changed since is refused with 409 and the current version in the error's details"
+        },
+    )
+
+
 class ReturnSchema(ma.Schema):
     reason = Text(required=True, validate=validate.Length(min=1, max=2000))
 

@@ -183,7 +183,6 @@ def confirm(token: str) -> Response:
     try:
         imports.apply(result, current_user._get_current_object())
     except ServiceError as error:
-        db.session.rollback()  # all or nothing: drop whatever the earlier rows flushed
         flash(_("Chưa có gì được lưu: %(reason)s", reason=error.message), "error")
         return again
     pending_imports.discard(pending)

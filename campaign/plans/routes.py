@@ -68,9 +68,11 @@ def create() -> str | Response:
     if form.validate_on_submit():
         try:
             plan = plans.create_plan(
-                **_plan_fields(form), status=PlanStatus.DRAFT.value, user=current_user
+                **_plan_fields(form),
+                status=PlanStatus.DRAFT.value,
+                note=form.note.data,
+                user=current_user,
             )
-            plan.note = (form.note.data or "").strip() or None
         except ServiceError as error:
             show_error(form, error)
         else:
@@ -121,7 +123,6 @@ def remove(plan_id: int) -> Response:
     try:
         plans.remove_plan(plan, user=current_user)
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("plans.edit", plan_id=plan_id))
     flash(_("Đã xóa kế hoạch %(number)s.", number=number), "success")
@@ -210,7 +211,6 @@ def remove_drive(plan_id: int, drive_id: int) -> Response:
     try:
         plans.remove_drive(drive, user=current_user)
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("plans.edit_drive", plan_id=plan.id, drive_id=drive_id))
     flash(_("Đã xóa đợt hiến máu %(name)s.", name=drive.name), "success")
@@ -269,7 +269,6 @@ def quotas(plan_id: int) -> str | Response:
                     plan, {r.unit: values.get(r.unit.id) for r in rows}, user=current_user
                 )
             except ServiceError as error:
-                db.session.rollback()
                 errors = _row_error(error)
             else:
                 flash(_("Đã lưu chỉ tiêu."), "success")
@@ -340,11 +339,9 @@ def results_grid(plan_id: int, drive_id: int) -> str | Response:
         for r in plans.grid_units(plan)
         if r.unit.is_valid_on(drive.starts_on) or r.unit.id in saved
     ]
-    if request.method == "POST":
-        if _save_results(drive, rows):
-            flash(_("Đã lưu kết quả đợt %(name)s.", name=drive.name), "success")
-            return redirect(url_for("plans.results_grid", plan_id=plan.id, drive_id=drive.id))
-        db.session.rollback()
+    if request.method == "POST" and _save_results(drive, rows):
+        flash(_("Đã lưu kết quả đợt %(name)s.", name=drive.name), "success")
+        return redirect(url_for("plans.results_grid", plan_id=plan.id, drive_id=drive.id))
     return render_template(
         "plans/results.html", plan=plan, drive=drive, rows=rows, fields=COUNT_FIELDS
     )
@@ -357,11 +354,14 @@ def _typed(result: Result | None) -> dict[str, str]:
 
 
 def _save_results(drive: Drive, rows: list[ResultRow]) -> bool:
-    """All rows or none: every row is read first, then each changed one is saved."""
-    if drive.plan.status == PlanStatus.CLOSED:
-        flash(_("Kế hoạch đã kết thúc, không nhận báo cáo."), "error")
+    """Saves each changed row on its own: a row that cannot be read or is refused keeps
+    what was typed and its message, and the other rows are saved. True if all were."""
+    try:
+        plans.check_open(drive.plan)
+    except ServiceError as closed:
+        flash(closed.message, "error")
         return False
-    changes = []
+    saved = 0
     for row in rows:
         typed, numbers, error = read_row(request.form, f"r-{row.unit.id}", COUNT_FIELDS)
         row.typed, row.error = typed, error
@@ -371,20 +371,20 @@ def _save_results(drive: Drive, rows: list[ResultRow]) -> bool:
         if row.result is not None and _typed(row.result) == _typed_counts(counts):
             continue  # unchanged: keep its state and version
         version = parse_id(request.form.get(f"r-{row.unit.id}-version", ""))
-        changes.append((row, counts, version))
-    if any(row.error for row in rows):
-        return False
-    ok = True
-    for row, counts, version in changes:
         try:
-            results.save(
+            row.result = results.save(
                 drive, row.unit, counts, user=current_user, expected_version=version, submit=True
             )
-        except Conflict as error:
-            row.error, ok = error.message, False
-        except ServiceError as error:
-            row.error, ok = error.message, False
-    return ok
+            saved += 1
+        except Conflict as conflict:
+            row.error, row.result = conflict.message, conflict.current or row.result
+        except ServiceError as refusal:
+            row.error = refusal.message
+    if not any(row.error for row in rows):
+        return True
+    if saved:
+        flash(_("Đã lưu %(count)d dòng; các dòng có thông báo chưa được lưu.", count=saved))
+    return False
 
 
 def _typed_counts(counts: results.Counts) -> dict[str, str]:

@@ -93,7 +93,6 @@ def report(unit_id: int, drive_id: int) -> str | Response | tuple[str, int]:
         except Conflict as conflict:
             return _conflict(form, drive, unit, conflict)
         except ServiceError as error:
-            db.session.rollback()
             show_error(form, error)
         else:
             flash(_("Đã gửi báo cáo.") if form.send.data else _("Đã lưu nháp."), "info")
@@ -105,7 +104,6 @@ def report(unit_id: int, drive_id: int) -> str | Response | tuple[str, int]:
 
 def _conflict(form: ResultForm, drive: Drive, unit: OrgUnit, conflict: Conflict) -> tuple[str, int]:
     """Shows what is stored now beside what was typed; the next save names the new version."""
-    db.session.rollback()
     current = results.find(drive, unit)
     form.version.data = str(current.version) if current is not None else ""
     page = render_template(
@@ -139,7 +137,6 @@ def _act(form: VersionForm, action, done: str | None = None) -> bool:
     try:
         action()
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return False
     flash(done or _("Đã lưu."), "info")
@@ -185,8 +182,7 @@ def approve_many() -> Response:
             refused += 1
             continue
         try:
-            with db.session.begin_nested():
-                results.approve(result, user=_user(), expected_version=version)
+            results.approve(result, user=_user(), expected_version=version)  # its own savepoint
             approved += 1
         except ServiceError:
             refused += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     """Refused input; ``message`` is shown to the user as it is (Vietnamese)."""
@@ -19,6 +21,6 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     """Someone else saved first; ``current`` holds what is stored now."""
 
-    def __init__(self, message: str, current: object = None) -> None:
+    def __init__(self, message: str, current: Any = None) -> None:
         super().__init__(message)
         self.current = current

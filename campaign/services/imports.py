@@ -35,6 +35,7 @@ from campaign.rates import CountingRule
 from campaign.services import plans, results, units
 from campaign.services.errors import ServiceError
 from campaign.services.summary import unit_and_descendants
+from campaign.services.transaction import atomic
 from campaign.spreadsheets.isolated import DEFAULT_MEMORY_LIMIT, read_table_isolated
 from campaign.spreadsheets.reading import (
     Column,
@@ -176,6 +177,7 @@ def file_message(error: SheetError) -> str:
     return str(FILE_ERRORS[error.code]) % params
 
 
+@atomic
 def apply(preview: Preview, user: User | None = None) -> int:
     """All or nothing: a preview with any problem changes nothing. Returns rows written."""
     if not preview.ok:
@@ -348,7 +350,9 @@ def preview_quotas(
         if kind != ChangeKind.UNCHANGED:
             amounts[unit.id] = amount
     if amounts:
-        preview.steps.append(lambda user: plans.set_quota_amounts(plan, amounts, user=user))
+        preview.steps.append(
+            lambda user: plans.set_quotas(plan, amounts, user=user, one_entry=True)
+        )
     return preview
 
 
@@ -451,7 +455,9 @@ def preview_results(
             continue
         _result_change(preview, row, unit, counts, existing.get(unit.id), writes, texts)
     if writes:
-        preview.steps.append(lambda user: results.save_many(drive, writes, user=user))
+        preview.steps.append(
+            lambda user: results.save_many(drive, writes, user=user, one_entry=True)
+        )
     return preview
 
 

@@ -12,11 +12,13 @@ from campaign.extensions import db
 from campaign.models import ImportKind, PendingImport, User
 from campaign.models.base import utcnow
 from campaign.services.errors import NotFound
+from campaign.services.transaction import atomic
 
 #: An upload nobody confirmed within this time is dropped.
 MAX_AGE = timedelta(days=1)
 
 
+@atomic
 def store(
     user: User, kind: ImportKind, target_id: int, filename: str, data: bytes
 ) -> PendingImport:
@@ -49,6 +51,7 @@ def find(token: str) -> PendingImport:
     return pending
 
 
+@atomic
 def discard(pending: PendingImport) -> None:
     db.session.delete(pending)
     db.session.flush()

@@ -30,6 +30,7 @@ from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import subtree_ids
 from campaign.services.summary import plan_quotas
+from campaign.services.transaction import atomic
 from campaign.services.units import TreeRow, tree_rows
 from campaign.text import sort_key
 
@@ -85,6 +86,7 @@ def _check_parent(plan: Plan | None, parent: Plan | None) -> None:
         ancestor = ancestor.parent
 
 
+@atomic
 def create_plan(
     *,
     issuer: OrgUnit,
@@ -95,10 +97,12 @@ def create_plan(
     counting_rule: str = CountingRule.BAG.value,
     parent: Plan | None = None,
     status: str = PlanStatus.ACTIVE.value,
+    note: str | None = None,
     user: User | None = None,
 ) -> Plan:
     number = _check_fields(number, issued_on, title, counting_rule, status)
     plan = Plan(
+        note=(note or "").strip() or None,
         issuer=issuer,
         number=number,
         issued_on=issued_on,
@@ -119,6 +123,7 @@ def check_open(plan: Plan) -> None:
         raise ServiceError(_("Kế hoạch đã kết thúc, chỉ xem được; mở lại kế hoạch để sửa."))
 
 
+@atomic
 def update_plan(
     plan: Plan,
     *,
@@ -143,6 +148,7 @@ def update_plan(
     return plan
 
 
+@atomic
 def set_status(plan: Plan, status: str, *, user: User | None = None) -> Plan:
     if status not in PlanStatus.__members__.values():
         raise ServiceError(_("Trạng thái kế hoạch không hợp lệ."), field="status")
@@ -152,6 +158,7 @@ def set_status(plan: Plan, status: str, *, user: User | None = None) -> Plan:
     return plan
 
 
+@atomic
 def cite_document(
     plan: Plan,
     *,
@@ -176,6 +183,7 @@ def cite_document(
     return document
 
 
+@atomic
 def add_drive(
     plan: Plan,
     *,
@@ -200,6 +208,7 @@ def _check_drive(name: str, starts_on: date, ends_on: date) -> None:
         raise ServiceError(_("Ngày kết thúc đợt hiến máu phải sau ngày bắt đầu."), field="ends_on")
 
 
+@atomic
 def update_drive(
     drive: Drive,
     *,
@@ -217,6 +226,7 @@ def update_drive(
     return drive
 
 
+@atomic
 def remove_plan(plan: Plan, *, user: User | None = None) -> None:
     """Deletes a plan made by mistake: one with no quota, no drive and no plan under it.
     The documents it cites go with it; the audit trail keeps the plan as it was."""
@@ -239,6 +249,7 @@ def remove_plan(plan: Plan, *, user: User | None = None) -> None:
     )
 
 
+@atomic
 def remove_drive(drive: Drive, *, user: User | None = None) -> None:
     """Deletes a drive made by mistake. One with any report, even a draft, is refused:
     those are the units' work, and the figures already counted come from them."""
@@ -289,93 +300,88 @@ def _remove_unused(
     db.session.flush()
 
 
+@atomic
 def remove_document(document: PlanDocument, *, user: User | None = None) -> None:
     check_open(document.plan)
     audit.record("plan.uncite", document, user=user, before=audit.snapshot(document))
     db.session.delete(document)
 
 
-def set_quotas(plan: Plan, amounts: Mapping[OrgUnit, int | None], user: User | None = None) -> None:
-    """Sets the given units' quotas, all or nothing: every value is checked first.
+@atomic
+def set_quotas(
+    plan: Plan,
+    amounts: Mapping[OrgUnit, int | None] | Mapping[int, int | None],
+    *,
+    user: User | None = None,
+    one_entry: bool = False,
+) -> int:
+    """Sets the quotas of the given units (or unit ids), all or nothing: every value is
+    checked first, then written in a few statements. The one write path of the grid, the
+    API and the file import. Returns how many quotas were written.
 
-    ``None`` removes the unit's quota (an emptied field in the grid).
+    ``None`` removes the unit's quota (an emptied field in the grid); a quota set to
+    what it already is stays untouched. Each quota changed or removed gets an audit
+    entry; so does each new one, unless ``one_entry``: a file import lists what it added
+    once, on the plan (a row per new quota would double the rows it writes).
     """
     check_open(plan)
-    for unit, amount in amounts.items():
+    wanted = {
+        (unit.id if isinstance(unit, OrgUnit) else unit): amount for unit, amount in amounts.items()
+    }
+    for unit_id, amount in wanted.items():
         if amount is not None and (
             not isinstance(amount, int) or isinstance(amount, bool) or amount < 0
         ):
-            raise ServiceError(
-                _("Chỉ tiêu của %(name)s phải là số nguyên không âm.", name=unit.name),
-                field=str(unit.id),
-            )
+            raise ServiceError(_("Chỉ tiêu phải là số nguyên không âm."), field=str(unit_id))
         if amount is not None and amount > MAX_COUNT:
-            raise ServiceError(too_large(), field=str(unit.id))
-    existing = {
-        q.unit_id: q for q in db.session.scalars(select(Quota).where(Quota.plan_id == plan.id))
-    }
-    for unit, amount in amounts.items():
-        quota = existing.get(unit.id)
-        if quota is None and amount is not None:
-            quota = Quota(plan=plan, unit=unit, amount=amount)
-            db.session.add(quota)
-            audit.record("quota.set", quota, user=user)
-        elif quota is not None and amount is None:
-            audit.record("quota.remove", quota, user=user, before=audit.snapshot(quota))
-            db.session.delete(quota)
-        elif quota is not None and amount is not None and quota.amount != amount:
-            before = audit.snapshot(quota)
-            quota.amount = amount
-            audit.record("quota.set", quota, user=user, before=before)
-
-
-def set_quota_amounts(plan: Plan, amounts: Mapping[int, int], user: User | None = None) -> int:
-    """:func:`set_quotas` for many units at once, by unit id, as a file import does: a quota
-    set to what it already is stays untouched. Changed quotas get an audit entry each, and
-    the plan one entry listing every quota written. Returns the rows written."""
-    check_open(plan)
-    for amount in amounts.values():
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            raise ServiceError(_("Chỉ tiêu phải là số nguyên không âm."))
-        if amount > MAX_COUNT:
-            raise ServiceError(too_large())
+            raise ServiceError(too_large(), field=str(unit_id))
     existing = {
         unit_id: (quota_id, amount)
         for quota_id, unit_id, amount in db.session.execute(
             select(Quota.id, Quota.unit_id, Quota.amount).where(Quota.plan_id == plan.id)
         )
     }
-    new = [u for u in amounts if u not in existing]
-    changed = [u for u in amounts if u in existing and existing[u][1] != amounts[u]]
+    new = {u: a for u, a in wanted.items() if u not in existing and a is not None}
+    changed = {u: a for u, a in wanted.items() if u in existing and a not in (None, existing[u][1])}
+    removed = [u for u, a in wanted.items() if u in existing and a is None]
     if new:
-        rows = [{"plan_id": plan.id, "unit_id": u, "amount": amounts[u]} for u in new]
+        rows = [{"plan_id": plan.id, "unit_id": u, "amount": a} for u, a in new.items()]
         db.session.execute(insert(Quota.__table__), rows)
     if changed:
-        rows = [{"id": existing[u][0], "amount": amounts[u]} for u in changed]
-        db.session.execute(update(Quota), rows)
+        db.session.execute(
+            update(Quota), [{"id": existing[u][0], "amount": a} for u, a in changed.items()]
+        )
+    if removed:
+        db.session.execute(delete(Quota).where(Quota.id.in_([existing[u][0] for u in removed])))
 
-    def snapshot(unit_id: int, amount: int) -> dict[str, int]:
-        return {
-            "id": existing[unit_id][0],
-            "plan_id": plan.id,
-            "unit_id": unit_id,
-            "amount": amount,
-        }
+    def snapshot(quota_id: int, unit_id: int, amount: int) -> dict[str, int]:
+        return {"id": quota_id, "plan_id": plan.id, "unit_id": unit_id, "amount": amount}
 
+    def was(unit_id: int) -> dict[str, int]:
+        return snapshot(existing[unit_id][0], unit_id, existing[unit_id][1])
+
+    entries: list[tuple[int, dict[str, Any] | None, dict[str, Any]]] = [
+        (existing[u][0], was(u), snapshot(existing[u][0], u, a)) for u, a in changed.items()
+    ]
+    if new and not one_entry:
+        query = select(Quota.unit_id, Quota.id).where(
+            Quota.plan_id == plan.id, Quota.unit_id.in_(new)
+        )
+        ids = {unit_id: quota_id for unit_id, quota_id in db.session.execute(query)}
+        entries += [(ids[u], None, snapshot(ids[u], u, a)) for u, a in new.items()]
+    audit.record_many("quota.set", "quota", entries, user=user)
     audit.record_many(
-        "quota.set",
-        "quota",
-        [(existing[u][0], snapshot(u, existing[u][1]), snapshot(u, amounts[u])) for u in changed],
-        user=user,
+        "quota.remove", "quota", [(existing[u][0], was(u), {}) for u in removed], user=user
     )
-    audit.record(
-        "quota.import",
-        plan,
-        user=user,
-        after=audit.import_summary({u: amounts[u] for u in (*new, *changed)}, len(changed)),
-    )
+    if one_entry:
+        audit.record(
+            "quota.import",
+            plan,
+            user=user,
+            after=audit.import_summary({**new, **changed}, len(changed)),
+        )
     _expire(Quota)
-    return len(new) + len(changed)
+    return len(new) + len(changed) + len(removed)
 
 
 def _expire(model: type) -> None:

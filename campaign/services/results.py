@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from flask_babel import gettext as _
@@ -17,7 +17,6 @@ from campaign.models import (
     COUNTED_STATES,
     Drive,
     OrgUnit,
-    PlanStatus,
     Quota,
     Result,
     ResultState,
@@ -25,8 +24,9 @@ from campaign.models import (
 )
 from campaign.models.base import utcnow
 from campaign.numbers import MAX_COUNT, too_large
-from campaign.services import audit
+from campaign.services import audit, plans
 from campaign.services.errors import Conflict, ServiceError
+from campaign.services.transaction import atomic
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,12 @@ def not_reported(drive: Drive, within: Select[tuple[int]]) -> list[tuple[OrgUnit
     ]
 
 
+#: One row of a save: the unit's id, its counts, and the version it was edited from
+#: (``None`` for a unit with no result yet).
+Row = tuple[int, Counts, int | None]
+
+
+@atomic
 def save(
     drive: Drive,
     unit: OrgUnit,
@@ -108,58 +114,41 @@ def save(
     expected_version: int | None = None,
     submit: bool = False,
 ) -> Result:
-    """Creates or updates a unit's result; ``expected_version`` guards against lost updates.
+    """Creates or updates a unit's result: :func:`save_many` for one row.
 
-    An update must name the version it was edited from; if another save came
-    first the update is refused with :class:`Conflict` and nothing changes.
-    """
-    counts.check()
-    if drive.plan.status == PlanStatus.CLOSED:
-        raise ServiceError(_("Kế hoạch đã kết thúc, không nhận báo cáo."))
-    result = find(drive, unit)
-    if result is None:
-        result = Result(drive=drive, unit=unit, **asdict(counts), updated_by_id=_id(user))
-        db.session.add(result)
-        before = None
-    else:
-        if expected_version is None or expected_version != result.version:
-            raise Conflict(
-                _(
-                    "Báo cáo này vừa được người khác lưu. Số liệu hiện tại được hiển thị; "
-                    "hãy kiểm tra rồi lưu lại."
-                ),
-                current=result,
-            )
-        if result.state == ResultState.APPROVED:
-            raise ServiceError(_("Báo cáo đã được duyệt; cần Ban chỉ đạo mở lại để sửa."))
-        before = audit.snapshot(result)
-        for name, value in asdict(counts).items():
-            setattr(result, name, value)
-        result.updated_by_id = _id(user)
-        result.state = ResultState.DRAFT.value
-    if submit:
-        result.state = ResultState.SUBMITTED.value
-        result.submitted_at = utcnow()
-        result.return_reason = None
-    _flush_or_conflict()
-    audit.record("result.submit" if submit else "result.save", result, user=user, before=before)
-    return result
+    A :class:`Conflict` carries what is stored now, for the caller to show beside what
+    was typed."""
+    try:
+        save_many(drive, [(unit.id, counts, expected_version)], user=user, submit=submit)
+    except Conflict as conflict:
+        raise _conflict(current=find(drive, unit)) from conflict
+    saved = find(drive, unit)
+    assert saved is not None
+    return saved
 
 
+@atomic
 def save_many(
-    drive: Drive, rows: Sequence[tuple[int, Counts, int | None]], *, user: User | None = None
+    drive: Drive,
+    rows: Sequence[Row],
+    *,
+    user: User | None = None,
+    submit: bool = True,
+    one_entry: bool = False,
 ) -> int:
-    """:func:`save` with ``submit=True`` for many units of one drive, in a few statements.
+    """Saves results of units of one drive, all or nothing, in a few statements: the
+    one write path of the report form, the organiser's grid, the API and the file import.
 
-    Each row is (unit id, counts, the version it was edited from, or ``None`` for a new
-    result). If any of them was created, changed or approved since, it raises and the
-    caller rolls back: all or nothing, like a file import must be.
+    An update must name the version it was edited from: if another save came first (the
+    result was created, changed or approved since), it raises :class:`Conflict` and
+    nothing changes. Each result changed gets an audit entry; so does each new one,
+    unless ``one_entry``: a file import lists what it added once, on the drive (a row
+    per new result would double the rows it writes).
     """
-    if drive.plan.status == PlanStatus.CLOSED:
-        raise ServiceError(_("Kế hoạch đã kết thúc, không nhận báo cáo."))
+    plans.check_open(drive.plan)
     for _unit_id, counts, _version in rows:
         counts.check()
-    stored = stored_by_unit(drive)
+    stored = stored_by_unit(drive, [unit_id for unit_id, _c, _v in rows])
     for unit_id, _counts, version in rows:
         found = stored.get(unit_id)
         if (found.version if found else None) != version:
@@ -167,43 +156,49 @@ def save_many(
         if found and found.state == ResultState.APPROVED:
             raise ServiceError(_("Báo cáo đã được duyệt; cần Ban chỉ đạo mở lại để sửa."))
     now = utcnow()
-    written = {
-        "state": ResultState.SUBMITTED.value,
-        "submitted_at": now,
-        "updated_at": now,
-        "updated_by_id": _id(user),
-        "return_reason": None,
-    }
+    written: dict[str, Any] = {"updated_at": now, "updated_by_id": _id(user)}
+    if submit:
+        written |= {
+            "state": ResultState.SUBMITTED.value,
+            "submitted_at": now,
+            "return_reason": None,
+        }
+    else:
+        written["state"] = ResultState.DRAFT.value
+    new = [row for row in rows if row[2] is None]
+    changed = [row for row in rows if row[2] is not None]
     try:
-        _insert_new(drive, [r for r in rows if r[2] is None], written)
-        _update_changed([r for r in rows if r[2] is not None], stored, written)
+        _insert_new(drive, new, written)
+        _update_changed(changed, stored, written)
     except IntegrityError as error:
         raise _conflict() from error
-    # Overwritten figures stay in each record's history; what the file added is listed
-    # once, on the drive: a row per new result would double the rows the import writes.
-    audit.record_many(
-        "result.submit",
-        "result",
-        [
-            (
-                stored[unit_id].id,
-                _audited(drive, unit_id, stored[unit_id]),
-                _audited(drive, unit_id, {**vars(counts), **written, "version": version + 1}),
-            )
-            for unit_id, counts, version in rows
-            if version is not None
-        ],
-        user=user,
-    )
-    audit.record(
-        "result.import",
-        drive,
-        user=user,
-        after=audit.import_summary(
-            {unit_id: list(vars(counts).values()) for unit_id, counts, _version in rows},
-            changed=sum(1 for row in rows if row[2] is not None),
-        ),
-    )
+    action = "result.submit" if submit else "result.save"
+    entries: list[tuple[int, dict[str, Any] | None, dict[str, Any]]] = [
+        (
+            stored[unit_id].id,
+            _audited(drive, unit_id, stored[unit_id]),
+            _audited(drive, unit_id, {**vars(counts), **written, "version": version + 1}),
+        )
+        for unit_id, counts, version in changed
+        if version is not None
+    ]
+    if new and not one_entry:
+        ids = stored_by_unit(drive, [unit_id for unit_id, _c, _v in new])
+        entries += [
+            (ids[unit_id].id, None, _audited(drive, unit_id, ids[unit_id]))
+            for unit_id, _c, _v in new
+        ]
+    audit.record_many(action, "result", entries, user=user)
+    if one_entry:
+        audit.record(
+            "result.import",
+            drive,
+            user=user,
+            after=audit.import_summary(
+                {unit_id: list(vars(counts).values()) for unit_id, counts, _version in rows},
+                changed=len(changed),
+            ),
+        )
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, Result):
             db.session.expire(obj)  # written in bulk, past the objects the session holds
@@ -214,10 +209,13 @@ def save_many(
 AUDITED = (*COUNT_FIELDS, "state", "version")
 
 
-def stored_by_unit(drive: Drive) -> dict[int, Any]:
-    """The drive's results by unit, as rows of id, unit id and the audited values."""
+def stored_by_unit(drive: Drive, unit_ids: Sequence[int] | None = None) -> dict[int, Any]:
+    """The drive's results by unit (of ``unit_ids`` only, when few are given), as rows of
+    id, unit id and the audited values."""
     columns = [Result.id, Result.unit_id, *(getattr(Result, name) for name in AUDITED)]
     query = select(*columns).where(Result.drive_id == drive.id)
+    if unit_ids is not None and len(unit_ids) <= 500:  # a file's thousands: the whole drive
+        query = query.where(Result.unit_id.in_(unit_ids))
     return {row.unit_id: row for row in db.session.execute(query)}
 
 
@@ -226,9 +224,14 @@ def _audited(drive: Drive, unit_id: int, values: Any) -> dict[str, Any]:
     return {"drive_id": drive.id, "unit_id": unit_id} | {name: get(name) for name in AUDITED}
 
 
-def _conflict() -> Conflict:
+def _conflict(current: Result | None = None) -> Conflict:
+    """The one message for a report someone else changed first, whatever the action."""
     return Conflict(
-        _("Báo cáo này vừa được người khác lưu. Hãy tải lại trang, kiểm tra rồi lưu lại.")
+        _(
+            "Báo cáo này vừa được người khác thay đổi. Số liệu hiện tại được hiển thị; "
+            "hãy xem lại rồi làm lại."
+        ),
+        current=current,
     )
 
 
@@ -268,18 +271,13 @@ def _flush_or_conflict() -> None:
     try:
         db.session.flush()
     except (StaleDataError, IntegrityError) as error:
-        raise Conflict(
-            _("Báo cáo này vừa được người khác lưu. Hãy tải lại trang, kiểm tra rồi lưu lại.")
-        ) from error
+        raise _conflict() from error
 
 
 def _check_version(result: Result, expected_version: int | None) -> None:
     """Reviewers act on what they saw: a report changed since is refused."""
     if expected_version is not None and expected_version != result.version:
-        raise Conflict(
-            _("Báo cáo vừa được thay đổi. Số liệu hiện tại được hiển thị; hãy xem lại."),
-            current=result,
-        )
+        raise _conflict(current=result)
 
 
 @contextmanager
@@ -310,6 +308,7 @@ def _reason(reason: str, message: str) -> str:
     return reason.strip()
 
 
+@atomic
 def approve(
     result: Result, *, user: User | None = None, expected_version: int | None = None
 ) -> Result:
@@ -322,6 +321,7 @@ def approve(
     return result
 
 
+@atomic
 def return_for_correction(
     result: Result, reason: str, *, user: User | None = None, expected_version: int | None = None
 ) -> Result:
@@ -335,6 +335,7 @@ def return_for_correction(
     return result
 
 
+@atomic
 def withdraw(
     result: Result, *, user: User | None = None, expected_version: int | None = None
 ) -> Result:
@@ -350,6 +351,7 @@ def withdraw(
     return result
 
 
+@atomic
 def reopen(
     result: Result, reason: str, *, user: User | None = None, expected_version: int | None = None
 ) -> Result:

@@ -15,6 +15,7 @@ from campaign.models import ApiToken, User
 from campaign.models.base import utcnow
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
+from campaign.services.transaction import atomic
 
 #: Tokens start with this, so a leaked one is easy to recognise in logs and code.
 PREFIX = "hmtn_"
@@ -26,6 +27,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@atomic
 def create_token(user: User, name: str = "", *, by: User | None = None) -> tuple[ApiToken, str]:
     """A new token for ``user``; the plain token is returned here and nowhere else."""
     if not user.enabled:
@@ -53,12 +55,14 @@ def by_id(token_id: int) -> ApiToken:
     return token
 
 
+@atomic
 def revoke(token: ApiToken, *, by: User | None = None) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record("token.revoke", token, user=by, after={"user_id": token.user_id})
 
 
+@atomic
 def revoke_all(user: User, *, by: User | None = None) -> list[ApiToken]:
     """Revokes every active token of ``user``; returns them."""
     active = [token for token in tokens_of(user) if token.revoked_at is None]

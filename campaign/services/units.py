@@ -15,6 +15,7 @@ from campaign.extensions import db
 from campaign.models import OrgUnit, UnitKind, UnitMove, User
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
+from campaign.services.transaction import atomic
 from campaign.text import fold, sort_key
 
 
@@ -34,6 +35,7 @@ def by_code(code: str, visible: Callable[[OrgUnit], bool] | None = None) -> OrgU
     return unit
 
 
+@atomic
 def create_unit(
     *,
     code: str,
@@ -118,6 +120,7 @@ def _check_parent(unit: OrgUnit, parent: OrgUnit | None) -> None:
         ancestor = ancestor.parent
 
 
+@atomic
 def move_unit(unit: OrgUnit, parent: OrgUnit | None, moved_on: date) -> None:
     """Puts ``unit`` (with its subtree) under ``parent`` from ``moved_on``, keeping where it
     hung before so that plans issued earlier still read it there.
@@ -146,6 +149,7 @@ def move_unit(unit: OrgUnit, parent: OrgUnit | None, moved_on: date) -> None:
     unit.parent = parent
 
 
+@atomic
 def update_unit(
     unit: OrgUnit,
     *,
@@ -182,6 +186,7 @@ def update_unit(
     return unit
 
 
+@atomic
 def deactivate_unit(unit: OrgUnit, last_day: date, *, user: User | None = None) -> OrgUnit:
     """The unit ceases after ``last_day``; it stays, with its history, for earlier plans."""
     if unit.valid_from and last_day < unit.valid_from:
@@ -192,6 +197,7 @@ def deactivate_unit(unit: OrgUnit, last_day: date, *, user: User | None = None) 
     return unit
 
 
+@atomic
 def merge_units(
     sources: Sequence[OrgUnit], target: OrgUnit, starts_on: date, *, user: User | None = None
 ) -> list[OrgUnit]:

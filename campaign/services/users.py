@@ -15,6 +15,7 @@ from campaign.extensions import db
 from campaign.models import OrgUnit, Role, User
 from campaign.services import audit, tokens
 from campaign.services.errors import ServiceError
+from campaign.services.transaction import atomic
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
@@ -58,6 +59,7 @@ def check_role(role: str) -> None:
         )
 
 
+@atomic
 def create_user(
     *,
     username: str,
@@ -86,6 +88,7 @@ def create_user(
     return user
 
 
+@atomic
 def set_password(user: User, password: str, *, by: User | None = None) -> None:
     """Sets a new password and ends the user's other sessions."""
     check_password_rules(password)
@@ -100,6 +103,7 @@ def one_time_password() -> str:
     return secrets.token_urlsafe(9)
 
 
+@atomic
 def reset_password(user: User, *, by: User | None = None) -> str:
     """Gives ``user`` a new random password, returned to be shown once.
 
@@ -119,6 +123,7 @@ def _account(user: User) -> dict[str, object]:
     return audit.snapshot(user) | {"units": [u.code for u in user.units]}
 
 
+@atomic
 def update_user(
     user: User,
     *,
@@ -143,6 +148,7 @@ def update_user(
     return user
 
 
+@atomic
 def set_enabled(user: User, enabled: bool, *, by: User | None = None) -> User:
     """Disabling ends every session of the account at once."""
     if by is not None and by.id == user.id and not enabled:
@@ -157,6 +163,7 @@ def set_enabled(user: User, enabled: bool, *, by: User | None = None) -> User:
     return user
 
 
+@atomic
 def sign_out_everywhere(user: User) -> None:
     """Signing out ends the user's other sessions too."""
     user.session_version += 1
