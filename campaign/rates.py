@@ -81,6 +81,10 @@ class Tally(NamedTuple):
     registered: int = 0
     deferred: int = 0
     bags: Bags = Bags()
+    #: Repeat donors, over the results that counted them,
+    repeat_donors: int = 0
+    #: and the donations of those results: the base of the repeat donors' share.
+    repeat_base: int = 0
 
     def __add__(self, other: Tally) -> Tally:  # type: ignore[override]
         return Tally(
@@ -88,17 +92,101 @@ class Tally(NamedTuple):
             self.registered + other.registered,
             self.deferred + other.deferred,
             self.bags + other.bags,
+            self.repeat_donors + other.repeat_donors,
+            self.repeat_base + other.repeat_base,
         )
 
     @property
     def donors(self) -> int:
         return self.bags.donations
 
+    @property
+    def large_bag_share(self) -> Fraction | None:
+        """(bags 350 + bags 450) / donations; ``None`` without a donation."""
+        return _share(self.bags.ml350 + self.bags.ml450, self.bags.donations)
+
+    @property
+    def repeat_share(self) -> Fraction | None:
+        """Repeat donors / donations, over the results that counted repeat donors only;
+        ``None`` when none did."""
+        return _share(self.repeat_donors, self.repeat_base)
+
+    def participation_share(self, headcount: int | None) -> Fraction | None:
+        """Donations / headcount; ``None`` without a headcount."""
+        return _share(self.bags.donations, headcount)
+
     def collected(self, rule: CountingRule) -> Fraction:
         return blood_units(self.bags, rule)
 
 
 EMPTY = Tally()
+
+
+def result_tally(registered: int, deferred: int, bags: Bags, repeat_donors: int | None) -> Tally:
+    """One counted result as a tally; its donations are the repeat share's base only if
+    the unit counted its repeat donors."""
+    if repeat_donors is None:
+        return Tally(1, registered, deferred, bags)
+    return Tally(1, registered, deferred, bags, repeat_donors, bags.donations)
+
+
+def _share(part: int, whole: int | None) -> Fraction | None:
+    return Fraction(part, whole) if whole else None
+
+
+class Target(StrEnum):
+    """A plan's targets beyond blood units (DOMAIN.md), as the API names them."""
+
+    LARGE_BAG = "large_bag"
+    REPEAT = "repeat"
+    PARTICIPATION = "participation"
+
+
+class Targets(NamedTuple):
+    """The least share, in whole percent, a plan asks of each quota holder; ``None``: no target."""
+
+    large_bag: int | None = None
+    repeat: int | None = None
+    participation: int | None = None
+
+    def set(self) -> list[Target]:
+        """The targets the plan sets, in a fixed order."""
+        return [Target(name) for name, value in self._asdict().items() if value is not None]
+
+
+class Shares(NamedTuple):
+    """A unit's (or a total's) figures the targets judge, as exact fractions."""
+
+    large_bag: Fraction | None
+    repeat: Fraction | None
+    participation: Fraction | None
+
+    def missed(self, targets: Targets) -> list[Target]:
+        """The targets set whose share is known and below them: 69,96 % misses 70 %."""
+        return [
+            Target(name)
+            for name, share, least in zip(self._fields, self, targets, strict=True)
+            if least is not None and share is not None and share * 100 < least
+        ]
+
+    def percents(self, targets: Targets) -> dict[Target, Decimal | None]:
+        """Each share for display, never reaching a target it misses (see
+        :func:`display_share`)."""
+        return {
+            Target(name): display_share(share, least)
+            for name, share, least in zip(self._fields, self, targets, strict=True)
+        }
+
+
+def display_share(share: Fraction | None, target: int | None = None) -> Decimal | None:
+    """A share as a percentage with one decimal, as :func:`display_percent` shows it, and
+    never at or above a ``target`` (whole percent) it is below: 69,96 % against 70 % is 69,9."""
+    shown = display_percent(share)
+    if share is None or shown is None or target is None:
+        return shown
+    if share * 100 < target and shown >= target:
+        return Decimal(target) - ONE_DECIMAL
+    return shown
 
 
 def has_quota(quota: int | None) -> TypeGuard[int]:
@@ -200,6 +288,15 @@ class Line(NamedTuple):
     allocated_below: int | None
     #: Depth in the tree handed to :func:`summarize` (its roots are 0).
     depth: int
+    #: The staff, students or members the plan records for the unit, if any.
+    headcount: int | None = None
+
+    @property
+    def shares(self) -> Shares:
+        tally = self.tally
+        return Shares(
+            tally.large_bag_share, tally.repeat_share, tally.participation_share(self.headcount)
+        )
 
     @property
     def holder_parent_id(self) -> int | None:
@@ -254,10 +351,22 @@ class Totals:
     completed: int
     over: int
     not_reported: int
+    #: Σ headcount and Σ donations over the holders with a headcount and none above them
+    #: holding one: the participation of the whole, each person counted once.
+    headcount: int = 0
+    headcount_donations: int = 0
 
     @property
     def rate(self) -> Fraction | None:
         return completion_rate(self.collected, self.quota)
+
+    @property
+    def shares(self) -> Shares:
+        return Shares(
+            self.tally.large_bag_share,
+            self.tally.repeat_share,
+            _share(self.headcount_donations, self.headcount),
+        )
 
     @property
     def rate_percent(self) -> Decimal | None:
@@ -308,6 +417,9 @@ def totals(lines: Iterable[Line], rule: CountingRule) -> Totals:
     tops = [line for line in lines if ids.isdisjoint(line.holders_above)]
     tally = _sum_tallies(line.tally for line in tops)
     statuses = [line.status for line in lines]
+    counted = [line for line in lines if line.headcount]
+    counted_ids = {line.unit.id for line in counted}
+    counted = [line for line in counted if counted_ids.isdisjoint(line.holders_above)]
     return Totals(
         quota=sum(line.quota or 0 for line in tops),
         collected=tally.collected(rule),
@@ -316,6 +428,8 @@ def totals(lines: Iterable[Line], rule: CountingRule) -> Totals:
         completed=sum(1 for s in statuses if s.completed),
         over=statuses.count(Status.OVER),
         not_reported=statuses.count(Status.NOT_REPORTED),
+        headcount=sum(line.headcount or 0 for line in counted),
+        headcount_donations=sum(line.tally.donors for line in counted),
     )
 
 
@@ -324,14 +438,17 @@ def summarize(
     quotas: Mapping[int, int],
     tallies: Mapping[int, Tally],
     rule: CountingRule,
+    headcounts: Mapping[int, int] | None = None,
 ) -> PlanSummary:
     """Roll a plan's counted results up its unit tree and judge every quota.
 
     ``units`` must hold every unit that has a quota or a tally, and their
     ancestors up to the plan's issuer (further ancestors do no harm);
     ``quotas`` maps unit id to its quota in the plan (0 allowed);
-    ``tallies`` maps unit id to the counted results that unit reported itself.
+    ``tallies`` maps unit id to the counted results that unit reported itself;
+    ``headcounts`` maps a quota holder's id to the headcount the plan records for it.
     """
+    headcounts = headcounts or {}
     nodes = {u.id: u for u in units}
     missing = (set(quotas) | set(tallies)) - set(nodes)
     if missing:
@@ -375,6 +492,7 @@ def summarize(
                 holders_above[uid],
                 allocated.get(uid),
                 depth[uid],
+                headcounts.get(uid),
             )
         )
     outside = [
@@ -396,12 +514,10 @@ def _roll_up(
 ) -> dict[int, Tally]:
     """The tallies of the units in ``keep``, each plus those of all units below it.
 
-    Sums run children before parents on plain six-integer tuples; a Tally is built only
+    Sums run children before parents on plain tuples of integers; a Tally is built only
     for the units kept.
     """
-    sums: dict[int, tuple[int, ...]] = {
-        uid: (t.reports, t.registered, t.deferred, *t.bags) for uid, t in tallies.items()
-    }
+    sums: dict[int, tuple[int, ...]] = {uid: _flat(t) for uid, t in tallies.items()}
     for uid in reversed(order):
         own = sums.get(uid)
         if own is None:
@@ -411,24 +527,31 @@ def _roll_up(
             continue
         above = sums.get(parent)
         sums[parent] = own if above is None else _add(above, own)
-    return {
-        uid: Tally(n, reg, dfr, Bags(a, b, c))
-        for uid, (n, reg, dfr, a, b, c) in sums.items()
-        if uid in keep
-    }
+    return {uid: _tally(flat) for uid, flat in sums.items() if uid in keep}
+
+
+def _flat(t: Tally) -> tuple[int, ...]:
+    return (t.reports, t.registered, t.deferred, *t.bags, t.repeat_donors, t.repeat_base)
+
+
+def _tally(flat: tuple[int, ...]) -> Tally:
+    n, reg, dfr, a, b, c, repeat, base = flat
+    return Tally(n, reg, dfr, Bags(a, b, c), repeat, base)
 
 
 def _add(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[int, ...]:
-    return (x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3], x[4] + y[4], x[5] + y[5])
+    return (
+        x[0] + y[0], x[1] + y[1], x[2] + y[2], x[3] + y[3],
+        x[4] + y[4], x[5] + y[5], x[6] + y[6], x[7] + y[7],
+    )  # fmt: skip
 
 
 def _sum_tallies(tallies: Iterable[Tally]) -> Tally:
     """Σ of many tallies, on plain integers (``sum`` would build a Tally per step)."""
-    total: tuple[int, ...] = (0, 0, 0, 0, 0, 0)
+    total: tuple[int, ...] = (0,) * 8
     for t in tallies:
-        total = _add(total, (t.reports, t.registered, t.deferred, *t.bags))
-    n, reg, dfr, a, b, c = total
-    return Tally(n, reg, dfr, Bags(a, b, c))
+        total = _add(total, _flat(t))
+    return _tally(total)
 
 
 def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:

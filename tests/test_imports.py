@@ -122,7 +122,7 @@ def test_a_reimport_updates_results_in_bulk_with_versions_and_an_audit_row_each(
         drive.id,
     )
     assert (summary.after["new"], summary.after["changed"]) == (1, 1)
-    assert summary.after["units"][str(communes[2].id)] == [7, 1, 0, 6, 0]
+    assert summary.after["units"][str(communes[2].id)] == [7, 1, 0, 6, 0, None]
 
 
 def test_a_save_between_the_version_check_and_the_update_refuses_the_whole_file(setup, monkeypatch):

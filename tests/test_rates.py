@@ -12,15 +12,20 @@ from campaign import formatting
 from campaign.rates import (
     Bags,
     CountingRule,
+    Shares,
     Status,
     Tally,
+    Target,
+    Targets,
     UnitNode,
     blood_units,
     completion_rate,
     display_percent,
+    display_share,
     display_units,
     over_amount,
     over_rate,
+    result_tally,
     status,
     summarize,
     totals,
@@ -487,3 +492,76 @@ def test_over_rate_shown_only_when_over_and_never_as_zero(quota, collected, show
     unit = UnitNode(1, None, "A", "A", "commune")
     line = summarize([unit], {1: quota}, {1: Tally(1, collected, 0, Bags(collected))}, BAG).lines[0]
     assert line.over_rate_percent == shown
+
+
+# --- Targets beyond blood units ----------------------------------------------------
+
+
+def test_large_bag_share_is_350_and_450_ml_bags_over_donations_whatever_the_rule():
+    tally = reported(10, 30, 5)
+    assert tally.large_bag_share == F(35, 45)
+    assert display_share(tally.large_bag_share) == Decimal("77.8")
+    assert reported().large_bag_share is None  # no donation: nothing to judge
+
+
+def test_repeat_share_counts_only_the_results_that_recorded_repeat_donors():
+    counted = result_tally(12, 2, Bags(10, 0, 0), repeat_donors=4)
+    not_counted = result_tally(30, 0, Bags(30, 0, 0), repeat_donors=None)
+    assert (counted + not_counted).repeat_share == F(4, 10)  # not 4 / 40
+    assert not_counted.repeat_share is None
+    assert result_tally(3, 3, Bags(), repeat_donors=0).repeat_share is None  # nobody donated
+
+
+def test_participation_is_donations_over_the_headcount_and_unknown_without_one():
+    units = [node(1, kind="district"), node(2, 1), node(3, 1)]
+    tallies = {2: reported(45), 3: reported(12)}
+    summary = summarize(units, {2: 100, 3: 20}, tallies, BAG, headcounts={2: 200})
+    lines = by_id(summary)
+    assert lines[2].headcount == 200 and lines[2].shares.participation == F(45, 200)
+    assert lines[3].headcount is None and lines[3].shares.participation is None
+    # Overall: only the holders with a headcount, donations and people each counted once.
+    assert summary.totals.shares.participation == F(45, 200)
+
+
+def test_participation_of_a_nested_holder_counts_its_people_once():
+    """Commune A (headcount 400) holds the union below it (headcount 60): the total is A's."""
+    summary = summarize(NESTED, NESTED_QUOTAS, NESTED_TALLIES, BAG, headcounts={2: 400, 4: 60})
+    lines = by_id(summary)
+    assert lines[4].shares.participation == F(35, 60)
+    assert lines[2].shares.participation == F(20 + 35 + 40 + 5, 400)
+    assert (summary.totals.headcount, summary.totals.headcount_donations) == (400, 100)
+
+
+def test_targets_roll_up_like_every_other_figure():
+    tallies = {4: result_tally(40, 0, Bags(10, 30, 0), 8), 5: result_tally(20, 0, Bags(20), None)}
+    lines = by_id(summarize(NESTED, NESTED_QUOTAS, tallies, ML250))
+    assert lines[2].shares.large_bag == F(30, 60)
+    assert lines[2].shares.repeat == F(8, 40)  # union 4 counted its repeat donors, agency 5 not
+
+
+@pytest.mark.parametrize(
+    ("share", "target", "shown", "missed"),
+    [
+        (F(6996, 10000), 70, Decimal("69.9"), True),  # 69,96 % never reads as 70 %
+        (F(7, 10), 70, Decimal("70.0"), False),
+        (F(7001, 10000), 70, Decimal("70.0"), False),
+        (F(6996, 10000), None, Decimal("70.0"), False),  # no target: plain rounding
+        (F(9996, 10000), 100, Decimal("99.9"), True),
+        (None, 70, None, False),  # unknown: nothing to judge
+    ],
+)
+def test_a_share_below_its_target_never_shows_as_reaching_it(share, target, shown, missed):
+    targets = Targets(large_bag=target)
+    shares = Shares(share, None, None)
+    assert display_share(share, target) == shown
+    assert shares.percents(targets)[Target.LARGE_BAG] == shown
+    assert (shares.missed(targets) == [Target.LARGE_BAG]) is missed
+
+
+def test_missed_targets_do_not_change_the_quota_status():
+    lines = by_id(summarize(NESTED, NESTED_QUOTAS, {2: reported(100)}, BAG, headcounts={2: 1000}))
+    targets = Targets(large_bag=70, repeat=40, participation=30)
+    assert lines[2].status is Status.MET
+    assert lines[2].shares.missed(targets) == [Target.LARGE_BAG, Target.PARTICIPATION]
+    assert targets.set() == [Target.LARGE_BAG, Target.REPEAT, Target.PARTICIPATION]
+    assert Targets(repeat=40).set() == [Target.REPEAT]

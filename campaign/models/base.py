@@ -18,5 +18,12 @@ def one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({choices})", name=name)
 
 
+def percent_or_null(*columns: str) -> list[CheckConstraint]:
+    return [
+        CheckConstraint(f"{c} IS NULL OR ({c} >= 1 AND {c} <= 100)", name=f"{c}_a_percent")
+        for c in columns
+    ]
+
+
 def not_negative(*columns: str) -> list[CheckConstraint]:
     return [CheckConstraint(f"{c} >= 0", name=f"{c}_not_negative") for c in columns]

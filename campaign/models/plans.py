@@ -10,15 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign import labels
 from campaign.extensions import Model
-from campaign.models.base import not_negative, one_of
+from campaign.models.base import not_negative, one_of, percent_or_null
 from campaign.models.units import OrgUnit
-from campaign.rates import CountingRule
+from campaign.rates import CountingRule, Targets
 
 
 class PlanStatus(StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"
     CLOSED = "closed"
+
+
+#: The plan's targets beyond blood units, in the order of :class:`campaign.rates.Targets`.
+TARGET_COLUMNS = ("min_large_bag_percent", "min_repeat_percent", "min_participation_percent")
 
 
 class Plan(Model):
@@ -29,6 +33,7 @@ class Plan(Model):
         one_of("counting_rule", CountingRule, "counting_rule_known"),
         one_of("status", PlanStatus, "status_known"),
         CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        *percent_or_null(*TARGET_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +55,13 @@ class Plan(Model):
     status: Mapped[str] = mapped_column(String(10), default=PlanStatus.ACTIVE.value)
     #: Free text shown with the plan, e.g. that its figures are samples.
     note: Mapped[str | None] = mapped_column(Text)
+    #: Targets beyond blood units, each optional, a whole percentage 1-100 (DOMAIN.md):
+    #: at least this share of donations in 350 or 450 ml bags,
+    min_large_bag_percent: Mapped[int | None]
+    #: of donors who had donated before,
+    min_repeat_percent: Mapped[int | None]
+    #: and of each quota holder's headcount donating.
+    min_participation_percent: Mapped[int | None]
 
     issuer: Mapped[OrgUnit] = relationship()
     parent: Mapped[Plan | None] = relationship(remote_side=[id], back_populates="children")
@@ -64,6 +76,12 @@ class Plan(Model):
     @property
     def rule(self) -> CountingRule:
         return CountingRule(self.counting_rule)
+
+    @property
+    def targets(self) -> Targets:
+        return Targets(
+            self.min_large_bag_percent, self.min_repeat_percent, self.min_participation_percent
+        )
 
     @property
     def status_label(self) -> str:
@@ -118,7 +136,7 @@ class Quota(Model):
     __tablename__ = "quota"
     __table_args__ = (
         UniqueConstraint("plan_id", "unit_id", name="uq_quota_plan_unit"),
-        *not_negative("amount"),
+        *not_negative("amount", "headcount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,6 +144,8 @@ class Quota(Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     #: Blood units, counted by the plan's counting rule.
     amount: Mapped[int]
+    #: The staff, students or members the unit counts, for the participation target.
+    headcount: Mapped[int | None]
 
     plan: Mapped[Plan] = relationship()
     unit: Mapped[OrgUnit] = relationship()

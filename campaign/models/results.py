@@ -13,7 +13,7 @@ from campaign.extensions import Model
 from campaign.models.base import not_negative, one_of, utcnow
 from campaign.models.plans import Drive
 from campaign.models.units import OrgUnit
-from campaign.rates import Bags
+from campaign.rates import Bags, Tally, result_tally
 
 
 class ResultState(StrEnum):
@@ -32,7 +32,9 @@ class Result(Model):
     __table_args__ = (
         UniqueConstraint("drive_id", "unit_id", name="uq_result_drive_unit"),
         one_of("state", ResultState, "state_known"),
-        *not_negative("registered", "deferred", "bags_250", "bags_350", "bags_450"),
+        *not_negative(
+            "registered", "deferred", "bags_250", "bags_350", "bags_450", "repeat_donors"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +48,8 @@ class Result(Model):
     bags_250: Mapped[int] = mapped_column(default=0)
     bags_350: Mapped[int] = mapped_column(default=0)
     bags_450: Mapped[int] = mapped_column(default=0)
+    #: Of the donors, how many had donated before; ``None`` when the unit did not count them.
+    repeat_donors: Mapped[int | None]
     #: One of :class:`ResultState`.
     state: Mapped[str] = mapped_column(default=ResultState.DRAFT.value, index=True)
     #: Why the organiser returned the report; shown to the reporter.
@@ -68,6 +72,11 @@ class Result(Model):
     @property
     def bags(self) -> Bags:
         return Bags(self.bags_250, self.bags_350, self.bags_450)
+
+    @property
+    def tally(self) -> Tally:
+        """The result as the figures count it (whether it counts depends on its state)."""
+        return result_tally(self.registered, self.deferred, self.bags, self.repeat_donors)
 
     @property
     def state_label(self) -> str:

@@ -192,7 +192,7 @@ def _drive_results(results: Sequence[Result], summary: PlanSummary) -> DriveResu
         counted = r.state in COUNTED_STATES
         rows.append(ResultRow(r, blood_units(r.bags, summary.rule), counted))
         if counted:
-            tally = tally + Tally(1, r.registered, r.deferred, r.bags)
+            tally = tally + r.tally
     return DriveResults(results[0].drive, rows, tally, tally.collected(summary.rule))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -101,6 +101,10 @@ RESULT_COLUMNS = (
     Column("bags_350", ("350 ml", "Túi 350 ml", "Loại 350 ml", "350ml")),
     Column("bags_450", ("450 ml", "Túi 450 ml", "Loại 450 ml", "450ml")),
     Column("donations", ("Hiến thành công", "Số người hiến", "Số hiến", "Đủ điều kiện")),
+    Column(
+        "repeat_donors",
+        ("Hiến nhắc lại", "Số người hiến nhắc lại", "Hiến lặp lại", "Nhắc lại", "Repeat donors"),
+    ),
 )
 BAG_COLUMNS = ("bags_250", "bags_350", "bags_450")
 #: Problems listed for one file: a file with more is as refused, and a page of 100.000
@@ -446,14 +450,22 @@ def preview_results(
     seen: dict[int, int] = {}
     writes: list[tuple[int, results.Counts, int | None]] = []
     texts = _ResultTexts()
+    has_repeat = "repeat_donors" in table.columns
     for row, values in progress(table.rows):
         counts = _result_counts(values, has_bags, row, preview)
         unit = _row_unit(matcher, values, row, allowed, seen, preview)
-        if unit is None:
+        if unit is None or counts is None:
             continue
-        if counts is None:
+        current = existing.get(unit.id)
+        if not has_repeat and current is not None:
+            # A file without the column leaves the repeat donors a unit reported as they are.
+            counts = replace(counts, repeat_donors=current.repeat_donors)
+        try:
+            counts.check()  # the rule every way in applies, with the same message
+        except ServiceError as error:
+            preview.problem(row, error.message)
             continue
-        _result_change(preview, row, unit, counts, existing.get(unit.id), writes, texts)
+        _result_change(preview, row, unit, counts, current, writes, texts)
     if writes:
         preview.steps.append(
             lambda user: results.save_many(drive, writes, user=user, one_entry=True)
@@ -469,6 +481,7 @@ def _result_counts(
     numbers = {name: _count(values, name, row, preview) or 0 for name in names}
     deferred = _count(values, "deferred", row, preview) or 0
     registered = _count(values, "registered", row, preview)
+    repeat = _count(values, "repeat_donors", row, preview)
     if preview.problem_count > before:
         return None
     if not has_bags:
@@ -477,13 +490,7 @@ def _result_counts(
     donors = sum(numbers.values())
     if registered is None:
         registered = donors + deferred
-    counts = results.Counts(registered=registered, deferred=deferred, **numbers)
-    try:
-        counts.check()  # the rule every way in applies, with the same message
-    except ServiceError as error:
-        preview.problem(row, error.message)
-        return None
-    return counts
+    return results.Counts(registered=registered, deferred=deferred, **numbers, repeat_donors=repeat)
 
 
 class _ResultTexts:
@@ -493,15 +500,19 @@ class _ResultTexts:
         self.pattern = _(
             "ĐK %(registered)d, hoãn %(deferred)d, túi 250/350/450: %(b250)d/%(b350)d/%(b450)d"
         )
+        self.repeat = _(", nhắc lại %(repeat)d")
 
     def __call__(self, counts: results.Counts) -> str:
-        return self.pattern % {
+        text = self.pattern % {
             "registered": counts.registered,
             "deferred": counts.deferred,
             "b250": counts.bags_250,
             "b350": counts.bags_350,
             "b450": counts.bags_450,
         }
+        if counts.repeat_donors is not None:
+            text += self.repeat % {"repeat": counts.repeat_donors}
+        return text
 
 
 def _result_change(

@@ -36,10 +36,14 @@ class Counts:
     bags_250: int = 0
     bags_350: int = 0
     bags_450: int = 0
+    #: Of the donors, how many had donated before; ``None``: not counted.
+    repeat_donors: int | None = None
 
     def check(self) -> None:
         for name in COUNT_FIELDS:
             value = getattr(self, name)
+            if value is None and name == "repeat_donors":
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ServiceError(_("Số liệu phải là số nguyên không âm."), field=name)
             if value > MAX_COUNT:
@@ -55,6 +59,17 @@ class Counts:
                     sum=accounted,
                 ),
                 field="registered",
+            )
+        donors = self.bags_250 + self.bags_350 + self.bags_450
+        if self.repeat_donors is not None and self.repeat_donors > donors:
+            raise ServiceError(
+                _(
+                    "Số người hiến nhắc lại (%(repeat)d) nhiều hơn số hiến thành công "
+                    "(%(donors)d).",
+                    repeat=self.repeat_donors,
+                    donors=donors,
+                ),
+                field="repeat_donors",
             )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, Select, case, func, or_, select
 
 from campaign.extensions import db
 from campaign.models import (
@@ -19,7 +19,7 @@ from campaign.models import (
     ResultState,
     UnitMove,
 )
-from campaign.rates import Bags, PlanSummary, Tally, UnitNode, summarize
+from campaign.rates import Bags, PlanSummary, Tally, UnitNode, result_tally, summarize
 from campaign.services.scope import tree_ids
 from campaign.text import sort_key
 
@@ -51,20 +51,40 @@ def counted_tallies(plan_id: int, approved_only: bool = False) -> dict[int, Tall
             func.sum(Result.bags_250),
             func.sum(Result.bags_350),
             func.sum(Result.bags_450),
+            func.coalesce(func.sum(Result.repeat_donors), 0),
+            func.sum(_REPEAT_BASE),
         )
         .join(Drive, Drive.id == Result.drive_id)
         .where(Drive.plan_id.in_(plan_and_descendants(plan_id)), Result.state.in_(states))
         .group_by(Result.unit_id)
     )
     return {
-        unit_id: Tally(n, registered, deferred, Bags(b250, b350, b450))
-        for unit_id, n, registered, deferred, b250, b350, b450 in _rows(query)
+        unit_id: Tally(n, registered, deferred, Bags(b250, b350, b450), repeat, base)
+        for unit_id, n, registered, deferred, b250, b350, b450, repeat, base in _rows(query)
     }
+
+
+#: A result's donations when it counted its repeat donors, else 0 (see rates.result_tally).
+_REPEAT_BASE = case(
+    (Result.repeat_donors.is_not(None), Result.bags_250 + Result.bags_350 + Result.bags_450),
+    else_=0,
+)
 
 
 def plan_quotas(plan_id: int) -> dict[int, int]:
     query = select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan_id)
     return {unit_id: amount for unit_id, amount in _rows(query)}
+
+
+def plan_quotas_and_headcounts(plan_id: int) -> tuple[dict[int, int], dict[int, int]]:
+    """Quotas by unit id, and the headcounts the plan records, in one query."""
+    query = select(Quota.unit_id, Quota.amount, Quota.headcount).where(Quota.plan_id == plan_id)
+    quotas, headcounts = {}, {}
+    for unit_id, amount, headcount in _rows(query):
+        quotas[unit_id] = amount
+        if headcount is not None:
+            headcounts[unit_id] = headcount
+    return quotas, headcounts
 
 
 def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
@@ -134,9 +154,9 @@ def _as_of(
 def read_plan(plan: Plan, approved_only: bool = False) -> tuple[PlanSummary, list[UnitNode]]:
     """The summary and the unit tree it was made from (pages name groups by parent)."""
     tallies = counted_tallies(plan.id, approved_only)
-    quotas = plan_quotas(plan.id)
+    quotas, headcounts = plan_quotas_and_headcounts(plan.id)
     units = plan_units(plan, set(quotas) | set(tallies))
-    return summarize(units, quotas, tallies, plan.rule), units
+    return summarize(units, quotas, tallies, plan.rule, headcounts), units
 
 
 def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
@@ -171,6 +191,7 @@ def drive_tallies(plan: Plan) -> list[tuple[DriveRef, UnitNode, Tally]]:
             Result.bags_250,
             Result.bags_350,
             Result.bags_450,
+            Result.repeat_donors,
         )
         .join(Drive, Drive.id == Result.drive_id)
         .join(OrgUnit, OrgUnit.id == Result.unit_id)
@@ -180,10 +201,10 @@ def drive_tallies(plan: Plan) -> list[tuple[DriveRef, UnitNode, Tally]]:
         (
             DriveRef(drive_id, drive_name, starts_on),
             UnitNode(uid, parent, code, name, kind),
-            Tally(1, reg, dfr, Bags(b1, b2, b3)),
+            result_tally(reg, dfr, Bags(b1, b2, b3), repeat),
         )
-        for drive_id, drive_name, starts_on, uid, parent, code, name, kind, reg, dfr, b1, b2, b3
-        in _rows(query)
+        for drive_id, drive_name, starts_on, uid, parent, code, name, kind, reg, dfr, b1, b2, b3,
+        repeat in _rows(query)
     ]  # fmt: skip
     rows.sort(key=lambda r: (r[0].starts_on, r[0].id, sort_key(r[1].name)))
     return rows
