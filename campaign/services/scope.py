@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, exists, or_, select
 
 from campaign.extensions import db
 from campaign.models import (
+    WRITERS,
     Drive,
     OrgUnit,
     Plan,
@@ -63,7 +64,7 @@ class Scope:
     @property
     def can_write(self) -> bool:
         """Leaders read; the other roles change what their scope allows."""
-        return self.user.role != Role.LEADER
+        return self.user.role in WRITERS
 
     @property
     def root_ids(self) -> Select[tuple[int]]:
@@ -144,9 +145,7 @@ class Scope:
 
     def can_report(self, unit: OrgUnit) -> bool:
         """Reporters report for their own units; organisers may enter results for theirs."""
-        if self.is_admin:
-            return True
-        return self.user.role in (Role.REPORTER, Role.ORGANISER) and self.can_see_unit(unit)
+        return self.user.role in WRITERS and self.can_see_unit(unit)
 
     def can_review(self, result: Result) -> bool:
         drive = db.session.get(Drive, result.drive_id)
