@@ -96,10 +96,21 @@ class Scope:
         return unit.parent_id in (self._unit_id_set or ())
 
     def can_add_unit(self, parent: OrgUnit | None) -> bool:
-        """Organisers add units under any unit of their scope; only administrators add roots."""
+        """Organisers add units under any unit of their scope; only administrators add roots.
+
+        A parent made since the scope's ids were read (an earlier row of the same import)
+        is in the scope when a unit above it is: an organiser's scope is whole subtrees."""
         if self.is_admin:
             return True
-        return parent is not None and self.user.role == Role.ORGANISER and self.can_see_unit(parent)
+        if parent is None or self.user.role != Role.ORGANISER:
+            return False
+        seen = self._unit_id_set or frozenset()
+        unit: OrgUnit | None = parent
+        while unit is not None:
+            if unit.id in seen:
+                return True
+            unit = unit.parent
+        return False
 
     # --- plans ---------------------------------------------------------------
 
