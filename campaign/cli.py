@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 import gc
+import socket
 import sys
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from typing import BinaryIO, NoReturn, ParamSpec
 
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import run_simple
 
 from campaign.database import writing
@@ -50,6 +53,7 @@ def _fail(message: str) -> NoReturn:
 @click.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
+    _check_database()
     upgrade()
     click.echo(f"Cơ sở dữ liệu đã sẵn sàng: {db.engine.url.render_as_string(hide_password=True)}")
 
@@ -71,6 +75,8 @@ def load_demo() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve_demo(host: str, port: int) -> None:
     """Set up the database, load the demo data if it is empty, and serve the app."""
+    _check_port(host, port)  # before anything is written
+    _check_database()
     upgrade()
     with writing():
         if demo.database_is_empty():
@@ -85,6 +91,30 @@ def serve_demo(host: str, port: int) -> None:
     gc.freeze()  # as campaign.wsgi does: long-lived objects leave the collector's scans
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     run_simple(host, port, app, threaded=True)
+
+
+def _check_database() -> None:
+    """A database that cannot be opened (a wrong address, a folder that does not exist)
+    is one line, before the migrations start."""
+    try:
+        with db.engine.connect():
+            pass
+    except OperationalError as error:
+        url = db.engine.url.render_as_string(hide_password=True)
+        _fail(f"Không mở được cơ sở dữ liệu {url}: {error.orig}")
+
+
+def _check_port(host: str, port: int) -> None:
+    """A port another program holds is one line, as werkzeug would find it taken."""
+    try:
+        family, kind, _proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does
+            probe.bind(address)
+    except OSError as error:
+        _fail(f"Không dùng được cổng {port} của {host}: {error.strerror or error}.")
 
 
 @click.command("create-user")
@@ -129,8 +159,16 @@ def generate_province(
         districts=districts, communes_per_district=communes, years=years, first_year=first_year
     )
     expected = synthetic.expected_rows(sizes)
-    with click.progressbar(length=expected, label="Đang tạo dữ liệu", file=sys.stderr) as bar:
-        built = synthetic.generate(sizes, seed, progress=lambda _step, rows: bar.update(rows))
+    with ExitStack() as stack:
+        advance: list[Callable[[int], None]] = []
+
+        def progress(_step: str, rows: int) -> None:
+            if not advance:  # drawn from the first rows on: a refusal before them is one line
+                bar = click.progressbar(length=expected, label="Đang tạo dữ liệu", file=sys.stderr)
+                advance.append(stack.enter_context(bar).update)
+            advance[0](rows)
+
+        built = synthetic.generate(sizes, seed, progress=progress)
     db.session.commit()
     click.echo(
         f"Đã tạo tỉnh tổng hợp: {built.units} đơn vị, {built.plans} kế hoạch, "
@@ -158,20 +196,21 @@ def _progress(rows: list) -> Iterable:
 
 
 def _run_import(preview: imports.Preview, dry_run: bool) -> None:
-    """Prints the preview; applies it unless it is a dry run; fails with every problem."""
+    """Prints the preview; applies it unless it is a dry run; fails with every problem.
+
+    A refused file shows its problems only, a single one on the line that ends the command."""
+    if preview.problem_count == 1:
+        (problem,) = preview.problems
+        where = f"dòng {problem.row}: " if problem.row else ""
+        _fail(f"{where}{problem.message} Chưa có gì được lưu.")
+    if not preview.ok:
+        _report_problems(preview)
     for kind in imports.ChangeKind:
         click.echo(f"{kind.value}: {preview.count(kind)}")
     for change in preview.changes:
         if change.kind != imports.ChangeKind.UNCHANGED:
             arrow = f"{change.before} -> " if change.before else ""
             click.echo(f"  dòng {change.row}: {change.unit}: {arrow}{change.after}")
-    for problem in preview.problems:
-        where = f"dòng {problem.row}: " if problem.row else ""
-        click.echo(f"Lỗi: {where}{problem.message}", err=True)
-    if preview.unlisted_problems:
-        click.echo(f"... và {preview.unlisted_problems} lỗi khác không liệt kê.", err=True)
-    if not preview.ok:
-        _fail(f"{preview.problem_count} lỗi; chưa có gì được lưu.")
     if dry_run:
         db.session.rollback()
         click.echo("Chạy thử: chưa lưu gì.")
@@ -179,6 +218,15 @@ def _run_import(preview: imports.Preview, dry_run: bool) -> None:
     written = imports.apply(preview)
     db.session.commit()
     click.echo(f"Đã lưu {written} thay đổi.")
+
+
+def _report_problems(preview: imports.Preview) -> NoReturn:
+    for problem in preview.problems:
+        where = f"dòng {problem.row}: " if problem.row else ""
+        click.echo(f"Lỗi: {where}{problem.message}", err=True)
+    if preview.unlisted_problems:
+        click.echo(f"... và {preview.unlisted_problems} lỗi khác không liệt kê.", err=True)
+    _fail(f"{preview.problem_count} lỗi; chưa có gì được lưu.")
 
 
 def _plan(ref: str, year: int | None) -> Plan:

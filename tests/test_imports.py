@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from campaign.extensions import db
 from campaign.models import AuditEntry, OrgUnit, Plan, Quota, Result, UnitMove
 from campaign.services import demo, imports
-from campaign.services.errors import Conflict
+from campaign.services.errors import Conflict, Forbidden
 from campaign.services.exports import summary_export
 from campaign.services.summary import plan_summary
 from campaign.spreadsheets.summary import SUMMARY_HEADERS, TITLE_ROWS
@@ -454,3 +454,30 @@ def test_an_import_row_with_more_donors_and_deferred_than_registered_is_a_proble
     assert preview.problems[0].message == (
         "Số đăng ký (10) nhỏ hơn số hiến thành công và không đủ điều kiện (28)."
     )
+
+
+def test_a_units_import_creates_units_only_where_the_importing_user_may(setup):
+    """The units service checks the importing user's scope before writing: a file read under
+    a unit outside it is refused whole, and one inside it may nest new units in new units."""
+    district, communes, _plan, _drive = setup
+    elsewhere = f.unit("Huyện Hoằng Hóa", "district", district.parent)
+    organiser = f.user("organiser", [district])
+    f.commit()
+    rows = (["Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Đơn vị cấp trên"],)
+    data = xlsx(*rows, ["HH-XA", "Xã Hoằng Lộc", "Xã", None], ["HH-CD", "CĐCS Xã", "CĐCS", "HH-XA"])
+    before = (count(OrgUnit), count(AuditEntry))
+    preview = imports.preview_units(data, elsewhere)
+    assert preview.ok
+    with pytest.raises(Forbidden):
+        imports.apply(preview, organiser)
+    db.session.rollback()
+    assert (count(OrgUnit), count(AuditEntry)) == before
+
+    inside = xlsx(*rows, ["QX-XA", "Xã Mới", "Xã", None], ["QX-CD", "CĐCS Xã Mới", "CĐCS", "QX-XA"])
+    assert imports.apply(imports.preview_units(inside, district), organiser) == 2
+    new = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "QX-CD"))
+    assert new.parent.parent == district
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))

@@ -287,6 +287,56 @@ def test_organiser_creates_the_plan_sets_quotas_and_schedules_the_drive(browser,
     assert tab.errors == []
 
 
+def test_the_quota_grid_totals_in_the_browser_as_the_server_does(browser, live):
+    """A union's quota inside its commune's is counted once by the page's script, as by the
+    server's allocation check, while typing and after saving."""
+    issuer, communes = district(["Quảng Bình", "Quảng Ngọc", "Tiên Trang"])
+    binh, ngoc = communes["Quảng Bình"], communes["Quảng Ngọc"]
+    union = f.unit("CĐCS Trường THCS Quảng Bình", "union", binh)
+    province_plan = f.plan(issuer.parent, number="276/KH-BCĐTH", issued_on=date(2020, 12, 28))
+    plans.set_quotas(province_plan, {issuer: 100})
+    plan = f.plan(issuer, number="15/KH-BCĐ", parent=province_plan)
+    plans.set_quotas(plan, {binh: 40, union: 10, ngoc: 30})
+    f.user("organiser", [issuer], username="bcd")
+    f.commit()
+    grid = f"/ke-hoach/{plan.id}/chi-tieu"
+    db.session.rollback()
+    tab = new_page(browser, live, "1-quota-totals")
+    page = tab.page
+    sign_in(tab, "bcd", f.PASSWORD)
+
+    def served_total() -> str:
+        """The total as the server rendered it, before any script ran."""
+        html = page.request.get(grid).text()
+        return html.split('id="running-total"', 1)[1].split("</output>", 1)[0].rsplit(">")[-1]
+
+    def stored_figure():
+        return page.locator("p.help").filter(has_text="Đã phân bổ theo số đã lưu")
+
+    page.goto(grid)
+    expect(page.locator("#running-total")).to_have_text("70")
+    assert page.locator("#running-total").inner_text() == served_total()
+    expect(page.locator("#running-gap")).to_have_text("30")
+    expect(stored_figure()).to_contain_text(": 70.")
+
+    page.get_by_label(union.name, exact=True).fill("25")
+    page.get_by_label("Tiên Trang", exact=True).fill("5")
+    expect(page.locator("#running-total")).to_have_text("75")  # the union is inside Bình's 40
+    expect(page.locator("#running-gap")).to_have_text("25")
+    page.get_by_label("Quảng Bình", exact=True).fill("")
+    expect(page.locator("#running-total")).to_have_text("60")  # now the union counts
+    page.get_by_label("Quảng Bình", exact=True).fill("40")
+    expect(stored_figure()).to_contain_text(": 70.")  # typed, not saved
+    tab.shot("quotas-typed")
+
+    page.get_by_role("button", name="Lưu chỉ tiêu").click()
+    expect(flash(page)).to_have_text("Đã lưu chỉ tiêu.")
+    expect(page.locator("#running-total")).to_have_text("75")
+    assert served_total() == "75"
+    expect(stored_figure()).to_contain_text(": 75.")
+    assert tab.errors == []
+
+
 # --- journey 2 ------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ grid (all-or-nothing, copy from another plan, allocation check) and the result g
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -309,6 +310,45 @@ def test_copy_quotas_from_another_plan_then_edit(client, setup):
     )
     assert stored_quotas(plan) == {"Quảng Bình": 35, "Quảng Ngọc": 30}
     assert client.get(f"/ke-hoach/{plan.id}/chi-tieu?copy_from=999999").status_code == 404
+
+
+def grid_figures(page: str) -> dict[str, str]:
+    """The quota grid's figures as the server renders them."""
+
+    def after(marker: str, end: str) -> str:
+        return page.split(marker, 1)[1].split(end, 1)[0].rsplit(">", 1)[-1].strip()
+
+    return {
+        "typed": after('id="running-total"', "</output>"),
+        "left": after('id="running-gap"', "</output>"),
+        "stored": re.search(r"Đã phân bổ theo số đã lưu [^:]*: ([\d.]+)\.", page)[1],
+    }
+
+
+def test_quota_grid_counts_nested_holders_once_and_states_what_is_stored(client, setup):
+    """A union's quota inside its commune's is not added again; after a refused save and
+    after a copy, the allocated figure is what is stored, the typed one is apart."""
+    plan, district, (binh, ngoc, _) = setup
+    union = f.unit("CĐCS Trường THCS Quảng Bình", "union", binh)
+    plans.set_quotas(plan, {binh: 40, union: 10, ngoc: 30})
+    last_year = f.plan(district, number="9/KH-BCĐ", issued_on=date(2020, 3, 1), year=2020)
+    plans.set_quotas(last_year, {binh: 35, union: 20, ngoc: 25})
+    f.commit()
+    grid = f"/ke-hoach/{plan.id}/chi-tieu"
+
+    page = client.get(grid).get_data(as_text=True)
+    assert grid_figures(page) == {"typed": "70", "left": "30", "stored": "70"}
+    assert f'data-unit="{union.id}" data-parent="{binh.id}"' in page
+
+    refused = {f"q-{binh.id}-amount": "50", f"q-{union.id}-amount": "5"}
+    refused[f"q-{ngoc.id}-amount"] = "-3"
+    page = client.post(grid, data=refused).get_data(as_text=True)
+    assert "Chưa lưu" in page
+    assert grid_figures(page) == {"typed": "50", "left": "50", "stored": "70"}
+
+    page = client.get(f"{grid}?copy_from={last_year.id}").get_data(as_text=True)
+    assert grid_figures(page) == {"typed": "60", "left": "40", "stored": "70"}
+    assert stored_quotas(plan) == {"Quảng Bình": 40, union.name: 10, "Quảng Ngọc": 30}
 
 
 def test_copying_from_a_plan_out_of_sight_answers_as_from_a_missing_plan(client, setup):

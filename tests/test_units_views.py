@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from campaign.extensions import db
-from campaign.models import OrgUnit, UnitMove
+from campaign.models import AuditEntry, OrgUnit, UnitMove
 from campaign.services import plans, units
 from campaign.services.errors import ServiceError
 from campaign.services.scope import Scope
@@ -296,15 +296,19 @@ def test_merge_rules(client, district):
     assert db.session.get(OrgUnit, binh.id).valid_to is None
 
 
-def test_creation_is_checked_with_the_apis_rule_before_anything_is_written(
+def test_creation_is_refused_by_the_units_service_before_anything_is_written(
     client, district, monkeypatch
 ):
-    """The page and the API ask the same question, ``can_add_unit``, before the service."""
-    parent, _ = district
+    """The pages ask the units service, which asks ``can_add_unit`` before writing: a refusal
+    answers 403 and keeps only the refused access in the audit trail."""
+    parent, (binh, *_) = district
     monkeypatch.setattr(Scope, "can_add_unit", lambda self, parent: False)
-    called = []
-    monkeypatch.setattr(units, "create_unit", lambda *a, **kw: called.append(kw))
     before = count_units()
     data = {"code": "X-NEW", "name": "Xã Ngoài Phạm Vi", "kind": "commune", "parent_id": parent.id}
     assert client.post("/don-vi/moi", data=data).status_code == 403
-    assert called == [] and count_units() == before
+    merge = {"sources": [binh.id], "target_id": 0, "code": "X-NEW", "name": "Xã Mới"}
+    merge |= {"kind": "commune", "parent_id": parent.id, "starts_on": "2025-07-01"}
+    assert client.post("/don-vi/gop", data=merge).status_code == 403
+    assert count_units() == before
+    actions = db.session.scalars(select(AuditEntry.action)).all()
+    assert "unit.create" not in actions[-2:] and actions[-2:] == ["access.refused"] * 2

@@ -23,7 +23,7 @@ from campaign.models import Drive, OrgUnit, Plan, Quota, Result, User
 from campaign.numbers import parse_id
 from campaign.rates import display_units
 from campaign.services import exports, plans, results, summary, tokens, units
-from campaign.services.errors import NotFound, ServiceError
+from campaign.services.errors import Forbidden, NotFound, ServiceError
 from campaign.services.scope import Scope
 from campaign.spreadsheets import XLSX_MIMETYPE as XLSX
 
@@ -116,8 +116,11 @@ def list_units(parent: str | None = None, **page: int) -> dict[str, Any]:
 def create_unit(data: dict[str, Any]) -> OrgUnit:
     parent_code = data.pop("parent_code")
     parent = unit_in_body(parent_code, "parent_code") if parent_code is not None else None
-    require(scope().can_add_unit(parent))
-    return units.create_unit(parent=parent, user=user(), **data)
+    try:
+        return units.create_unit(parent=parent, scope=scope(), **data)
+    except Forbidden:
+        require(False)
+        raise
 
 
 # --- plans ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from flask import abort, g, request
 from flask_login import current_user, login_required
 
 from campaign.extensions import db
-from campaign.models import Role, User
+from campaign.models import MANAGERS, TREE_READERS, User
 from campaign.services import audit
 from campaign.services.scope import Scope
 
@@ -19,10 +19,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 log = logging.getLogger(__name__)
 
-#: Who runs the campaign: plans and their quotas, units, imports and the review queue.
-MANAGERS = (Role.ADMIN, Role.ORGANISER)
-#: Who sees the unit tree: the managers, and leaders over their subtree.
-TREE_READERS = (*MANAGERS, Role.LEADER)
+#: The role groups the views name, defined with the roles (campaign.models.users).
+__all__ = [
+    "MANAGERS",
+    "TREE_READERS",
+    "current_scope",
+    "keep_only_refusals",
+    "require",
+    "roles_required",
+]
 
 
 def current_scope() -> Scope:

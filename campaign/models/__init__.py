@@ -6,10 +6,13 @@ from campaign.models.plans import Drive, Plan, PlanDocument, PlanStatus, Quota
 from campaign.models.results import COUNTED_STATES, Result, ResultState
 from campaign.models.tokens import ApiToken
 from campaign.models.units import OrgUnit, UnitKind, UnitMove
-from campaign.models.users import Role, User, user_unit
+from campaign.models.users import MANAGERS, TREE_READERS, WRITERS, Role, User, user_unit
 
 __all__ = [
     "COUNTED_STATES",
+    "MANAGERS",
+    "TREE_READERS",
+    "WRITERS",
     "ApiToken",
     "AuditEntry",
     "Drive",

@@ -23,6 +23,15 @@ class Role(StrEnum):
     LEADER = "leader"
 
 
+# The role groups, defined once: views, templates and the scope's rules use these.
+#: Who runs the campaign: plans and their quotas, units, imports and the review queue.
+MANAGERS = (Role.ADMIN, Role.ORGANISER)
+#: Who sees the unit tree: the managers, and leaders over their subtree.
+TREE_READERS = (*MANAGERS, Role.LEADER)
+#: Who changes anything (results included): everyone but leaders, who read.
+WRITERS = (*MANAGERS, Role.REPORTER)
+
+
 #: The roots of a user's scope: an organiser's or leader's subtree, a reporter's units.
 user_unit = Table(
     "user_unit",

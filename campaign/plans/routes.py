@@ -287,7 +287,9 @@ def quotas(plan_id: int) -> str | Response:
         errors=errors,
         source=source,
         others=others,
-        allocation=plans.allocation(plan, rows, numbers),
+        # What is stored, whatever was typed: a refused save and a copy save nothing.
+        allocation=plans.allocation(plan, rows, stored),
+        typed_allocation=plans.allocation(plan, rows, numbers),
     )
 
 

@@ -18,6 +18,10 @@ class NotFound(ServiceError):
     pass
 
 
+class Forbidden(ServiceError):
+    """Outside what the acting user may do; a view answers 403, the command line a line."""
+
+
 class Conflict(ServiceError):
     """Someone else saved first; ``current`` holds what is stored now."""
 

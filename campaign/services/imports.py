@@ -34,6 +34,7 @@ from campaign.numbers import MAX_COUNT
 from campaign.rates import CountingRule
 from campaign.services import plans, results, units
 from campaign.services.errors import ServiceError
+from campaign.services.scope import Scope
 from campaign.services.summary import unit_and_descendants
 from campaign.services.transaction import atomic
 from campaign.spreadsheets.isolated import DEFAULT_MEMORY_LIMIT, read_table_isolated
@@ -561,6 +562,7 @@ def preview_units(
     kinds = _kind_names()
     new_codes: dict[str, tuple[int, str]] = {}
     created: dict[str, OrgUnit] = {}
+    scopes: dict[int, Scope] = {}
     for row, values in progress(table.rows):
         code, name = values.get("code"), values.get("name")
         if code is None or name is None:
@@ -607,7 +609,7 @@ def preview_units(
             _unit_update(preview, row, current, spec, parent_code, existing, allowed)
         else:
             preview.changes.append(Change(row, name, ChangeKind.NEW, "", _unit_text(spec)))
-            preview.steps.append(_create_step(spec, parent_code, existing, created))
+            preview.steps.append(_create_step(spec, parent_code, existing, created, scopes))
     return preview
 
 
@@ -661,10 +663,15 @@ def _create_step(
     parent_code: str,
     existing: dict[str, OrgUnit],
     created: dict[str, OrgUnit],
+    scopes: dict[int, Scope],
 ) -> Callable[[User | None], None]:
+    """Creating a row's unit; the units service checks the importing user's scope (one per
+    user for the whole file: it reads the scope's units once)."""
+
     def step(user: User | None) -> None:
         parent = created.get(parent_code.casefold()) or existing[parent_code.casefold()]
-        unit = units.create_unit(parent=parent, user=user, **spec)
+        scope = None if user is None else scopes.setdefault(user.id, Scope(user))
+        unit = units.create_unit(parent=parent, user=user, scope=scope, **spec)
         created[spec["code"].casefold()] = unit
 
     return step

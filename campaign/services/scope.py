@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, exists, or_, select
 
 from campaign.extensions import db
 from campaign.models import (
+    WRITERS,
     Drive,
     OrgUnit,
     Plan,
@@ -63,7 +64,7 @@ class Scope:
     @property
     def can_write(self) -> bool:
         """Leaders read; the other roles change what their scope allows."""
-        return self.user.role != Role.LEADER
+        return self.user.role in WRITERS
 
     @property
     def root_ids(self) -> Select[tuple[int]]:
@@ -95,10 +96,21 @@ class Scope:
         return unit.parent_id in (self._unit_id_set or ())
 
     def can_add_unit(self, parent: OrgUnit | None) -> bool:
-        """Organisers add units under any unit of their scope; only administrators add roots."""
+        """Organisers add units under any unit of their scope; only administrators add roots.
+
+        A parent made since the scope's ids were read (an earlier row of the same import)
+        is in the scope when a unit above it is: an organiser's scope is whole subtrees."""
         if self.is_admin:
             return True
-        return parent is not None and self.user.role == Role.ORGANISER and self.can_see_unit(parent)
+        if parent is None or self.user.role != Role.ORGANISER:
+            return False
+        seen = self._unit_id_set or frozenset()
+        unit: OrgUnit | None = parent
+        while unit is not None:
+            if unit.id in seen:
+                return True
+            unit = unit.parent
+        return False
 
     # --- plans ---------------------------------------------------------------
 
@@ -144,9 +156,7 @@ class Scope:
 
     def can_report(self, unit: OrgUnit) -> bool:
         """Reporters report for their own units; organisers may enter results for theirs."""
-        if self.is_admin:
-            return True
-        return self.user.role in (Role.REPORTER, Role.ORGANISER) and self.can_see_unit(unit)
+        return self.user.role in WRITERS and self.can_see_unit(unit)
 
     def can_review(self, result: Result) -> bool:
         drive = db.session.get(Drive, result.drive_id)

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, text
 
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, ResultState
+from campaign.services.errors import ServiceError
 
 FIRST = (
     "Quảng Hoằng Thiệu Yên Nga Hà Đông Thọ Triệu Vĩnh Cẩm Thạch Nông Tĩnh Hải Xuân Định Hoa Minh"
@@ -91,6 +93,7 @@ def generate(
     rnd = random.Random(seed)
     built = Built()
     units, holders = _units(rnd, sizes)
+    _check_codes_free(units)
     _bulk(OrgUnit, units)
     built.units, built.province_id = len(units), units[0]["id"]
     progress("units", len(units))
@@ -235,6 +238,21 @@ def _results(
                 "version": 1,
             })  # fmt: skip
         yield batch
+
+
+def _check_codes_free(units: list[dict]) -> None:
+    """Refuses, before inserting anything, a province whose unit codes are taken (one
+    generated before, say): the bulk insert would otherwise fail half-way on the index."""
+    taken = set(db.session.scalars(select(func.lower(OrgUnit.code))))
+    clash = next((unit["code"] for unit in units if unit["code"].lower() in taken), None)
+    if clash is not None:
+        raise ServiceError(
+            _(
+                "Mã đơn vị %(code)s đã có trong cơ sở dữ liệu: tỉnh tổng hợp chỉ tạo được "
+                "vào cơ sở dữ liệu chưa có các mã của nó.",
+                code=clash,
+            )
+        )
 
 
 def _bulk(model: Any, rows: list[dict]) -> None:

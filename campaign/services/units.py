@@ -14,7 +14,8 @@ from sqlalchemy.orm import joinedload
 from campaign.extensions import db
 from campaign.models import OrgUnit, UnitKind, UnitMove, User
 from campaign.services import audit
-from campaign.services.errors import NotFound, ServiceError
+from campaign.services.errors import Forbidden, NotFound, ServiceError
+from campaign.services.scope import Scope
 from campaign.services.transaction import atomic
 from campaign.text import fold, sort_key
 
@@ -47,7 +48,18 @@ def create_unit(
     contact_name: str | None = None,
     contact_phone: str | None = None,
     user: User | None = None,
+    scope: Scope | None = None,
 ) -> OrgUnit:
+    """A new unit under ``parent``. ``scope`` is the acting user's, whatever the way in
+    (page, API, import): a parent it may not add under is refused before anything is
+    written. Without one (the command line, demo and synthetic data) nothing is refused
+    for scope; ``user``, or the scope's user, is kept in the audit trail."""
+    if scope is not None:
+        if not scope.can_add_unit(parent):
+            raise Forbidden(
+                _("Bạn không có quyền thêm đơn vị trực thuộc đơn vị đã chọn."), field="parent_id"
+            )
+        user = user or scope.user
     code, name = code.strip(), " ".join(name.split())
     if not code or not name:
         raise ServiceError(

@@ -14,7 +14,7 @@ from campaign.formfields import show_error
 from campaign.models import OrgUnit
 from campaign.numbers import parse_id
 from campaign.services import units
-from campaign.services.errors import ServiceError
+from campaign.services.errors import Forbidden, ServiceError
 from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
 
 bp = Blueprint("units", __name__, url_prefix="/don-vi")
@@ -74,10 +74,10 @@ def create() -> str | Response:
         form.parent_id.data = _offered(form.parent_id.choices, parent_id)
     if form.validate_on_submit():
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
-        # The API's rule, checked before anything is written.
-        require(current_scope().can_add_unit(parent))
         try:
-            unit = units.create_unit(**_unit_fields(form), parent=parent, user=current_user)
+            unit = units.create_unit(**_unit_fields(form), parent=parent, scope=current_scope())
+        except Forbidden:
+            require(False)
         except ServiceError as error:
             show_error(form, error)
         else:
@@ -187,15 +187,18 @@ def _merge(form: MergeForm) -> tuple[OrgUnit, list[OrgUnit]]:
                 _("Nhập mã và tên đơn vị mới, hoặc chọn một đơn vị có sẵn."), field="name"
             )
         parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
-        require(current_scope().can_add_unit(parent))  # before writing, as on the new-unit page
-        target = units.create_unit(
-            code=form.code.data,
-            name=form.name.data,
-            kind=form.kind.data,
-            parent=parent,
-            valid_from=form.starts_on.data,
-            user=current_user,
-        )
+        try:
+            target = units.create_unit(
+                code=form.code.data,
+                name=form.name.data,
+                kind=form.kind.data,
+                parent=parent,
+                valid_from=form.starts_on.data,
+                scope=current_scope(),
+            )
+        except Forbidden:
+            require(False)
+            raise
     left = units.merge_units(sources, target, form.starts_on.data, user=current_user)
     return target, left
 
