@@ -40,6 +40,19 @@ def year_field(label: Any) -> IntegerField:
     )
 
 
+def percent_field(label: Any) -> IntegerField:
+    """An optional whole percentage from 1 to 100 (a plan's target)."""
+    return IntegerField(
+        label,
+        validators=[
+            Optional(),
+            NumberRange(1, 100, _l("Ghi số nguyên từ 1 đến 100, hoặc để trống.")),
+        ],
+        invalid_value_message=_l("Ghi số nguyên từ 1 đến 100, hoặc để trống."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+
+
 def show_error(form: Any, error: ServiceError, default: Any = None) -> None:
     """Puts a refused input's message next to its field (the refused service already
     undid what it flushed: see :mod:`campaign.services.transaction`).

@@ -154,6 +154,9 @@ class Targets(NamedTuple):
         return [Target(name) for name, value in self._asdict().items() if value is not None]
 
 
+NO_TARGETS = Targets()
+
+
 class Shares(NamedTuple):
     """A unit's (or a total's) figures the targets judge, as exact fractions."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
-from campaign.models import ApiToken, AuditEntry, OrgUnit, Quota, Result
+from campaign.models import ApiToken, AuditEntry, OrgUnit, Plan, Quota, Result
 from campaign.rates import display_units
 from campaign.services import plans, results, tokens
 from campaign.services.summary import plan_summary
@@ -798,3 +798,91 @@ def test_review_with_a_stale_if_match_is_409_and_changes_nothing(client, world, 
         headers={**organiser, "If-Match": str(read + 1)},
     )
     assert fresh.status_code == 200 and fresh.headers["ETag"] == f'"{read + 2}"'
+
+
+# --- targets beyond blood units ------------------------------------------------------
+
+
+TARGETS = {"min_large_bag_percent": 70, "min_repeat_percent": 40, "min_participation_percent": 30}
+
+
+def test_a_plan_carries_its_targets(client, world):
+    body = plan_body(world, targets={**TARGETS, "min_repeat_percent": None})
+    created = client.post("/api/v1/plans", json=body, headers=world.headers("organiser"))
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["targets"] == {**TARGETS, "min_repeat_percent": None}
+    plain = client.post(
+        "/api/v1/plans",
+        json=plan_body(world, number="277/KH-BCĐTH"),
+        headers=world.headers("organiser"),
+    )
+    assert plain.get_json()["targets"] == dict.fromkeys(TARGETS)
+
+
+@pytest.mark.parametrize("value", [0, 101, 50.5, "70", True])
+def test_a_target_is_a_whole_percentage_from_1_to_100(client, world, value):
+    body = plan_body(world, targets={"min_large_bag_percent": value})
+    response = client.post("/api/v1/plans", json=body, headers=world.headers("organiser"))
+    assert response.status_code == 422
+    assert "targets" in error_of(response)["details"]["json"]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Plan)) == 1
+
+
+def test_quota_headcounts_are_set_kept_and_cleared(client, world):
+    url = f"/api/v1/plans/{world.plan.id}/quotas"
+    organiser = world.headers("organiser")
+    code = world.communes[0].code
+    put = client.put(
+        url, json=[{"unit_code": code, "quota": 40, "headcount": 250}], headers=organiser
+    )
+    assert put.status_code == 200 and put.get_json()["items"][0]["headcount"] == 250
+    kept = client.put(url, json=[{"unit_code": code, "quota": 45}], headers=organiser)
+    assert kept.get_json()["items"][0] == {
+        "unit_code": code, "unit_name": "Quảng Bình", "quota": 45, "headcount": 250,
+    }  # fmt: skip
+    listed = client.get(url, headers=world.headers("leader")).get_json()["items"]
+    assert {q["unit_code"]: q["headcount"] for q in listed} == {
+        code: 250, world.communes[1].code: None,
+    }  # fmt: skip
+    cleared = client.put(
+        url, json=[{"unit_code": code, "quota": 45, "headcount": None}], headers=organiser
+    )
+    assert cleared.get_json()["items"][0]["headcount"] is None
+    bad = client.put(
+        url, json=[{"unit_code": code, "quota": 45, "headcount": -1}], headers=organiser
+    )
+    assert bad.status_code == 422
+
+
+def test_repeat_donors_are_at_most_the_donations(client, world):
+    reporter = world.headers("reporter")
+    too_many = client.put(result_url(world), json={**COUNTS, "repeat_donors": 46}, headers=reporter)
+    assert too_many.status_code == 422
+    assert "repeat_donors" in error_of(too_many)["details"]
+    saved = client.put(result_url(world), json={**COUNTS, "repeat_donors": 45}, headers=reporter)
+    assert saved.status_code == 201 and saved.get_json()["repeat_donors"] == 45
+
+
+def test_the_summary_judges_each_target_as_rates_does(client, world):
+    world.plan.min_large_bag_percent, world.plan.min_participation_percent = 70, 30
+    plans.set_quotas(world.plan, {world.communes[0]: 45}, headcounts={world.communes[0]: 200})
+    f.result(world.drive, world.communes[0], 10, 30, 5)  # 35 of 45 bags are 350/450 ml
+    f.result(world.drive, world.communes[1], 20)
+    f.commit()
+    body = client.get(
+        f"/api/v1/plans/{world.plan.id}/summary", headers=world.headers("leader")
+    ).get_json()
+    units = {u["code"]: u for u in body["units"]}
+    binh, chinh = units[world.communes[0].code], units[world.communes[1].code]
+    assert (binh["large_bag_percent"], binh["participation_percent"]) == (77.8, 22.5)
+    assert (binh["headcount"], binh["repeat_percent"]) == (200, None)
+    assert binh["targets_missed"] == ["participation"]
+    assert binh["status"] == "met"  # missing a target does not change the quota status
+    assert (chinh["large_bag_percent"], chinh["targets_missed"]) == (0.0, ["large_bag"])
+    assert body["totals"]["large_bag_percent"] == 53.8  # 35 of 65
+    assert body["totals"]["participation_percent"] == 22.5
+    made = plan_summary(world.plan)
+    assert body["totals"]["targets_missed"] == [
+        t.value for t in made.totals.shares.missed(world.plan.targets)
+    ]

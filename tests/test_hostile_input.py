@@ -271,8 +271,17 @@ FORMS: dict[str, Form] = {
     "admin.reset_password": Form(
         lambda w: f"/quan-tri/tai-khoan/{w['other']}/mat-khau", "admin", NO_FIELDS, accepts=ALL
     ),
-    "plans.create": Form(lambda w: "/ke-hoach/moi", "organiser", PlanForm, valid=_plan),
-    "plans.edit": Form(lambda w: f"/ke-hoach/{w['plan']}/sua", "organiser", PlanForm, valid=_plan),
+    # An empty target is no target; every other empty field is refused.
+    "plans.create": Form(
+        lambda w: "/ke-hoach/moi", "organiser", PlanForm, valid=_plan, accepts=frozenset({"empty"})
+    ),
+    "plans.edit": Form(
+        lambda w: f"/ke-hoach/{w['plan']}/sua",
+        "organiser",
+        PlanForm,
+        valid=_plan,
+        accepts=frozenset({"empty"}),
+    ),
     "plans.status": Form(lambda w: f"/ke-hoach/{w['plan']}/trang-thai", "organiser", StatusForm),
     "plans.cite": Form(
         lambda w: f"/ke-hoach/{w['plan']}/van-ban", "organiser", DocumentForm, prefix="doc-"
@@ -300,10 +309,10 @@ FORMS: dict[str, Form] = {
     "plans.quotas": Form(
         lambda w: f"/ke-hoach/{w['plan']}/chi-tieu",
         "organiser",
-        lambda w: [f"q-{w['a']}-amount", f"q-{w['b']}-amount"],
+        lambda w: [f"q-{w[u]}-{name}" for u in "ab" for name in ("amount", "headcount")],
         valid=lambda w: {f"q-{w['a']}-amount": "40", f"q-{w['b']}-amount": "12"},
-        numeric=lambda w: [f"q-{w['a']}-amount", f"q-{w['b']}-amount"],
-        accepts=frozenset({"empty"}),  # an emptied field removes the quota
+        numeric=lambda w: [f"q-{w[u]}-{name}" for u in "ab" for name in ("amount", "headcount")],
+        accepts=frozenset({"empty"}),  # an emptied field removes the quota or the headcount
     ),
     "plans.results_grid": Form(
         lambda w: f"/ke-hoach/{w['plan']}/dot/{w['drive']}/ket-qua",

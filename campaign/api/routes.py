@@ -19,9 +19,9 @@ from campaign.api.parsing import Blueprint
 from campaign.auth import access
 from campaign.database import READ_ONLY_METHODS
 from campaign.extensions import csrf, db
-from campaign.models import Drive, OrgUnit, Plan, Quota, Result, User
+from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, Quota, Result, User
 from campaign.numbers import parse_id
-from campaign.rates import display_units
+from campaign.rates import PlanSummary, Shares, Target, Targets, display_units
 from campaign.services import exports, plans, results, summary, tokens, units
 from campaign.services.errors import Forbidden, NotFound, ServiceError
 from campaign.services.scope import Scope
@@ -152,7 +152,12 @@ def create_plan(data: dict[str, Any]) -> Plan:
     if parent_id is not None and (parent is None or not scope().can_see_plan(parent)):
         raise ServiceError(_("Không có kế hoạch số %(id)s.", id=parent_id), field="parent_plan_id")
     require(scope().can_issue_plan(issuer))
-    return plans.create_plan(issuer=issuer, parent=parent, user=user(), **data)
+    targets = targets_of(data.pop("targets"))
+    return plans.create_plan(issuer=issuer, parent=parent, targets=targets, user=user(), **data)
+
+
+def targets_of(data: dict[str, Any]) -> Targets:
+    return Targets(*(data.get(column) for column in TARGET_COLUMNS))
 
 
 def visible_plan(plan_id: int) -> Plan:
@@ -187,7 +192,12 @@ def list_quotas(plan_id: int, **page: int) -> dict[str, Any]:
     )
     listed = paginate(query, page)
     listed["items"] = [
-        {"unit_code": q.unit.code, "unit_name": q.unit.name, "quota": q.amount}
+        {
+            "unit_code": q.unit.code,
+            "unit_name": q.unit.name,
+            "quota": q.amount,
+            "headcount": q.headcount,
+        }
         for q in listed["items"]
     ]
     return listed
@@ -200,6 +210,7 @@ def set_quotas(data: list[dict[str, Any]], plan_id: int) -> dict[str, Any]:
     """Sets the listed units' quotas, all or nothing; other units' quotas stay as they are."""
     plan = managed_plan(plan_id)
     amounts: dict[OrgUnit, int] = {}
+    headcounts: dict[OrgUnit, int | None] = {}
     for index, row in enumerate(data):
         unit = unit_in_body(row["unit_code"], f"{index}.unit_code")
         if unit in amounts:
@@ -208,8 +219,17 @@ def set_quotas(data: list[dict[str, Any]], plan_id: int) -> dict[str, Any]:
             )
         require(scope().can_see_unit(unit))
         amounts[unit] = row["quota"]
-    plans.set_quotas(plan, amounts, user=user())
-    items = [{"unit_code": u.code, "unit_name": u.name, "quota": q} for u, q in amounts.items()]
+        if "headcount" in row:
+            headcounts[unit] = row["headcount"]
+    plans.set_quotas(plan, amounts, headcounts=headcounts, user=user())
+    written = select(Quota.unit_id, Quota.headcount).where(
+        Quota.plan_id == plan.id, Quota.unit_id.in_([u.id for u in amounts])
+    )
+    stored = dict(db.session.execute(written).tuples().all())
+    items = [
+        {"unit_code": u.code, "unit_name": u.name, "quota": q, "headcount": stored.get(u.id)}
+        for u, q in amounts.items()
+    ]
     return {"items": items, "total": len(items), "page": 1, "per_page": max(len(items), 1)}
 
 
@@ -355,10 +375,13 @@ def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
     """Every quota holder's figures and the plan's totals, as ``rates`` makes them."""
     plan = visible_plan(plan_id)
     made = summary.plan_summary(plan, approved_only=approved_only)
+    return {"plan": plan, "counting_rule": made.rule.value, **summary_figures(made, plan.targets)}
+
+
+def summary_figures(made: PlanSummary, targets: Targets) -> dict[str, Any]:
+    """The summary's ``totals`` and ``units``, every figure as ``rates`` makes it."""
     totals = made.totals
     return {
-        "plan": plan,
-        "counting_rule": made.rule.value,
         "totals": {
             "quota": totals.quota,
             "collected": display_units(totals.collected),
@@ -369,6 +392,7 @@ def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
             "over": totals.over,
             "not_reported": totals.not_reported,
             "collected_outside": display_units(made.collected_outside),
+            **target_figures(totals.shares, targets),
         },
         "units": [
             {
@@ -383,9 +407,21 @@ def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
                 "rate_percent": line.rate_percent,
                 "status": line.status.value,
                 "over_amount": display_units(line.over_amount),
+                "headcount": line.headcount,
+                **target_figures(line.shares, targets),
             }
             for line in made.lines
         ],
+    }
+
+
+def target_figures(shares: Shares, targets: Targets) -> dict[str, Any]:
+    percents = shares.percents(targets)
+    return {
+        "large_bag_percent": percents[Target.LARGE_BAG],
+        "repeat_percent": percents[Target.REPEAT],
+        "participation_percent": percents[Target.PARTICIPATION],
+        "targets_missed": [target.value for target in shares.missed(targets)],
     }
 
 

@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 
 from campaign.models import PlanStatus, ResultState, UnitKind
 from campaign.numbers import MAX_COUNT, MAX_ID
-from campaign.rates import CountingRule, Status
+from campaign.rates import CountingRule, Status, Target
 
 
 class Text(fields.String):
@@ -107,6 +107,26 @@ class PlanListArgs(PageArgs):
     year = fields.Integer(validate=validate.Range(min=1900, max=2200))
 
 
+def percent(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=100), **kwargs
+    )
+
+
+class TargetsSchema(ma.Schema):
+    """A plan's targets beyond blood units: each a whole percentage, or null for none."""
+
+    min_large_bag_percent = percent(
+        load_default=None, metadata={"description": "Least share of 350 and 450 ml bags"}
+    )
+    min_repeat_percent = percent(
+        load_default=None, metadata={"description": "Least share of repeat donors"}
+    )
+    min_participation_percent = percent(
+        load_default=None, metadata={"description": "Least share of the headcount donating"}
+    )
+
+
 class PlanIn(ma.Schema):
     number = Text(
         required=True,
@@ -126,18 +146,27 @@ class PlanIn(ma.Schema):
         validate=validate.Range(min=1, max=MAX_ID),
     )
     status = choice(PlanStatus, load_default=PlanStatus.ACTIVE.value)
+    targets = fields.Nested(TargetsSchema, load_default=dict)
 
 
 class PlanSchema(PlanIn):
     id = fields.Integer(dump_only=True)
     issuer_code = code_of("issuer")  # type: ignore[assignment]  # as parent_code above
     note = fields.String(dump_only=True, allow_none=True)
+    targets = fields.Nested(TargetsSchema, attribute="target_percents", dump_only=True)
 
 
 class QuotaSchema(ma.Schema):
     unit_code = Text(required=True, validate=validate.Length(min=1, max=32))
     unit_name = fields.String(dump_only=True)
     quota = count(required=True)
+    headcount = count(
+        allow_none=True,
+        metadata={
+            "description": "Staff, students or members the unit counts (participation "
+            "target); left out: unchanged, null: cleared"
+        },
+    )
 
 
 class DriveSchema(ma.Schema):
@@ -161,6 +190,11 @@ class ResultSchema(ma.Schema):
     bags_250 = count(load_default=0)
     bags_350 = count(load_default=0)
     bags_450 = count(load_default=0)
+    repeat_donors = count(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Of the donors, those who had donated before; null: not counted"},
+    )
     submit = fields.Boolean(load_only=True, load_default=False)
     state = fields.String(dump_only=True, validate=validate.OneOf([s.value for s in ResultState]))
     version = fields.Integer(dump_only=True)
@@ -207,6 +241,12 @@ class TotalsSchema(ma.Schema):
     over = fields.Integer(required=True)
     not_reported = fields.Integer(required=True)
     collected_outside = fields.Float(required=True)
+    large_bag_percent = fields.Float(required=True, allow_none=True)
+    repeat_percent = fields.Float(required=True, allow_none=True)
+    participation_percent = fields.Float(required=True, allow_none=True)
+    targets_missed = fields.List(
+        fields.String(validate=validate.OneOf([t.value for t in Target])), required=True
+    )
 
 
 class SummaryUnitSchema(ma.Schema):
@@ -221,6 +261,13 @@ class SummaryUnitSchema(ma.Schema):
     rate_percent = fields.Float(required=True, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in Status]))
     over_amount = fields.Float(required=True)
+    headcount = fields.Integer(required=True, allow_none=True)
+    large_bag_percent = fields.Float(required=True, allow_none=True)
+    repeat_percent = fields.Float(required=True, allow_none=True)
+    participation_percent = fields.Float(required=True, allow_none=True)
+    targets_missed = fields.List(
+        fields.String(validate=validate.OneOf([t.value for t in Target])), required=True
+    )
 
 
 class SummarySchema(ma.Schema):

@@ -2,7 +2,7 @@
 
 from campaign.models.audit import AuditEntry
 from campaign.models.imports import ImportKind, PendingImport
-from campaign.models.plans import Drive, Plan, PlanDocument, PlanStatus, Quota
+from campaign.models.plans import TARGET_COLUMNS, Drive, Plan, PlanDocument, PlanStatus, Quota
 from campaign.models.results import COUNTED_STATES, Result, ResultState
 from campaign.models.tokens import ApiToken
 from campaign.models.units import OrgUnit, UnitKind, UnitMove
@@ -10,6 +10,7 @@ from campaign.models.users import MANAGERS, TREE_READERS, WRITERS, Role, User, u
 
 __all__ = [
     "COUNTED_STATES",
+    "TARGET_COLUMNS",
     "MANAGERS",
     "TREE_READERS",
     "WRITERS",

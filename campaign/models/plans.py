@@ -78,10 +78,12 @@ class Plan(Model):
         return CountingRule(self.counting_rule)
 
     @property
+    def target_percents(self) -> dict[str, int | None]:
+        return {column: getattr(self, column) for column in TARGET_COLUMNS}
+
+    @property
     def targets(self) -> Targets:
-        return Targets(
-            self.min_large_bag_percent, self.min_repeat_percent, self.min_participation_percent
-        )
+        return Targets(*(getattr(self, column) for column in TARGET_COLUMNS))
 
     @property
     def status_label(self) -> str:

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from campaign.formfields import choice_field, date_field, year_field
+from campaign.formfields import choice_field, date_field, percent_field, year_field
 
 
 class PlanForm(FlaskForm):
@@ -21,6 +21,10 @@ class PlanForm(FlaskForm):
     counting_rule = choice_field(_l("Cách tính đơn vị máu"))
     parent_id = choice_field(_l("Thực hiện kế hoạch cấp trên"), coerce=int)
     note = TextAreaField(_l("Ghi chú"), validators=[Optional(), Length(max=2000)])
+    #: Targets beyond blood units, named as the plan's columns (TARGET_COLUMNS).
+    min_large_bag_percent = percent_field(_l("Tỷ lệ túi 350 ml và 450 ml tối thiểu (%)"))
+    min_repeat_percent = percent_field(_l("Tỷ lệ người hiến nhắc lại tối thiểu (%)"))
+    min_participation_percent = percent_field(_l("Tỷ lệ quân số tham gia hiến tối thiểu (%)"))
 
 
 class StatusForm(FlaskForm):

@@ -15,16 +15,17 @@ from campaign import labels
 from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
-from campaign.models import Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Result
+from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Result
 from campaign.numbers import parse_id
 from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
 from campaign.plans.grids import read_row
+from campaign.rates import Targets
 from campaign.services import plans, results, units
 from campaign.services.errors import Conflict, ServiceError
 from campaign.services.units import TreeRow
 
 bp = Blueprint("plans", __name__, url_prefix="/ke-hoach")
-COUNT_FIELDS = ("registered", "deferred", "bags_250", "bags_350", "bags_450")
+COUNT_FIELDS = ("registered", "deferred", "bags_250", "bags_350", "bags_450", "repeat_donors")
 
 
 def _managed_plan(plan_id: int) -> Plan:
@@ -57,6 +58,7 @@ def _plan_fields(form: PlanForm) -> dict:
         "year": form.year.data,
         "counting_rule": form.counting_rule.data,
         "parent": db.session.get(Plan, form.parent_id.data) if form.parent_id.data else None,
+        "targets": Targets(*(getattr(form, column).data for column in TARGET_COLUMNS)),
     }
 
 
@@ -249,9 +251,10 @@ def quotas(plan_id: int) -> str | Response:
     """One form for every unit the plan can give a quota to; saved all or nothing."""
     plan = _managed_plan(plan_id)
     rows = plans.grid_units(plan)
-    stored = plans.quotas_of(plan)
+    stored, stored_heads = plans.quotas_and_headcounts(plan)
     values: dict[int, int | None] = dict(stored)
     typed = {uid: str(amount) for uid, amount in stored.items()}
+    heads = {uid: str(headcount) for uid, headcount in stored_heads.items()}
     errors: dict[int, str] = {}
     source = None
     if request.method == "GET" and "copy_from" in request.args:
@@ -262,11 +265,14 @@ def quotas(plan_id: int) -> str | Response:
         values = dict(plans.copied_quotas(source, (r.unit.id for r in rows)))
         typed = {uid: str(amount) for uid, amount in values.items()}
     if request.method == "POST":
-        typed, values, errors = _read_quota_grid(rows)
+        typed, heads, values, headcounts, errors = _read_quota_grid(rows)
         if not errors:
             try:
                 plans.set_quotas(
-                    plan, {r.unit: values.get(r.unit.id) for r in rows}, user=current_user
+                    plan,
+                    {r.unit: values.get(r.unit.id) for r in rows},
+                    headcounts={r.unit: headcounts.get(r.unit.id) for r in rows},
+                    user=current_user,
                 )
             except ServiceError as error:
                 errors = _row_error(error)
@@ -284,6 +290,7 @@ def quotas(plan_id: int) -> str | Response:
         plan=plan,
         rows=rows,
         typed=typed,
+        heads=heads,
         errors=errors,
         source=source,
         others=others,
@@ -295,16 +302,23 @@ def quotas(plan_id: int) -> str | Response:
 
 def _read_quota_grid(
     rows: list[TreeRow],
-) -> tuple[dict[int, str], dict[int, int | None], dict[int, str]]:
+) -> tuple[
+    dict[int, str], dict[int, str], dict[int, int | None], dict[int, int | None], dict[int, str]
+]:
+    """Per unit: the typed quota and headcount, their numbers, and the row's first error."""
     typed: dict[int, str] = {}
+    heads: dict[int, str] = {}
     values: dict[int, int | None] = {}
+    headcounts: dict[int, int | None] = {}
     errors: dict[int, str] = {}
     for row in rows:
-        texts, numbers, error = read_row(request.form, f"q-{row.unit.id}", ("amount",))
-        typed[row.unit.id], values[row.unit.id] = texts["amount"], numbers.get("amount")
+        uid = row.unit.id
+        texts, numbers, error = read_row(request.form, f"q-{uid}", ("amount", "headcount"))
+        typed[uid], heads[uid] = texts["amount"], texts["headcount"]
+        values[uid], headcounts[uid] = numbers.get("amount"), numbers.get("headcount")
         if error:
-            errors[row.unit.id] = error
-    return typed, values, errors
+            errors[uid] = error
+    return typed, heads, values, headcounts, errors
 
 
 def _row_error(error: ServiceError) -> dict[int, str]:
@@ -352,7 +366,11 @@ def results_grid(plan_id: int, drive_id: int) -> str | Response:
 def _typed(result: Result | None) -> dict[str, str]:
     if result is None:
         return dict.fromkeys(COUNT_FIELDS, "")
-    return {name: str(getattr(result, name)) for name in COUNT_FIELDS}
+    return {name: _text(getattr(result, name)) for name in COUNT_FIELDS}
+
+
+def _text(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 def _save_results(drive: Drive, rows: list[ResultRow]) -> bool:
@@ -369,7 +387,8 @@ def _save_results(drive: Drive, rows: list[ResultRow]) -> bool:
         row.typed, row.error = typed, error
         if error or all(v is None for v in numbers.values()):
             continue
-        counts = results.Counts(**{k: v or 0 for k, v in numbers.items()})
+        repeat = numbers.pop("repeat_donors")  # left empty: not counted, not 0
+        counts = results.Counts(**{k: v or 0 for k, v in numbers.items()}, repeat_donors=repeat)
         if row.result is not None and _typed(row.result) == _typed_counts(counts):
             continue  # unchanged: keep its state and version
         version = parse_id(request.form.get(f"r-{row.unit.id}-version", ""))
@@ -390,4 +409,4 @@ def _save_results(drive: Drive, rows: list[ResultRow]) -> bool:
 
 
 def _typed_counts(counts: results.Counts) -> dict[str, str]:
-    return {name: str(getattr(counts, name)) for name in COUNT_FIELDS}
+    return {name: _text(getattr(counts, name)) for name in COUNT_FIELDS}

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from campaign.numbers import MAX_COUNT, parse_id, too_large
 from campaign.services.errors import ServiceError
@@ -29,6 +29,15 @@ class ResultForm(FlaskForm):
     bags_250 = _count(_l("Số túi 250 ml"))
     bags_350 = _count(_l("Số túi 350 ml"))
     bags_450 = _count(_l("Số túi 450 ml"))
+    repeat_donors = IntegerField(
+        _l("Trong đó, số người hiến nhắc lại (nếu có đếm)"),
+        validators=[
+            Optional(),
+            NumberRange(min=0, message=_l("Nhập số nguyên từ 0 trở lên.")),
+            NumberRange(max=MAX_COUNT, message=LazyString(too_large)),
+        ],
+        render_kw=_COUNT,
+    )
     #: The version the form was filled from; a save naming an older one is refused.
     version = HiddenField()
     save = SubmitField(_l("Lưu nháp"))

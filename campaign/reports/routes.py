@@ -80,6 +80,7 @@ def report(unit_id: int, drive_id: int) -> str | Response | tuple[str, int]:
             form.bags_250.data,
             form.bags_350.data,
             form.bags_450.data,
+            form.repeat_donors.data,
         )
         try:
             results.save(

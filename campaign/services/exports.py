@@ -9,7 +9,7 @@ from flask_babel import force_locale
 from campaign import labels
 from campaign.models import Plan
 from campaign.services.plans import grid_units
-from campaign.services.summary import drive_tallies, plan_quotas, plan_summary
+from campaign.services.summary import drive_tallies, plan_quotas_and_headcounts, plan_summary
 from campaign.spreadsheets.summary import DriveLine, ReportInfo, summary_workbook
 from campaign.spreadsheets.templates import TemplateRow, quota_template
 
@@ -64,9 +64,15 @@ def export_filename(plan: Plan) -> str:
 def quota_template_export(plan: Plan) -> bytes:
     """The units the quota grid lists (every unit below the issuer valid on the plan's date,
     and any unit already holding a quota), in the same tree order, with any quota set."""
-    quotas = plan_quotas(plan.id)
+    quotas, headcounts = plan_quotas_and_headcounts(plan.id)
     rows = [
-        TemplateRow(row.unit.code, row.unit.name, quotas.get(row.unit.id), row.depth)
+        TemplateRow(
+            row.unit.code,
+            row.unit.name,
+            quotas.get(row.unit.id),
+            row.depth,
+            headcounts.get(row.unit.id),
+        )
         for row in grid_units(plan)
     ]
     title = f"CHỈ TIÊU HIẾN MÁU TÌNH NGUYỆN - KẾ HOẠCH SỐ {plan.number}"

@@ -92,7 +92,12 @@ UNIT_COLUMNS = (
     Column("contact_name", ("Người liên hệ", "Người phụ trách")),
     Column("contact_phone", ("Điện thoại", "Số điện thoại", "SĐT")),
 )
-QUOTA_COLUMNS = (CODE, NAME, Column("amount", ("Chỉ tiêu", "Chỉ tiêu giao"), required=True))
+QUOTA_COLUMNS = (
+    CODE,
+    NAME,
+    Column("amount", ("Chỉ tiêu", "Chỉ tiêu giao"), required=True),
+    Column("headcount", ("Quân số", "Số người", "Số lượng người", "Headcount")),
+)
 RESULT_COLUMNS = (
     CODE,
     NAME,
@@ -339,26 +344,44 @@ def preview_quotas(
         return preview
     refs = (u for u in _refs_in_subtree(plan.issuer_id) if u.id != plan.issuer_id)
     matcher = UnitMatcher(_only(refs, visible))
-    existing = plans.quotas_of(plan)
+    stored, stored_heads = plans.quotas_and_headcounts(plan)
+    # Without the column, headcounts stay as they are; with it, an empty cell clears one.
+    has_heads = "headcount" in table.columns
     seen: dict[int, int] = {}
     amounts: dict[int, int] = {}
+    headcounts: dict[int, int | None] = {}
     for row, values in progress(table.rows):
+        before = preview.problem_count
         amount = _count(values, "amount", row, preview)
+        headcount = _count(values, "headcount", row, preview) if has_heads else None
         unit = _row_unit(matcher, values, row, allowed, seen, preview)
-        if unit is None:
+        if unit is None or preview.problem_count > before:
             continue
         if amount is None:
             continue  # a template row left blank
-        before = existing.get(unit.id)
-        kind = _change(before, amount)
-        preview.changes.append(Change(row, unit.name, kind, _str(before), str(amount)))
+        old_head = stored_heads.get(unit.id)
+        new_head = headcount if has_heads else old_head
+        was = (stored[unit.id], old_head) if unit.id in stored else None
+        kind = _change(was, (amount, new_head))
+        shown = (_quota_text(*was) if was else "", _quota_text(amount, new_head))
+        preview.changes.append(Change(row, unit.name, kind, *shown))
         if kind != ChangeKind.UNCHANGED:
             amounts[unit.id] = amount
+            if has_heads:
+                headcounts[unit.id] = headcount
     if amounts:
         preview.steps.append(
-            lambda user: plans.set_quotas(plan, amounts, user=user, one_entry=True)
+            lambda user: plans.set_quotas(
+                plan, amounts, headcounts=headcounts, user=user, one_entry=True
+            )
         )
     return preview
+
+
+def _quota_text(amount: int, headcount: int | None) -> str:
+    if headcount is None:
+        return str(amount)
+    return _("%(amount)d (quân số %(headcount)d)", amount=amount, headcount=headcount)
 
 
 def _row_unit(

@@ -13,6 +13,7 @@ from sqlalchemy import Select, delete, extract, insert, or_, select, update
 from campaign.documents import InvalidDocumentNumber, parse_document_number
 from campaign.extensions import db
 from campaign.models import (
+    TARGET_COLUMNS,
     Drive,
     ImportKind,
     OrgUnit,
@@ -25,11 +26,11 @@ from campaign.models import (
     User,
 )
 from campaign.numbers import MAX_COUNT, parse_id, too_large
-from campaign.rates import CountingRule, UnitNode, summarize
+from campaign.rates import NO_TARGETS, CountingRule, Targets, UnitNode, summarize
 from campaign.services import audit
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import subtree_ids
-from campaign.services.summary import plan_quotas
+from campaign.services.summary import plan_quotas, plan_quotas_and_headcounts
 from campaign.services.transaction import atomic
 from campaign.services.units import TreeRow, tree_rows
 from campaign.text import sort_key
@@ -75,6 +76,21 @@ def _check_fields(
     return number
 
 
+def _check_targets(targets: Targets) -> Targets:
+    """Each target is optional, a whole percentage from 1 to 100."""
+    for column, value in zip(TARGET_COLUMNS, targets, strict=True):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100
+        ):
+            raise ServiceError(_("Chỉ tiêu tỷ lệ phải là số nguyên từ 1 đến 100."), field=column)
+    return targets
+
+
+def _set_targets(plan: Plan, targets: Targets) -> None:
+    for column, value in zip(TARGET_COLUMNS, _check_targets(targets), strict=True):
+        setattr(plan, column, value)
+
+
 def _check_parent(plan: Plan | None, parent: Plan | None) -> None:
     ancestor = parent
     while ancestor is not None:
@@ -98,9 +114,11 @@ def create_plan(
     parent: Plan | None = None,
     status: str = PlanStatus.ACTIVE.value,
     note: str | None = None,
+    targets: Targets = NO_TARGETS,
     user: User | None = None,
 ) -> Plan:
     number = _check_fields(number, issued_on, title, counting_rule, status)
+    _check_targets(targets)
     plan = Plan(
         note=(note or "").strip() or None,
         issuer=issuer,
@@ -112,6 +130,7 @@ def create_plan(
         parent=parent,
         status=status,
     )
+    _set_targets(plan, targets)
     db.session.add(plan)
     audit.record("plan.create", plan, user=user)
     return plan
@@ -135,12 +154,18 @@ def update_plan(
     counting_rule: str,
     parent: Plan | None = None,
     note: str | None = None,
+    targets: Targets | None = None,
     user: User | None = None,
 ) -> Plan:
+    """Changes the plan's fields; its targets too, unless ``targets`` is ``None``."""
     check_open(plan)
     number = _check_fields(number, issued_on, title, counting_rule, plan.status, plan)
     _check_parent(plan, parent)
+    if targets is not None:
+        _check_targets(targets)
     before = audit.snapshot(plan)
+    if targets is not None:
+        _set_targets(plan, targets)
     plan.issuer, plan.number, plan.issued_on = issuer, number, issued_on
     plan.title, plan.year, plan.counting_rule = title.strip(), year, counting_rule
     plan.parent, plan.note = parent, (note or "").strip() or None
@@ -307,11 +332,29 @@ def remove_document(document: PlanDocument, *, user: User | None = None) -> None
     db.session.delete(document)
 
 
+#: A quota as :func:`set_quotas` reads and audits it: (amount, headcount).
+Stored = tuple[int, int | None]
+
+
+def _by_id(values: Mapping[Any, Any]) -> dict[int, Any]:
+    return {(key.id if isinstance(key, OrgUnit) else key): value for key, value in values.items()}
+
+
+def _check_count(value: int | None, field: str, message: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ServiceError(message, field=field)
+    if value > MAX_COUNT:
+        raise ServiceError(too_large(), field=field)
+
+
 @atomic
 def set_quotas(
     plan: Plan,
     amounts: Mapping[OrgUnit, int | None] | Mapping[int, int | None],
     *,
+    headcounts: Mapping[OrgUnit, int | None] | Mapping[int, int | None] | None = None,
     user: User | None = None,
     one_entry: bool = False,
 ) -> int:
@@ -320,65 +363,82 @@ def set_quotas(
     API and the file import. Returns how many quotas were written.
 
     ``None`` removes the unit's quota (an emptied field in the grid); a quota set to
-    what it already is stays untouched. Each quota changed or removed gets an audit
-    entry; so does each new one, unless ``one_entry``: a file import lists what it added
-    once, on the plan (a row per new quota would double the rows it writes).
+    what it already is stays untouched. ``headcounts`` sets the headcount of units given
+    a quota (``None`` clears it); a unit not in it keeps its headcount. Each quota
+    changed or removed gets an audit entry; so does each new one, unless ``one_entry``:
+    a file import lists what it added once, on the plan (a row per new quota would double
+    the rows it writes).
     """
     check_open(plan)
-    wanted = {
-        (unit.id if isinstance(unit, OrgUnit) else unit): amount for unit, amount in amounts.items()
-    }
+    wanted, heads = _by_id(amounts), _by_id(headcounts or {})
     for unit_id, amount in wanted.items():
-        if amount is not None and (
-            not isinstance(amount, int) or isinstance(amount, bool) or amount < 0
-        ):
-            raise ServiceError(_("Chỉ tiêu phải là số nguyên không âm."), field=str(unit_id))
-        if amount is not None and amount > MAX_COUNT:
-            raise ServiceError(too_large(), field=str(unit_id))
-    existing = {
-        unit_id: (quota_id, amount)
-        for quota_id, unit_id, amount in db.session.execute(
-            select(Quota.id, Quota.unit_id, Quota.amount).where(Quota.plan_id == plan.id)
+        _check_count(amount, str(unit_id), _("Chỉ tiêu phải là số nguyên không âm."))
+    for unit_id, headcount in heads.items():
+        _check_count(headcount, str(unit_id), _("Quân số phải là số nguyên không âm."))
+        if headcount is not None and wanted.get(unit_id) is None:
+            raise ServiceError(
+                _("Quân số chỉ ghi được cho đơn vị có chỉ tiêu (có thể là 0)."), field=str(unit_id)
+            )
+    existing: dict[int, tuple[int, Stored]] = {
+        unit_id: (quota_id, (amount, headcount))
+        for quota_id, unit_id, amount, headcount in db.session.execute(
+            select(Quota.id, Quota.unit_id, Quota.amount, Quota.headcount).where(
+                Quota.plan_id == plan.id
+            )
         )
     }
-    new = {u: a for u, a in wanted.items() if u not in existing and a is not None}
-    changed = {u: a for u, a in wanted.items() if u in existing and a not in (None, existing[u][1])}
+    after: dict[int, Stored] = {
+        u: (a, heads[u] if u in heads else existing[u][1][1] if u in existing else None)
+        for u, a in wanted.items()
+        if a is not None
+    }
+    new = {u: v for u, v in after.items() if u not in existing}
+    changed = {u: v for u, v in after.items() if u in existing and v != existing[u][1]}
     removed = [u for u, a in wanted.items() if u in existing and a is None]
     if new:
-        rows = [{"plan_id": plan.id, "unit_id": u, "amount": a} for u, a in new.items()]
+        rows = [
+            {"plan_id": plan.id, "unit_id": u, "amount": a, "headcount": h}
+            for u, (a, h) in new.items()
+        ]
         db.session.execute(insert(Quota.__table__), rows)
     if changed:
-        db.session.execute(
-            update(Quota), [{"id": existing[u][0], "amount": a} for u, a in changed.items()]
-        )
+        rows = [
+            {"id": existing[u][0], "amount": a, "headcount": h} for u, (a, h) in changed.items()
+        ]
+        db.session.execute(update(Quota), rows)
     if removed:
         db.session.execute(delete(Quota).where(Quota.id.in_([existing[u][0] for u in removed])))
 
-    def snapshot(quota_id: int, unit_id: int, amount: int) -> dict[str, int]:
-        return {"id": quota_id, "plan_id": plan.id, "unit_id": unit_id, "amount": amount}
+    def snapshot(quota_id: int, unit_id: int, stored: Stored) -> dict[str, int | None]:
+        amount, headcount = stored
+        return {
+            "id": quota_id,
+            "plan_id": plan.id,
+            "unit_id": unit_id,
+            "amount": amount,
+            "headcount": headcount,
+        }
 
-    def was(unit_id: int) -> dict[str, int]:
+    def was(unit_id: int) -> dict[str, int | None]:
         return snapshot(existing[unit_id][0], unit_id, existing[unit_id][1])
 
     entries: list[tuple[int, dict[str, Any] | None, dict[str, Any]]] = [
-        (existing[u][0], was(u), snapshot(existing[u][0], u, a)) for u, a in changed.items()
+        (existing[u][0], was(u), snapshot(existing[u][0], u, v)) for u, v in changed.items()
     ]
     if new and not one_entry:
         query = select(Quota.unit_id, Quota.id).where(
             Quota.plan_id == plan.id, Quota.unit_id.in_(new)
         )
         ids = {unit_id: quota_id for unit_id, quota_id in db.session.execute(query)}
-        entries += [(ids[u], None, snapshot(ids[u], u, a)) for u, a in new.items()]
+        entries += [(ids[u], None, snapshot(ids[u], u, v)) for u, v in new.items()]
     audit.record_many("quota.set", "quota", entries, user=user)
     audit.record_many(
         "quota.remove", "quota", [(existing[u][0], was(u), {}) for u in removed], user=user
     )
     if one_entry:
+        written = {u: a for u, (a, _h) in {**new, **changed}.items()}
         audit.record(
-            "quota.import",
-            plan,
-            user=user,
-            after=audit.import_summary({**new, **changed}, len(changed)),
+            "quota.import", plan, user=user, after=audit.import_summary(written, len(changed))
         )
     _expire(Quota)
     return len(new) + len(changed) + len(removed)
@@ -427,6 +487,11 @@ def grid_units(plan: Plan) -> list[TreeRow]:
     held = set(db.session.scalars(holders))
     keep = [u for u in found if u.is_valid_on(plan.issued_on) or u.id in held]
     return tree_rows(sorted(keep, key=lambda u: sort_key(u.name)))
+
+
+def quotas_and_headcounts(plan: Plan) -> tuple[dict[int, int], dict[int, int]]:
+    """The plan's quotas by unit id, and the headcounts it records."""
+    return plan_quotas_and_headcounts(plan.id)
 
 
 def quotas_of(plan: Plan) -> dict[int, int]:
