@@ -208,6 +208,7 @@ def _unit(w: dict[str, Any]) -> dict[str, str]:
         "code": "QX-MOI",
         "name": "Xã Mới",
         "kind": "commune",
+        "official_code": "16543",
         "parent_id": str(w["district"]),
         "valid_from": "",
         "valid_to": "",
@@ -501,7 +502,8 @@ BODIES: dict[str, Body] = {
             "kind": "commune",
             "parent_code": w["b_code"],
         },
-        accepts={"code": TEXT_OK, "name": TEXT_OK},
+        # An empty official code is no code.
+        accepts={"code": TEXT_OK, "name": TEXT_OK, "official_code": TEXT_OK | {"empty"}},
     ),
     "api.create_plan": Body(
         "POST",

@@ -23,6 +23,11 @@ class UnitForm(FlaskForm):
         ],
     )
     kind = choice_field(_l("Loại đơn vị"))
+    official_code = StringField(
+        _l("Mã đơn vị hành chính"),
+        validators=[Optional(), Length(max=16, message=_l("Tối đa 16 ký tự."))],
+        description=_l("Mã của Cục Thống kê, ví dụ 16543; để trống nếu không có."),
+    )
     parent_id = choice_field(_l("Đơn vị cấp trên"), coerce=int)
     valid_from = date_field(_l("Hiệu lực từ ngày"), required=False)
     valid_to = date_field(_l("Hiệu lực đến ngày"), required=False)
