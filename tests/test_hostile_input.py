@@ -53,7 +53,7 @@ from campaign.numbers import MAX_COUNT
 from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
 from campaign.reports.forms import ReasonForm, ResultForm, VersionForm
 from campaign.services import pending_imports, plans, tokens
-from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
+from campaign.units.forms import DeactivateForm, MergeForm, OfficialImportForm, UnitForm
 from tests import factories as f
 from tests.test_imports import xlsx
 
@@ -364,6 +364,7 @@ FORMS: dict[str, Form] = {
             "parent_id": str(w["district"]),
         },
     ),
+    "units.official": Form(lambda w: "/don-vi/danh-muc-2025", "admin", OfficialImportForm),
     "tokens.revoke": Form(
         lambda w: f"/tai-khoan/ma-truy-cap/{w['token']}/thu-hoi",
         "organiser",

@@ -110,3 +110,52 @@ def test_an_unknown_province_fails_on_one_line_and_writes_nothing(runner, ref):
     assert "trong danh mục từ 01/07/2025" in result.output
     assert "Traceback" not in result.output
     assert count() == 0
+
+
+# --- the page --------------------------------------------------------------------------
+
+
+def fingerprint(page: str) -> str:
+    return page.split('name="fingerprint" type="hidden" value="')[1].split('"')[0]
+
+
+def test_an_administrator_previews_then_confirms_and_a_second_run_has_nothing_to_do(
+    client, auth, fast_passwords
+):
+    admin = f.user("admin")
+    f.commit()
+    auth.sign_in(admin)
+    page = client.get("/don-vi/danh-muc-2025", query_string={"tinh": "thanh hoa"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "HC2025-16543 · 16543 · Xã Quảng Bình · Xã" in text
+    assert count() == 0
+    data = {"province": "38", "fingerprint": fingerprint(text)}
+    assert (
+        client.post("/don-vi/danh-muc-2025", data={**data, "fingerprint": "x"}).status_code == 302
+    )
+    assert count() == 0  # a preview other than the one seen is not applied
+
+    done = client.post("/don-vi/danh-muc-2025", data=data)
+    assert done.status_code == 302 and done.headers["Location"].endswith("/don-vi/")
+    assert count() == 167
+    again = client.get("/don-vi/danh-muc-2025?tinh=38").get_data(as_text=True)
+    assert "Cây đơn vị đã có đủ các đơn vị của Tỉnh Thanh Hóa." in again
+
+
+def test_an_organiser_adds_under_the_province_of_their_scope_and_nowhere_else(
+    client, auth, fast_passwords
+):
+    province = f.unit("Tỉnh Thanh Hóa", "province", official_code="38")
+    other = f.unit("Tỉnh Nghệ An", "province", official_code="40")
+    district_organiser = f.user("organiser", [f.unit("Huyện X", "district", other)])
+    organiser = f.user("organiser", [province])
+    f.commit()
+    auth.sign_in(district_organiser)
+    assert client.get("/don-vi/danh-muc-2025?tinh=38").status_code == 403
+    assert client.get("/don-vi/danh-muc-2025?tinh=40").status_code == 403  # not their root's
+    auth.sign_in(organiser)
+    page = client.get("/don-vi/danh-muc-2025?tinh=38").get_data(as_text=True)
+    client.post("/don-vi/danh-muc-2025", data={"province": "38", "fingerprint": fingerprint(page)})
+    db.session.rollback()
+    assert len(province.children) == 166
+    assert client.get("/don-vi/danh-muc-2025?tinh=44").status_code == 403  # a new root

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from campaign import labels, official_units
 from campaign.extensions import db
@@ -43,11 +43,17 @@ def app_code(official_code: str) -> str:
     return f"HC2025-{official_code}"
 
 
+def province_unit(province: official_units.Province) -> OrgUnit | None:
+    """The tree's unit for ``province``, if there is one: the unit the import adds under."""
+    roots = _units_valid_from_reform(OrgUnit.parent_id.is_(None))
+    return _match(roots, province.code, province.name, (UnitKind.PROVINCE,), parent=None)
+
+
 def preview(province: official_units.Province) -> Preview:
     """What importing ``province`` would write; nothing is written."""
     result = Preview(ImportKind.UNITS)
     alive = _units_valid_from_reform()
-    root = _match(alive, province.code, province.name, (UnitKind.PROVINCE,), parent=None)
+    root = province_unit(province)
     root_step = _plan_unit(result, 0, root, province.code, province.name, "province", None)
     children = [u for u in alive if root is not None and u.parent_id == root.id]
     for row, official in enumerate(official_units.units_of(province), start=1):
@@ -57,8 +63,10 @@ def preview(province: official_units.Province) -> Preview:
     return result
 
 
-def _units_valid_from_reform() -> list[OrgUnit]:
-    query = select(OrgUnit).where((OrgUnit.valid_to.is_(None)) | (OrgUnit.valid_to >= VALID_FROM))
+def _units_valid_from_reform(*where: ColumnElement[bool]) -> list[OrgUnit]:
+    query = select(OrgUnit).where(
+        (OrgUnit.valid_to.is_(None)) | (OrgUnit.valid_to >= VALID_FROM), *where
+    )
     return list(db.session.scalars(query))
 
 
@@ -105,7 +113,7 @@ def _plan_unit(
     if db.session.scalar(select(OrgUnit.id).where(units.code_is(code))) is not None:
         result.problem(row, _("Mã đơn vị %(code)s đã được dùng.", code=code))
     elif units.official_code_taken(official_code, VALID_FROM, None):
-        result.problem(row, _clash(official_code, None))
+        result.problem(row, _clash(official_code))
     result.changes.append(Change(row, name, ChangeKind.NEW, "", f"{code} · {shown}"))
     made: list[OrgUnit] = []
 
@@ -131,7 +139,7 @@ def _give_code(
 ) -> Callable[[], OrgUnit | None]:
     """A unit found by its name receives its official code; nothing else of it changes."""
     if units.official_code_taken(official_code, unit.valid_from, unit.valid_to, unit):
-        result.problem(row, _clash(official_code, unit))
+        result.problem(row, _clash(official_code))
     before = f"{unit.code} · {unit.name} · {unit.kind_label}"
     result.changes.append(Change(row, unit.name, ChangeKind.CHANGED, before, shown))
 
@@ -154,9 +162,10 @@ def _give_code(
     return lambda: unit
 
 
-def _clash(official_code: str, unit: OrgUnit | None) -> str:
+def _clash(official_code: str) -> str:
+    # The unit holding it may be outside the user's scope: never named.
     return _(
         "Mã đơn vị hành chính %(code)s đã được dùng cho một đơn vị khác có hiệu lực "
         "trong cùng thời gian.",
         code=official_code,
-    ) + (f" ({unit.code})" if unit is not None else "")
+    )
