@@ -19,7 +19,16 @@ from werkzeug.serving import run_simple
 from campaign.database import writing
 from campaign.extensions import db
 from campaign.models import Drive, Plan, Role
-from campaign.services import demo, imports, plans, synthetic, tokens, units, users
+from campaign.services import (
+    demo,
+    imports,
+    official_import,
+    plans,
+    synthetic,
+    tokens,
+    units,
+    users,
+)
 from campaign.services.errors import ServiceError
 from campaign.services.exports import summary_export
 
@@ -195,22 +204,23 @@ def _progress(rows: list) -> Iterable:
     return click.progressbar(rows, label="Đang đọc", file=sys.stderr)
 
 
-def _run_import(preview: imports.Preview, dry_run: bool) -> None:
+def _run_import(preview: imports.Preview, dry_run: bool, row: str = "dòng") -> None:
     """Prints the preview; applies it unless it is a dry run; fails with every problem.
 
-    A refused file shows its problems only, a single one on the line that ends the command."""
+    A refused file shows its problems only, a single one on the line that ends the command.
+    ``row`` names what a change's number counts (a file's rows, the official list's)."""
     if preview.problem_count == 1:
         (problem,) = preview.problems
-        where = f"dòng {problem.row}: " if problem.row else ""
+        where = f"{row} {problem.row}: " if problem.row is not None else ""
         _fail(f"{where}{problem.message} Chưa có gì được lưu.")
     if not preview.ok:
-        _report_problems(preview)
+        _report_problems(preview, row)
     for kind in imports.ChangeKind:
         click.echo(f"{kind.value}: {preview.count(kind)}")
     for change in preview.changes:
         if change.kind != imports.ChangeKind.UNCHANGED:
             arrow = f"{change.before} -> " if change.before else ""
-            click.echo(f"  dòng {change.row}: {change.unit}: {arrow}{change.after}")
+            click.echo(f"  {row} {change.row}: {change.unit}: {arrow}{change.after}")
     if dry_run:
         db.session.rollback()
         click.echo("Chạy thử: chưa lưu gì.")
@@ -220,9 +230,9 @@ def _run_import(preview: imports.Preview, dry_run: bool) -> None:
     click.echo(f"Đã lưu {written} thay đổi.")
 
 
-def _report_problems(preview: imports.Preview) -> NoReturn:
+def _report_problems(preview: imports.Preview, row: str) -> NoReturn:
     for problem in preview.problems:
-        where = f"dòng {problem.row}: " if problem.row else ""
+        where = f"{row} {problem.row}: " if problem.row is not None else ""
         click.echo(f"Lỗi: {where}{problem.message}", err=True)
     if preview.unlisted_problems:
         click.echo(f"... và {preview.unlisted_problems} lỗi khác không liệt kê.", err=True)
@@ -252,6 +262,19 @@ def import_units(file: BinaryIO, root_code: str, dry_run: bool) -> None:
     except ServiceError as error:
         _fail(error.message)
     _run_import(imports.preview_units(file.read(), root, progress=_progress), dry_run)
+
+
+@click.command("import-official-units")
+@click.argument("province_ref", metavar="PROVINCE")
+@dry_run_option
+@writes
+def import_official_units(province_ref: str, dry_run: bool) -> None:
+    """Add a province and its communes, wards and special zones from the official list in
+    force from 1 July 2025; PROVINCE is its code ("38") or name ("Thanh Hóa", accents and
+    case optional). Units already there (by official code, else by name) are kept."""
+    province = official_import.find_province(province_ref)
+    click.echo(f"{province.name} ({province.code}), danh mục từ 01/07/2025:")
+    _run_import(official_import.preview(province), dry_run, row="mục")
 
 
 @click.command("import-quotas")
@@ -347,6 +370,7 @@ commands = [
     create_user,
     generate_province,
     import_units,
+    import_official_units,
     import_quotas,
     import_results,
     export_summary,

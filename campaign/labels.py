@@ -23,6 +23,7 @@ UNIT_KIND = {
     "district": _l("Huyện"),
     "commune": _l("Xã"),
     "ward": _l("Phường"),
+    "special_zone": _l("Đặc khu"),
     "town": _l("Thị trấn"),
     "agency": _l("Cơ quan"),
     "school": _l("Trường học"),

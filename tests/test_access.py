@@ -259,6 +259,15 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
     "units.tree": ("GET", {"": (lambda w: "/don-vi/", SIGNED_IN)}),
     "units.create": ("GET", {"": (lambda w: "/don-vi/moi", REVIEWERS)}),
     "units.merge": ("GET", {"": (lambda w: "/don-vi/gop", REVIEWERS)}),
+    # The world's province has no official code and another name: only an administrator
+    # may add Thanh Hóa as a new root.
+    "units.official": (
+        "GET",
+        {
+            "": (lambda w: "/don-vi/danh-muc-2025", REVIEWERS),
+            "province": (lambda w: "/don-vi/danh-muc-2025?tinh=38", ADMIN_ONLY),
+        },
+    ),
     **{
         endpoint: (
             method,

@@ -270,6 +270,11 @@ def _units_under_a_unit_nobody_has(tmp: Path, hold: ExitStack) -> Refusal:
     return Refusal(["import-units", sheet, "--under", "NOPE"], "NOPE")
 
 
+@refusal("import-official-units")
+def _an_unknown_province(tmp: Path, hold: ExitStack) -> Refusal:
+    return Refusal(["import-official-units", "Tỉnh Không Có"], "Tỉnh Không Có")
+
+
 @refusal("import-quotas")
 def _quotas_into_a_closed_plan(tmp: Path, hold: ExitStack) -> Refusal:
     sheet = _sheet(tmp, ["Đơn vị", "Chỉ tiêu"], ["Quảng Bình", 40])

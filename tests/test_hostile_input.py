@@ -53,7 +53,7 @@ from campaign.numbers import MAX_COUNT
 from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
 from campaign.reports.forms import ReasonForm, ResultForm, VersionForm
 from campaign.services import pending_imports, plans, tokens
-from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
+from campaign.units.forms import DeactivateForm, MergeForm, OfficialImportForm, UnitForm
 from tests import factories as f
 from tests.test_imports import xlsx
 
@@ -208,6 +208,7 @@ def _unit(w: dict[str, Any]) -> dict[str, str]:
         "code": "QX-MOI",
         "name": "Xã Mới",
         "kind": "commune",
+        "official_code": "16543",
         "parent_id": str(w["district"]),
         "valid_from": "",
         "valid_to": "",
@@ -372,6 +373,7 @@ FORMS: dict[str, Form] = {
             "parent_id": str(w["district"]),
         },
     ),
+    "units.official": Form(lambda w: "/don-vi/danh-muc-2025", "admin", OfficialImportForm),
     "tokens.revoke": Form(
         lambda w: f"/tai-khoan/ma-truy-cap/{w['token']}/thu-hoi",
         "organiser",
@@ -510,7 +512,8 @@ BODIES: dict[str, Body] = {
             "kind": "commune",
             "parent_code": w["b_code"],
         },
-        accepts={"code": TEXT_OK, "name": TEXT_OK},
+        # An empty official code is no code.
+        accepts={"code": TEXT_OK, "name": TEXT_OK, "official_code": TEXT_OK | {"empty"}},
     ),
     "api.create_plan": Body(
         "POST",

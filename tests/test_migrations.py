@@ -72,3 +72,38 @@ def test_codes_equal_but_for_case_stop_the_upgrade_naming_them_and_change_nothin
         connection.execute(
             text("INSERT INTO org_unit (code, name, kind) VALUES ('qx-ngoc', 'X', 'commune')")
         )
+
+
+BEFORE_OFFICIAL_CODES = "41d5f47fa984"
+
+
+def test_official_codes_and_special_zones_keep_existing_units_and_are_never_downgraded_away(app):
+    downgrade(revision=BEFORE_OFFICIAL_CODES)
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO org_unit (code, name, kind, valid_to) "
+                "VALUES ('QX-QBINH', 'Xã Quảng Bình', 'commune', '2025-06-30')"
+            )
+        )
+    upgrade()
+    with db.engine.begin() as connection:
+        kept = connection.execute(text("SELECT code, name, kind, official_code FROM org_unit"))
+        assert kept.all() == [("QX-QBINH", "Xã Quảng Bình", "commune", None)]
+        connection.execute(
+            text(
+                "INSERT INTO org_unit (code, name, kind, official_code) "
+                "VALUES ('CON-DAO', 'Đặc khu Côn Đảo', 'special_zone', '26732')"
+            )
+        )
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO org_unit (code, name, kind) VALUES ('qx-qbinh', 'X', 'commune')")
+        )
+
+    with pytest.raises(SystemExit):  # flask-migrate logs the message and exits with 1
+        downgrade(revision=BEFORE_OFFICIAL_CODES)
+    with db.engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM org_unit")) == 2
+        version = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        assert version != BEFORE_OFFICIAL_CODES

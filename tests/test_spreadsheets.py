@@ -11,6 +11,7 @@ import pytest
 from openpyxl import Workbook
 
 from campaign import rates
+from campaign.models import UnitKind
 from campaign.spreadsheets.reading import (
     Column,
     NotANumber,
@@ -20,7 +21,7 @@ from campaign.spreadsheets.reading import (
     read_table,
     whole_number,
 )
-from campaign.spreadsheets.summary import summary_sentence
+from campaign.spreadsheets.summary import GROUPS, summary_sentence
 
 COLUMNS = (
     Column("code", ("Mã đơn vị",)),
@@ -282,3 +283,9 @@ def test_a_report_cell_refuses_a_value_it_cannot_write():
 
     with pytest.raises(TypeError):
         _report([[date(2021, 1, 1)]])
+
+
+def test_every_unit_kind_has_its_section_of_the_report():
+    placed = [kind for _title, kinds in GROUPS for kind in kinds]
+    assert sorted(placed) == sorted(UnitKind)
+    assert "special_zone" in GROUPS[0][1]  # a đặc khu reports with the communes and wards

@@ -96,8 +96,11 @@ def paginate(query: Select[Any], args: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/units")
 @bp.arguments(s.UnitListArgs, location="query", as_kwargs=True)
 @bp.response(200, s.UnitPage)
-def list_units(parent: str | None = None, **page: int) -> dict[str, Any]:
-    """Units in the caller's scope, by code; ``?parent=CODE`` for one unit's children."""
+def list_units(
+    parent: str | None = None, official_code: str | None = None, **page: int
+) -> dict[str, Any]:
+    """Units in the caller's scope, by code; ``?parent=CODE`` for one unit's children,
+    ``?official_code=`` for the units with that official code."""
     query = (
         select(OrgUnit)
         .where(OrgUnit.id.in_(scope().unit_ids()))
@@ -107,6 +110,8 @@ def list_units(parent: str | None = None, **page: int) -> dict[str, Any]:
     if parent is not None:
         parent_unit = units.by_code(parent, visible=scope().can_see_unit)
         query = query.where(OrgUnit.parent_id == parent_unit.id)
+    if official_code is not None:
+        query = query.where(OrgUnit.official_code == official_code.strip())
     return paginate(query, page)
 
 

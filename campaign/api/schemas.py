@@ -72,6 +72,13 @@ def page_of(schema: type[ma.Schema], name: str) -> type[ma.Schema]:
 
 class UnitListArgs(PageArgs):
     parent = Text(metadata={"description": "Code of the parent unit: only its direct children"})
+    official_code = Text(
+        validate=validate.Length(max=16),
+        metadata={
+            "description": "The statistics office's code: the units that have it, past and "
+            "present (codes are reused: compare valid_from and valid_to)"
+        },
+    )
 
 
 def code_of(path: str) -> fields.Function:
@@ -89,6 +96,8 @@ class UnitIn(ma.Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=200))
     kind = choice(UnitKind, required=True)
     parent_code = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    #: Unique among the units valid on a same day, not for ever: codes are reused.
+    official_code = Text(load_default=None, allow_none=True, validate=validate.Length(max=16))
     valid_from = fields.Date(load_default=None, allow_none=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
 

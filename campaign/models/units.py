@@ -18,6 +18,8 @@ class UnitKind(StrEnum):
     DISTRICT = "district"
     COMMUNE = "commune"
     WARD = "ward"
+    #: Đặc khu: an island commune-level unit, from 1 July 2025.
+    SPECIAL_ZONE = "special_zone"
     TOWN = "town"
     AGENCY = "agency"
     SCHOOL = "school"
@@ -42,6 +44,10 @@ class OrgUnit(Model):
     #: Short stable code used by imports and the API, e.g. ``QX-QBINH``; kept as typed, but
     #: unique and looked up whatever its case (``uq_org_unit_code_lower``).
     code: Mapped[str] = mapped_column(String(32), unique=True)
+    #: The statistics office's code of an administrative unit, e.g. "16543" (Xã Quảng Bình
+    #: from 2025-07-01). Codes are reused across reforms, so a code names a unit only with
+    #: its validity dates: two units valid on a same day never share one (services.units).
+    official_code: Mapped[str | None] = mapped_column(String(16), index=True)
     #: Name as written in reports, e.g. "Quảng Bình".
     name: Mapped[str] = mapped_column(String(200))
     #: One of :class:`UnitKind`.

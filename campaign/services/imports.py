@@ -91,6 +91,7 @@ UNIT_COLUMNS = (
     Column("parent", ("Mã đơn vị cấp trên", "Đơn vị cấp trên", "Cấp trên", "Trực thuộc")),
     Column("contact_name", ("Người liên hệ", "Người phụ trách")),
     Column("contact_phone", ("Điện thoại", "Số điện thoại", "SĐT")),
+    Column("official_code", ("Mã đơn vị hành chính", "Mã ĐVHC", "Mã hành chính")),
 )
 QUOTA_COLUMNS = (
     CODE,
@@ -584,6 +585,9 @@ def preview_units(
     existing = {u.code.casefold(): u for u in db.session.scalars(select(OrgUnit))}
     kinds = _kind_names()
     new_codes: dict[str, tuple[int, str]] = {}
+    official_codes: dict[str, int] = {}
+    #: Without the column, a unit keeps its official code; with it, an empty cell clears it.
+    has_official = "official_code" in table.columns
     created: dict[str, OrgUnit] = {}
     scopes: dict[int, Scope] = {}
     for row, values in progress(table.rows):
@@ -610,14 +614,22 @@ def preview_units(
             )
             continue
         new_codes[code.casefold()] = (row, code)
+        current = existing.get(code.casefold())
+        official = _official_code(values.get("official_code"), kind) if has_official else None
+        if not has_official and current is not None:
+            official = current.official_code
+        if official is not None and not _official_code_free(
+            official, row, current, official_codes, preview
+        ):
+            continue
         spec = {
             "code": code,
             "name": name,
             "kind": kind,
             "contact_name": _text(values.get("contact_name")),
             "contact_phone": _text(values.get("contact_phone")),
+            "official_code": official,
         }
-        current = existing.get(code.casefold())
         if current is not None and visible is not None and not visible(current):
             # Codes are unique across every district, but which unit holds it is not ours to say.
             preview.problem(
@@ -634,6 +646,57 @@ def preview_units(
             preview.changes.append(Change(row, name, ChangeKind.NEW, "", _unit_text(spec)))
             preview.steps.append(_create_step(spec, parent_code, existing, created, scopes))
     return preview
+
+
+def _official_code_free(
+    official: str,
+    row: int,
+    unit: OrgUnit | None,
+    seen: dict[str, int],
+    preview: Preview,
+) -> bool:
+    """Whether a row may give ``unit`` (``None``: a new one, valid for ever) this official
+    code: no earlier row gives it, and no other unit valid on a same day has it."""
+    if official in seen:
+        preview.problem(
+            row,
+            _(
+                "Mã đơn vị hành chính %(code)s đã có ở dòng %(row)d.",
+                code=official,
+                row=seen[official],
+            ),
+        )
+        return False
+    seen[official] = row
+    try:
+        if unit is None:
+            units.check_official_code(official, None, None)
+        else:
+            units.check_official_code(official, unit.valid_from, unit.valid_to, unit)
+    except ServiceError as error:
+        preview.problem(row, error.message)
+        return False
+    return True
+
+
+#: Digits of the statistics office's codes by kind: a workbook that stores "00004" as a
+#: number gives 4, which reads back as the code it was.
+OFFICIAL_CODE_DIGITS = {
+    "province": 2,
+    "district": 3,
+    "commune": 5,
+    "ward": 5,
+    "town": 5,
+    "special_zone": 5,
+}
+
+
+def _official_code(value: Any, kind: str) -> str | None:
+    if isinstance(value, float) and value.is_integer() and 0 <= value < 10**16:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value).zfill(OFFICIAL_CODE_DIGITS.get(kind, 0))
+    return _text(value)
 
 
 def _text(value: Any) -> str | None:
@@ -678,7 +741,8 @@ def _parent_code(
 
 
 def _unit_text(spec: dict[str, Any]) -> str:
-    return f"{spec['code']} · {spec['name']} · {labels.UNIT_KIND[spec['kind']]}"
+    text = f"{spec['code']} · {spec['name']} · {labels.UNIT_KIND[spec['kind']]}"
+    return f"{text} · {spec['official_code']}" if spec["official_code"] else text
 
 
 def _create_step(
@@ -711,7 +775,7 @@ def _unit_update(
 ) -> None:
     if not _allowed(unit, allowed, row, preview):
         return
-    fields = ("name", "kind", "contact_name", "contact_phone")
+    fields = ("name", "kind", "contact_name", "contact_phone", "official_code")
     current = {name: getattr(unit, name) for name in fields} | {"code": unit.code}
     wanted = {name: spec[name] for name in fields} | {"code": unit.code}
     same_parent = unit.parent is not None and unit.parent.code.casefold() == parent_code.casefold()
@@ -736,6 +800,7 @@ def _unit_update(
             parent=parent,
             contact_name=spec["contact_name"],
             contact_phone=spec["contact_phone"],
+            official_code=spec["official_code"],
             valid_from=unit.valid_from,
             valid_to=unit.valid_to,
             user=user,

@@ -47,6 +47,7 @@ def create_unit(
     valid_to: date | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    official_code: str | None = None,
     user: User | None = None,
     scope: Scope | None = None,
 ) -> OrgUnit:
@@ -70,10 +71,12 @@ def create_unit(
     if valid_from and valid_to and valid_from > valid_to:
         raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
     _check_code(code)
+    official_code = check_official_code(official_code, valid_from, valid_to)
     unit = OrgUnit(
         code=code,
         name=name,
         kind=kind,
+        official_code=official_code,
         parent=parent,
         valid_from=valid_from,
         valid_to=valid_to,
@@ -106,6 +109,53 @@ def _check_code(code: str, unit: OrgUnit | None = None) -> str:
             field="code",
         )
     return code
+
+
+def check_official_code(
+    official_code: str | None,
+    valid_from: date | None,
+    valid_to: date | None,
+    unit: OrgUnit | None = None,
+) -> str | None:
+    """The official code, stripped (``None`` when empty), if no other unit valid on a day
+    between ``valid_from`` and ``valid_to`` has it. Codes are reused across reforms (the new
+    Xã Quảng Bình has the old Xã Quảng Lưu's), so a code is unique only day by day."""
+    official_code = (official_code or "").strip() or None
+    if official_code is None:
+        return None
+    if len(official_code) > 16 or not official_code.isprintable():
+        raise ServiceError(
+            _("Mã đơn vị hành chính không hợp lệ (tối đa 16 ký tự)."), field="official_code"
+        )
+    if official_code_taken(official_code, valid_from, valid_to, unit):
+        # The other unit may be outside the user's scope: say why, never which unit it is.
+        raise ServiceError(
+            _(
+                "Mã đơn vị hành chính %(code)s đã được dùng cho một đơn vị khác có hiệu lực "
+                "trong cùng thời gian.",
+                code=official_code,
+            ),
+            field="official_code",
+        )
+    return official_code
+
+
+def official_code_taken(
+    official_code: str,
+    valid_from: date | None,
+    valid_to: date | None,
+    unit: OrgUnit | None = None,
+) -> bool:
+    """Whether a unit other than ``unit`` has this official code on a day of the period
+    (an empty bound is no bound)."""
+    query = select(OrgUnit.id).where(OrgUnit.official_code == official_code)
+    if unit is not None and unit.id is not None:
+        query = query.where(OrgUnit.id != unit.id)
+    if valid_to is not None:
+        query = query.where((OrgUnit.valid_from.is_(None)) | (OrgUnit.valid_from <= valid_to))
+    if valid_from is not None:
+        query = query.where((OrgUnit.valid_to.is_(None)) | (OrgUnit.valid_to >= valid_from))
+    return db.session.scalar(query.limit(1)) is not None
 
 
 def _flush_code(code: str) -> None:
@@ -173,6 +223,7 @@ def update_unit(
     valid_to: date | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    official_code: str | None = None,
     moved_on: date | None = None,
     user: User | None = None,
 ) -> OrgUnit:
@@ -186,10 +237,12 @@ def update_unit(
     if valid_from and valid_to and valid_from > valid_to:
         raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
     code = _check_code(code, unit)
+    official_code = check_official_code(official_code, valid_from, valid_to, unit)
     before = audit.snapshot(unit)
     if unit.parent_id != (parent.id if parent else None):
         move_unit(unit, parent, moved_on or date.today())
     unit.code, unit.name, unit.kind = code, name, kind
+    unit.official_code = official_code
     unit.valid_from, unit.valid_to = valid_from, valid_to
     unit.contact_name, unit.contact_phone = contact_name or None, contact_phone or None
     _flush_code(code)
@@ -203,6 +256,8 @@ def deactivate_unit(unit: OrgUnit, last_day: date, *, user: User | None = None) 
     """The unit ceases after ``last_day``; it stays, with its history, for earlier plans."""
     if unit.valid_from and last_day < unit.valid_from:
         raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="last_day")
+    if unit.valid_to is not None and last_day > unit.valid_to:  # a longer life may clash
+        check_official_code(unit.official_code, unit.valid_from, last_day, unit)
     before = audit.snapshot(unit)
     unit.valid_to = last_day
     audit.record("unit.deactivate", unit, user=user, before=before)

@@ -58,7 +58,7 @@ DRIVE_HEADERS = (
 )
 #: Report sections, in order; each unit kind falls in one.
 GROUPS = (
-    ("Xã, phường, thị trấn", ("province", "district", "commune", "ward", "town")),
+    ("Xã, phường, thị trấn", ("province", "district", "commune", "ward", "special_zone", "town")),
     ("Cơ quan, doanh nghiệp, lực lượng vũ trang", ("agency", "enterprise", "armed_forces")),
     ("Trường học", ("school",)),
     ("Công đoàn cơ sở", ("union",)),

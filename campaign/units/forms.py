@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField
+from wtforms import HiddenField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -23,6 +23,11 @@ class UnitForm(FlaskForm):
         ],
     )
     kind = choice_field(_l("Loại đơn vị"))
+    official_code = StringField(
+        _l("Mã đơn vị hành chính"),
+        validators=[Optional(), Length(max=16, message=_l("Tối đa 16 ký tự."))],
+        description=_l("Mã của Cục Thống kê, ví dụ 16543; để trống nếu không có."),
+    )
     parent_id = choice_field(_l("Đơn vị cấp trên"), coerce=int)
     valid_from = date_field(_l("Hiệu lực từ ngày"), required=False)
     valid_to = date_field(_l("Hiệu lực đến ngày"), required=False)
@@ -51,3 +56,12 @@ class MergeForm(FlaskForm):
     name = StringField(_l("Tên đơn vị mới"), validators=[Optional(), Length(max=200)])
     kind = choice_field(_l("Loại đơn vị mới"))
     parent_id = choice_field(_l("Đơn vị cấp trên của đơn vị mới"), coerce=int)
+
+
+class OfficialImportForm(FlaskForm):
+    """Confirms the preview of a province's units from the official list."""
+
+    #: The province's official code, e.g. "38".
+    province = HiddenField()
+    #: The preview the user saw; confirming a different one is refused.
+    fingerprint = HiddenField()

@@ -7,15 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from campaign import labels
+from campaign import labels, official_units
 from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
 from campaign.models import OrgUnit
 from campaign.numbers import parse_id
-from campaign.services import units
+from campaign.services import imports, official_import, units
 from campaign.services.errors import Forbidden, ServiceError
-from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
+from campaign.units.forms import DeactivateForm, MergeForm, OfficialImportForm, UnitForm
 
 bp = Blueprint("units", __name__, url_prefix="/don-vi")
 
@@ -203,6 +203,72 @@ def _merge(form: MergeForm) -> tuple[OrgUnit, list[OrgUnit]]:
     return target, left
 
 
+@bp.route("/danh-muc-2025", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def official() -> str | Response:
+    """A province's communes, wards and special zones from the official list in force from
+    1 July 2025: ``?tinh=`` shows what would be added, the form confirms it."""
+    if request.method == "POST":
+        return _confirm_official(OfficialImportForm())
+    ref = request.args.get("tinh", "")[:100]
+    province = official_units.find_province(ref) if ref else None
+    if ref and province is None:
+        message = _("Không có tỉnh, thành phố %(query)s trong danh mục từ 01/07/2025.", query=ref)
+        flash(message, "error")
+    result = _official_preview(province) if province else None
+    form = OfficialImportForm(
+        province=province.code if province else "",
+        fingerprint=result.fingerprint() if result else "",
+    )
+    return render_template(
+        "units/official.html",
+        provinces=official_units.provinces(),
+        province=province,
+        preview=result,
+        form=form,
+        kinds=imports.ChangeKind,
+    )
+
+
+def _official_preview(province: official_units.Province) -> imports.Preview:
+    """The preview, for a user who may write all of it: administrators, and organisers
+    whose scope holds the province's unit (its own code is an administrator's change)."""
+    scope = current_scope()
+    root = official_import.province_unit(province)
+    require(scope.can_add_unit(root))
+    if root is not None and root.official_code != province.code:
+        require(scope.can_manage_unit(root))
+    return official_import.preview(province, scope)
+
+
+def _confirm_official(form: OfficialImportForm) -> Response:
+    province = official_units.find_province(form.province.data or "")
+    if not form.validate_on_submit() or province is None:
+        abort(400)
+    result = _official_preview(province)
+    again = redirect(url_for("units.official", tinh=province.code))
+    if not result.ok:
+        flash(_("Danh mục còn lỗi; chưa có gì được lưu."), "error")
+        return again
+    if result.fingerprint() != form.fingerprint.data:
+        flash(_("Dữ liệu đã thay đổi từ lúc xem trước; hãy xem lại rồi xác nhận."), "error")
+        return again
+    try:
+        written = imports.apply(result, current_user._get_current_object())
+    except ServiceError as error:
+        flash(_("Chưa có gì được lưu: %(reason)s", reason=error.message), "error")
+        return again
+    flash(
+        _(
+            "Đã thêm hoặc cập nhật %(count)d đơn vị của %(name)s.",
+            count=written,
+            name=province.name,
+        ),
+        "success",
+    )
+    return redirect(url_for("units.tree"))
+
+
 def _unit_fields(form: UnitForm) -> dict:
     return {
         "code": form.code.data or "",
@@ -212,4 +278,5 @@ def _unit_fields(form: UnitForm) -> dict:
         "valid_to": form.valid_to.data,
         "contact_name": form.contact_name.data,
         "contact_phone": form.contact_phone.data,
+        "official_code": form.official_code.data,
     }
