@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
-from campaign.rates import display_percent, display_units
+from campaign.rates import display_percent, display_share, display_units
 from campaign.text import fold
+
+#: Vietnam keeps UTC+7 all year (no daylight saving): no time zone database needed.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+def vietnam_today(now: datetime | None = None) -> date:
+    """Today's date in Vietnam: a plan's months and a drive's deadline follow it, not UTC."""
+    return (now or datetime.now(UTC)).astimezone(VIETNAM).date()
 
 
 def number(value: int | Decimal | None) -> str:
@@ -26,6 +34,12 @@ def units(value: Fraction | int | None) -> str:
 
 def percent(rate: Fraction | None) -> str:
     shown = display_percent(rate)
+    return "" if shown is None else number(shown) + "%"
+
+
+def share(value: Fraction | None, target: int | None = None) -> str:
+    """A share judged against a target: 69,96 % against 70 % reads 69,9 %."""
+    shown = display_share(value, target)
     return "" if shown is None else number(shown) + "%"
 
 
@@ -64,6 +78,7 @@ FILTERS = {
     "number": number,
     "units": units,
     "percent": percent,
+    "share": share,
     "short_date": short_date,
     "long_date": long_date,
 }

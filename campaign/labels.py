@@ -58,6 +58,18 @@ COUNTING_RULE = {
     "ml250": _l("Quy đổi 250 ml"),
 }
 
+#: A plan's targets beyond blood units: the column heading, and the badge of a unit missing it.
+TARGET = {
+    "large_bag": _l("Túi 350-450 ml"),
+    "repeat": _l("Hiến nhắc lại"),
+    "participation": _l("Tham gia"),
+}
+TARGET_MISSED = {
+    "large_bag": _l("Chưa đạt tỷ lệ túi 350 ml"),
+    "repeat": _l("Chưa đạt tỷ lệ hiến nhắc lại"),
+    "participation": _l("Chưa đạt tỷ lệ tham gia"),
+}
+
 GROUP_BY = {
     "kind": _l("Loại đơn vị"),
     "parent": _l("Đơn vị cấp trên"),

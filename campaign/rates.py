@@ -153,6 +153,9 @@ class Targets(NamedTuple):
         """The targets the plan sets, in a fixed order."""
         return [Target(name) for name, value in self._asdict().items() if value is not None]
 
+    def of(self, target: str) -> int | None:
+        return getattr(self, Target(target).value)
+
 
 NO_TARGETS = Targets()
 
@@ -163,6 +166,9 @@ class Shares(NamedTuple):
     large_bag: Fraction | None
     repeat: Fraction | None
     participation: Fraction | None
+
+    def of(self, target: str) -> Fraction | None:
+        return getattr(self, Target(target).value)
 
     def missed(self, targets: Targets) -> list[Target]:
         """The targets set whose share is known and below them: 69,96 % misses 70 %."""
@@ -572,3 +578,65 @@ def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:
     if len(order) != len(nodes):
         raise ValueError("the unit tree has a cycle")
     return order
+
+
+# --- Progress through the year ----------------------------------------------------
+
+
+class MonthPoint(NamedTuple):
+    """One month of a plan's year: what was collected in it and by its end, against the
+    even pace (the quota spread evenly over twelve months)."""
+
+    month: int
+    collected: Fraction
+    cumulative: Fraction
+    pace: Fraction
+
+
+def progress(
+    units: Iterable[UnitNode],
+    quotas: Mapping[int, int],
+    monthly: Mapping[int, Mapping[int, Bags]],
+    rule: CountingRule,
+    quota: int,
+    months: int,
+    within: int | None = None,
+) -> list[MonthPoint]:
+    """Months 1 to ``months`` of a plan's year, cumulated.
+
+    ``monthly`` maps a month (1-12) to the bags each unit reported itself in the drives
+    ending that month. What counts is what the summary counts: for the whole plan
+    (``within`` is ``None``) the units at or under a quota holder; for one unit, its
+    subtree. So the last month's cumulative figure is the summary's collected figure.
+    """
+    nodes = {u.id: u for u in units}
+    counted = _subtree_ids(nodes, within) if within is not None else _covered(nodes, quotas)
+    points: list[MonthPoint] = []
+    cumulative = Fraction(0)
+    for month in range(1, months + 1):
+        bags = Bags()
+        for uid, reported in monthly.get(month, {}).items():
+            if uid in counted:
+                bags = bags + reported
+        collected = blood_units(bags, rule)
+        cumulative += collected
+        points.append(MonthPoint(month, collected, cumulative, Fraction(quota * month, 12)))
+    return points
+
+
+def _covered(nodes: Mapping[int, UnitNode], quotas: Mapping[int, int]) -> set[int]:
+    """Units that are quota holders or lie under one: the units whose results count."""
+    covered: set[int] = set()
+    for uid in _preorder(nodes):  # parents before children
+        parent = nodes[uid].parent_id
+        if has_quota(quotas.get(uid)) or parent in covered:
+            covered.add(uid)
+    return covered
+
+
+def _subtree_ids(nodes: Mapping[int, UnitNode], root: int) -> set[int]:
+    found = {root}
+    for uid in _preorder(nodes):
+        if nodes[uid].parent_id in found:
+            found.add(uid)
+    return found

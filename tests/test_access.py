@@ -307,6 +307,7 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
             ("api.list_quotas", "/quotas"),
             ("api.list_drives", "/drives"),
             ("api.plan_summary", "/summary"),
+            ("api.plan_progress", "/progress"),
             ("api.plan_summary_workbook", "/summary.xlsx"),
         ]
     },

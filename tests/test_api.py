@@ -886,3 +886,26 @@ def test_the_summary_judges_each_target_as_rates_does(client, world):
     assert body["totals"]["targets_missed"] == [
         t.value for t in made.totals.shares.missed(world.plan.targets)
     ]
+
+
+def test_progress_month_by_month_against_the_even_pace(client, world):
+    f.result(world.drive, world.communes[0], 10, 30, 5)  # the drive ends on 11/06/2021
+    late = f.drive(world.plan, "Đợt 2", date(2021, 11, 20))
+    f.result(late, world.communes[1], 12)
+    f.commit()
+    url = f"/api/v1/plans/{world.plan.id}/progress"
+    body = client.get(url, headers=world.headers("leader")).get_json()
+    assert body["quota"] == 2040
+    months = body["months"]
+    assert [m["month"] for m in months] == [f"2021-{n:02d}" for n in range(1, 13)]
+    assert months[4] == {"month": "2021-05", "collected": 0, "cumulative": 0, "pace": 850}
+    assert (months[5]["collected"], months[5]["cumulative"]) == (45, 45)
+    assert (months[10]["collected"], months[10]["cumulative"]) == (12, 57)
+    summary = client.get(f"/api/v1/plans/{world.plan.id}/summary", headers=world.headers("leader"))
+    assert months[-1]["cumulative"] == summary.get_json()["totals"]["collected"]
+    one = client.get(f"{url}?unit={world.communes[1].code}", headers=world.headers("leader"))
+    assert one.get_json()["quota"] == 2000
+    assert [m["cumulative"] for m in one.get_json()["months"]][9:] == [0, 12, 12]
+    assert client.get(f"{url}?unit=NOPE", headers=world.headers("leader")).status_code == 404
+    mine = client.get(f"{url}?unit={world.communes[1].code}", headers=world.headers("reporter"))
+    assert mine.status_code in (403, 404)

@@ -3,18 +3,21 @@ subtotals, the chart, a unit's page, the English switch and a fixed query count.
 
 from __future__ import annotations
 
+import io
 import re
 from fractions import Fraction
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
-from campaign import formatting, labels
+from campaign import formatting, labels, rates
 from campaign.extensions import db
+from campaign.formatting import vietnam_today
 from campaign.models import OrgUnit, Plan
 from campaign.rates import Status, totals
-from campaign.services import demo, plans
-from campaign.services.summary import plan_summary
+from campaign.services import demo, exports, plans
+from campaign.services.summary import plan_progress, plan_summary, read_plan
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -112,7 +115,7 @@ def test_subtotals_by_parent_and_the_chart(client, demo_plan):
     page = client.get(f"/ke-hoach/{demo_plan.id}?group=parent").get_data(as_text=True)
     assert "Cộng theo đơn vị cấp trên" in page
     assert "Huyện Quảng Xương" in page.split('class="table groups"', 1)[1]
-    chart = page.split("<svg", 1)[1].split("</svg>", 1)[0]
+    chart = page.split('aria-labelledby="chart-title"', 1)[1].split("</svg>", 1)[0]
     assert chart.count("<rect") == plan_summary(demo_plan).totals.holders
     assert 'style="' not in page  # the CSP blocks inline styles
 
@@ -206,3 +209,98 @@ def test_status_of_every_line_reads_as_text(client, demo_plan):
     page = client.get(f"/ke-hoach/{demo_plan.id}").get_data(as_text=True)
     for status in (Status.OVER, Status.BELOW):
         assert f'badge-{status.value}">{labels.STATUS[status.value]}<' in page
+
+
+def test_the_plan_targets_show_as_columns_badges_and_a_filter(client, demo_plan):
+    demo_plan.min_large_bag_percent, demo_plan.min_participation_percent = 70, 30
+    holders = [line for line in plan_summary(demo_plan).lines if line.is_holder]
+    first = db.session.get(OrgUnit, holders[0].unit.id)
+    plans.set_quotas(demo_plan, {first: holders[0].quota}, headcounts={first: 10_000})
+    f.commit()
+    summary = plan_summary(demo_plan)
+    targets = demo_plan.targets
+    page = client.get(f"/ke-hoach/{demo_plan.id}").get_data(as_text=True)
+    large = formatting.share(summary.totals.shares.large_bag, 70)
+    assert tile(page, "Túi 350-450 ml (chỉ tiêu từ 70%)") == large
+    assert "Hiến nhắc lại" not in page  # a target the plan does not set has no column
+    by_name = {r[1]: r for r in rows(page)}
+    missing = [line for line in summary.lines if line.is_holder and line.shares.missed(targets)]
+    assert missing, "the demo plan has units below 70 % of large bags"
+    for line in summary.lines:
+        shown = by_name[line.unit.name]
+        assert shown[10] == formatting.share(line.shares.large_bag, 70)
+        assert shown[11] == formatting.share(line.shares.participation, 30)
+        for target in line.shares.missed(targets) if line.is_holder else []:
+            assert str(labels.TARGET_MISSED[target]) in shown[12]
+    assert by_name[first.name][11] == formatting.share(Fraction(holders[0].tally.donors, 10_000))
+    assert "Chưa đạt tỷ lệ tham gia" in by_name[first.name][12]
+    assert by_name[first.name][12].startswith(str(labels.STATUS[holders[0].status.value]))
+    filtered = rows(
+        client.get(f"/ke-hoach/{demo_plan.id}?missed=participation").get_data(as_text=True)
+    )
+    assert [r[1] for r in filtered] == [first.name]
+    # A target the plan does not set filters nothing.
+    assert (
+        len(rows(client.get(f"/ke-hoach/{demo_plan.id}?missed=repeat").get_data(as_text=True)))
+        == 34
+    )
+
+
+def test_the_workbook_has_a_column_per_target_the_note_and_the_missed_ones(demo_plan):
+    demo_plan.min_large_bag_percent = 70
+    f.commit()
+    summary = plan_summary(demo_plan)
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.summary_export(demo_plan)))["Tổng hợp"]
+    header = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "STT")
+    assert header[10:] == ("Tỷ lệ túi 350-450 ml", "Kết quả")
+    by_name = {r[1]: r for r in sheet.iter_rows(values_only=True) if isinstance(r[0], int)}
+    for line in summary.lines:
+        row = by_name[line.unit.name]
+        shown = rates.display_share(line.shares.large_bag, 70)
+        assert row[10] == (None if shown is None else pytest.approx(float(shown) / 100))
+        missed = line.is_holder and line.shares.missed(demo_plan.targets)
+        assert ("chưa đạt tỷ lệ túi 350 ml" in row[11]) == bool(missed)
+    text = [c for r in sheet.iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert any(t.startswith("Chỉ tiêu khác của kế hoạch: tỷ lệ túi 350 ml") for t in text)
+
+
+def test_the_months_agree_on_the_dashboard_the_unit_page_the_workbook_and_the_api(
+    client, demo_plan
+):
+    summary, units = read_plan(demo_plan)
+    quota, months = plan_progress(demo_plan, summary, units, vietnam_today())
+    assert len(months) == 12  # a plan of 2021: every month has passed
+    assert months[-1].cumulative == summary.totals.collected
+    page = client.get(f"/ke-hoach/{demo_plan.id}").get_data(as_text=True)
+    table = page.split("Số liệu từng tháng", 1)[1].split("</table>", 1)[0]
+    shown = [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+        for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    ][1:]  # the heading row
+    assert shown == [
+        [
+            f"{p.month}/2021",
+            formatting.units(p.collected),
+            formatting.units(p.cumulative),
+            formatting.units(p.pace),
+        ]
+        for p in months
+    ]
+    svg = page.split('aria-labelledby="progress-title"', 1)[1].split("</svg>", 1)[0]
+    collected = re.search(r'points="([^"]*)" class="chart-collected"', svg)
+    assert collected and len(collected[1].split()) == 12
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.summary_export(demo_plan)))["Theo tháng"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if r[0] and "/2021" in str(r[0])]
+    assert [(r[0], r[2]) for r in rows] == [
+        (f"{p.month:02d}/2021", float(rates.display_units(p.cumulative))) for p in months
+    ]
+    assert rows[-1][4] == pytest.approx(float(summary.totals.rate_percent) / 100)
+    api = client.get(f"/api/v1/plans/{demo_plan.id}/progress").get_json()
+    assert api["quota"] == quota and [m["cumulative"] for m in api["months"]] == [
+        float(rates.display_units(p.cumulative)) for p in months
+    ]
+    unit = next(line for line in summary.lines if line.is_holder and line.tally.donors)
+    unit_page = client.get(f"/ke-hoach/{demo_plan.id}/don-vi/{unit.unit.id}").get_data(as_text=True)
+    assert "Tiến độ trong năm 2021" in unit_page
+    _quota, own = plan_progress(demo_plan, summary, units, vietnam_today(), unit.unit.id)
+    assert own[-1].cumulative == unit.collected

@@ -288,7 +288,7 @@ def test_export_of_the_demo_equals_rates(app, count_queries):
     assert wb["Tổng hợp"].print_title_rows == "$9:$9"
     assert wb["Tổng hợp"].page_setup.orientation == "landscape"
     assert wb["Tổng hợp"].freeze_panes == "C10"
-    assert wb.sheetnames == ["Tổng hợp", "Theo đợt", "Biểu đồ"]
+    assert wb.sheetnames == ["Tổng hợp", "Theo đợt", "Theo tháng", "Biểu đồ"]
     chart = zipfile.ZipFile(io.BytesIO(data)).read("xl/charts/chart1.xml").decode()
     # The chart draws from the summary table itself: no second copy of the data to write.
     assert re.findall(r"<f>'Tổng hợp'!\$?([A-Z])\$?\d+", chart) == ["I", "B", "I"]

@@ -156,8 +156,8 @@ def tile(page: Page, label: str):
 
 
 def fill_result(page: Page, figures: tuple[int, ...], *, replace: bool = False) -> None:
-    """The result form with the keyboard alone: type, Tab to the next field, and at the end
-    Tab past "Lưu nháp" to "Gửi báo cáo" and press Enter."""
+    """The result form with the keyboard alone: type, Tab to the next field, leave the
+    optional repeat donors empty, Tab past "Lưu nháp" to "Gửi báo cáo" and press Enter."""
     labels = (
         "Số người đăng ký",
         "Số người không đủ điều kiện hiến",
@@ -172,6 +172,8 @@ def fill_result(page: Page, figures: tuple[int, ...], *, replace: bool = False) 
         if replace:
             page.keyboard.press("Control+A")
         page.keyboard.type(str(value))
+    page.keyboard.press("Tab")
+    assert focused_label(page) == "Trong đó, số người hiến nhắc lại (nếu có đếm)"
     page.keyboard.press("Tab")
     assert focused_label(page) == "Lưu nháp"
     page.keyboard.press("Tab")

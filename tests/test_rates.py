@@ -25,6 +25,7 @@ from campaign.rates import (
     display_units,
     over_amount,
     over_rate,
+    progress,
     result_tally,
     status,
     summarize,
@@ -565,3 +566,36 @@ def test_missed_targets_do_not_change_the_quota_status():
     assert lines[2].shares.missed(targets) == [Target.LARGE_BAG, Target.PARTICIPATION]
     assert targets.set() == [Target.LARGE_BAG, Target.REPEAT, Target.PARTICIPATION]
     assert Targets(repeat=40).set() == [Target.REPEAT]
+
+
+# --- Progress through the year -----------------------------------------------------
+
+
+def test_progress_cumulates_what_the_summary_counts_month_by_month():
+    """NESTED: commune A (100) holds the union 4 (30); commune B (20); the district reports
+    for itself, outside every quota holder, so it never counts."""
+    monthly = {
+        3: {4: Bags(10), 1: Bags(50)},
+        6: {2: Bags(ml350=5), 8: Bags(8)},
+        11: {5: Bags(ml450=5)},
+    }
+    quota = 120
+    points = progress(NESTED, NESTED_QUOTAS, monthly, ML250, quota, months=12)
+    assert [p.month for p in points] == list(range(1, 13))
+    assert points[1] == (2, F(0), F(0), F(20))  # February: nothing yet, pace 120 × 2 / 12
+    assert (points[2].collected, points[2].cumulative) == (F(10), F(10))
+    assert (points[5].collected, points[5].cumulative) == (F(7) + 8, F(25))
+    assert points[11].cumulative == F(25) + F(9)  # 5 bags of 450 ml are 9 units
+    tallies = {uid: Tally(1, 0, 0, b) for month in monthly.values() for uid, b in month.items()}
+    assert (
+        points[-1].cumulative == summarize(NESTED, NESTED_QUOTAS, tallies, ML250).totals.collected
+    )
+
+
+def test_progress_of_one_unit_is_its_subtree_and_stops_at_the_current_month():
+    monthly = {3: {4: Bags(10), 8: Bags(8)}, 6: {2: Bags(4)}, 9: {2: Bags(6)}}
+    points = progress(NESTED, NESTED_QUOTAS, monthly, BAG, 100, months=7, within=2)
+    assert len(points) == 7
+    assert [p.cumulative for p in points] == [0, 0, 10, 10, 10, 14, 14]
+    assert points[6].pace == F(700, 12)
+    assert progress(NESTED, NESTED_QUOTAS, monthly, BAG, 100, months=0) == []

@@ -19,6 +19,7 @@ from campaign.api.parsing import Blueprint
 from campaign.auth import access
 from campaign.database import READ_ONLY_METHODS
 from campaign.extensions import csrf, db
+from campaign.formatting import vietnam_today
 from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, Quota, Result, User
 from campaign.numbers import parse_id
 from campaign.rates import PlanSummary, Shares, Target, Targets, display_units
@@ -427,6 +428,34 @@ def target_figures(shares: Shares, targets: Targets) -> dict[str, Any]:
         "repeat_percent": percents[Target.REPEAT],
         "participation_percent": percents[Target.PARTICIPATION],
         "targets_missed": [target.value for target in shares.missed(targets)],
+    }
+
+
+@bp.get("/plans/<int:plan_id>/progress")
+@bp.arguments(s.ProgressArgs, location="query", as_kwargs=True)
+@bp.response(200, s.ProgressSchema)
+def plan_progress(plan_id: int, unit: str | None = None) -> dict[str, Any]:
+    """Collected month by month through the plan's year, cumulated, against the even pace
+    (quota × months elapsed / 12); every month up to the current one."""
+    plan = visible_plan(plan_id)
+    made, nodes = summary.read_plan(plan)
+    unit_id = None
+    if unit is not None:
+        unit_id = unit_in_path(unit).id
+        if unit_id not in {node.id for node in nodes}:
+            abort(404)  # a unit outside the plan's tree has no progress in it
+    quota, points = summary.plan_progress(plan, made, nodes, vietnam_today(), unit_id)
+    return {
+        "quota": quota,
+        "months": [
+            {
+                "month": f"{plan.year}-{point.month:02d}",
+                "collected": display_units(point.collected),
+                "cumulative": display_units(point.cumulative),
+                "pace": display_units(point.pace),
+            }
+            for point in points
+        ],
     }
 
 

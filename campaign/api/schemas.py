@@ -286,6 +286,25 @@ class SummarySchema(ma.Schema):
     units = fields.List(fields.Nested(SummaryUnitSchema), required=True)
 
 
+class ProgressArgs(ma.Schema):
+    unit = Text(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "Code of one unit: its progress instead of the plan's"},
+    )
+
+
+class MonthSchema(ma.Schema):
+    month = fields.String(required=True, metadata={"example": "2026-03"})
+    collected = fields.Float(required=True)
+    cumulative = fields.Float(required=True)
+    pace = fields.Float(required=True, metadata={"description": "quota × months elapsed / 12"})
+
+
+class ProgressSchema(ma.Schema):
+    quota = fields.Integer(required=True)
+    months = fields.List(fields.Nested(MonthSchema), required=True)
+
+
 UnitPage = page_of(UnitSchema, "UnitPage")
 PlanPage = page_of(PlanSchema, "PlanPage")
 QuotaPage = page_of(QuotaSchema, "QuotaPage")

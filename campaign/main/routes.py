@@ -9,9 +9,10 @@ from werkzeug.wrappers import Response
 
 from campaign.auth.access import current_scope, require
 from campaign.extensions import db
+from campaign.formatting import vietnam_today
 from campaign.i18n import LANGUAGES
 from campaign.models import OrgUnit, Plan
-from campaign.services.dashboard import Filters, dashboard, unit_page
+from campaign.services.dashboard import Filters, dashboard, progress_of, unit_page
 from campaign.services.summary import read_plan
 
 bp = Blueprint("main", __name__)
@@ -36,11 +37,11 @@ def plan(plan_id: int) -> str:
     """The plan dashboard: tiles, every quota holder, subtotals by group and a chart."""
     plan = db.session.get(Plan, plan_id) or abort(404)
     require(current_scope().can_see_plan(plan))
-    filters = Filters.from_args(request.args)
+    filters = Filters.from_args(request.args, plan.targets)
     return render_template(
         "main/plan.html",
         plan=plan,
-        board=dashboard(plan, filters),
+        board=dashboard(plan, filters, vietnam_today()),
         filters=filters,
         can_manage=current_scope().can_manage_plan(plan),
     )
@@ -59,7 +60,11 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
     if unit.id not in nodes:
         abort(404)
     return render_template(
-        "main/unit.html", plan=plan, unit=unit, page=unit_page(plan, unit.id, summary, nodes)
+        "main/unit.html",
+        plan=plan,
+        unit=unit,
+        page=unit_page(plan, unit.id, summary, nodes),
+        progress=progress_of(plan, summary, nodes, vietnam_today(), unit.id),
     )
 
 

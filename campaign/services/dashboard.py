@@ -8,26 +8,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from campaign.charts import LineChart, line_chart
 from campaign.extensions import db
 from campaign.models import COUNTED_STATES, Drive, Plan, Result
 from campaign.rates import (
     EMPTY,
+    NO_TARGETS,
     Line,
+    MonthPoint,
     PlanSummary,
     Status,
     Tally,
+    Target,
+    Targets,
     Totals,
     UnitNode,
     blood_units,
     totals,
 )
-from campaign.services.summary import plan_and_descendants, read_plan, unit_and_descendants
+from campaign.services.summary import (
+    plan_and_descendants,
+    plan_progress,
+    read_plan,
+    unit_and_descendants,
+)
 from campaign.text import fold, sort_key
 
 SORTS: dict[str, Callable[[Line], Any]] = {
@@ -51,14 +62,20 @@ class Filters:
     sort: str = ""
     desc: bool = False
     group: str = "kind"
+    #: A target of the plan's: only the quota holders missing it.
+    missed: str = ""
+    targets: Targets = NO_TARGETS
 
     @classmethod
-    def from_args(cls, args: Any) -> Filters:
+    def from_args(cls, args: Any, targets: Targets = NO_TARGETS) -> Filters:
         """Unknown values are ignored rather than refused: these are bookmarkable links."""
         status = args.get("status", "")
         sort = args.get("sort", "")
         group = args.get("group", "kind")
+        missed = args.get("missed", "")
         return cls(
+            missed=missed if missed in targets.set() else "",
+            targets=targets,
             status=status if status in (*Status.__members__.values(), NOT_COMPLETED) else "",
             kind=args.get("kind", "")[:20],
             q=args.get("q", "")[:100],
@@ -75,6 +92,10 @@ class Filters:
             return False
         if self.kind and line.unit.kind != self.kind:
             return False
+        if self.missed and (
+            not line.is_holder or Target(self.missed) not in line.shares.missed(self.targets)
+        ):
+            return False
         needle = fold(self.q)
         return not needle or needle in fold(line.unit.name) or needle in fold(line.unit.code)
 
@@ -87,6 +108,27 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """A plan's or a unit's months so far, and where the chart draws them."""
+
+    year: int
+    quota: int
+    points: list[MonthPoint]
+    chart: LineChart
+
+
+def progress_of(
+    plan: Plan,
+    summary: PlanSummary,
+    nodes: dict[int, UnitNode],
+    today: date,
+    unit_id: int | None = None,
+) -> Progress:
+    quota, points = plan_progress(plan, summary, list(nodes.values()), today, unit_id)
+    return Progress(plan.year, quota, points, line_chart(points, quota))
+
+
+@dataclass(frozen=True)
 class Dashboard:
     summary: PlanSummary
     nodes: dict[int, UnitNode]
@@ -96,13 +138,14 @@ class Dashboard:
     chart: list[Line]
     #: Each line's position under every sort, so the page can re-sort without asking again.
     ranks: dict[str, dict[int, int]]
+    progress: Progress
 
     @property
     def kinds(self) -> list[str]:
         return sorted({line.unit.kind for line in self.summary.lines})
 
 
-def dashboard(plan: Plan, filters: Filters) -> Dashboard:
+def dashboard(plan: Plan, filters: Filters, today: date) -> Dashboard:
     summary, units = read_plan(plan)
     nodes = {n.id: n for n in units}
     lines = [line for line in summary.lines if filters.keep(line)]
@@ -115,7 +158,8 @@ def dashboard(plan: Plan, filters: Filters) -> Dashboard:
         for key, order in SORTS.items()
     }
     groups = _groups(summary, nodes, filters.group)
-    return Dashboard(summary, nodes, lines, groups, chart, ranks)
+    progress = progress_of(plan, summary, nodes, today)
+    return Dashboard(summary, nodes, lines, groups, chart, ranks, progress)
 
 
 def _groups(summary: PlanSummary, nodes: dict[int, UnitNode], by: str) -> list[Group]:

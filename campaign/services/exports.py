@@ -7,9 +7,15 @@ from datetime import date
 from flask_babel import force_locale
 
 from campaign import labels
+from campaign.formatting import vietnam_today
 from campaign.models import Plan
 from campaign.services.plans import grid_units
-from campaign.services.summary import drive_tallies, plan_quotas_and_headcounts, plan_summary
+from campaign.services.summary import (
+    drive_tallies,
+    plan_progress,
+    plan_quotas_and_headcounts,
+    read_plan,
+)
 from campaign.spreadsheets.summary import DriveLine, ReportInfo, summary_workbook
 from campaign.spreadsheets.templates import TemplateRow, quota_template
 
@@ -31,8 +37,9 @@ def steering_committee(unit_name: str) -> str:
 
 
 def summary_export(plan: Plan, day: date | None = None) -> bytes:
-    """Five queries (the summary's four and the drive detail) whatever the plan's size."""
-    summary = plan_summary(plan)
+    """Six queries (the summary's four, the drive detail, the months) whatever the plan's size."""
+    summary, units = read_plan(plan)
+    _quota, months = plan_progress(plan, summary, units, day or vietnam_today())
     detail = [
         DriveLine(drive.name, unit.name, unit.kind, tally, tally.collected(plan.rule))
         for drive, unit, tally in drive_tallies(plan)
@@ -46,14 +53,15 @@ def summary_export(plan: Plan, day: date | None = None) -> bytes:
     info = ReportInfo(
         issuer=committee,
         place=place_name(plan.issuer.name),
-        day=day or date.today(),
+        day=day or vietnam_today(),
         plan_number=plan.number,
         plan_issued_on=plan.issued_on,
         plan_issuer=committee,
         plan_title=plan.title,
         rule_label=rule_label,
+        targets=plan.targets,
     )
-    return summary_workbook(info, summary, detail, kinds, statuses)
+    return summary_workbook(info, summary, detail, kinds, statuses, months, plan.year)
 
 
 def export_filename(plan: Plan) -> str:

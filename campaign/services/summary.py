@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, case, func, or_, select
+from sqlalchemy import Row, Select, case, extract, func, or_, select
 
 from campaign.extensions import db
 from campaign.models import (
@@ -19,7 +19,16 @@ from campaign.models import (
     ResultState,
     UnitMove,
 )
-from campaign.rates import Bags, PlanSummary, Tally, UnitNode, result_tally, summarize
+from campaign.rates import (
+    Bags,
+    MonthPoint,
+    PlanSummary,
+    Tally,
+    UnitNode,
+    progress,
+    result_tally,
+    summarize,
+)
 from campaign.services.scope import tree_ids
 from campaign.text import sort_key
 
@@ -208,3 +217,65 @@ def drive_tallies(plan: Plan) -> list[tuple[DriveRef, UnitNode, Tally]]:
     ]  # fmt: skip
     rows.sort(key=lambda r: (r[0].starts_on, r[0].id, sort_key(r[1].name)))
     return rows
+
+
+def monthly_bags(plan: Plan, approved_only: bool = False) -> dict[int, dict[int, Bags]]:
+    """Month of the plan's year -> unit id -> the bags of the unit's own counted results in
+    the drives (of the plan tree) ending that month. One query.
+
+    A drive ending outside the plan's year counts in its first or last month, so the
+    year's last month always holds everything the plan counts."""
+    states = (ResultState.APPROVED.value,) if approved_only else COUNTED_STATES
+    year, month = extract("year", Drive.ends_on), extract("month", Drive.ends_on)
+    query = (
+        select(
+            year,
+            month,
+            Result.unit_id,
+            func.sum(Result.bags_250),
+            func.sum(Result.bags_350),
+            func.sum(Result.bags_450),
+        )
+        .join(Drive, Drive.id == Result.drive_id)
+        .where(Drive.plan_id.in_(plan_and_descendants(plan.id)), Result.state.in_(states))
+        .group_by(year, month, Result.unit_id)
+    )
+    found: dict[int, dict[int, Bags]] = {}
+    for y, m, unit_id, b250, b350, b450 in _rows(query):
+        index = 1 if y < plan.year else 12 if y > plan.year else int(m)
+        by_unit = found.setdefault(index, {})
+        by_unit[unit_id] = by_unit.get(unit_id, Bags()) + Bags(b250, b350, b450)
+    return found
+
+
+def months_elapsed(year: int, today: date) -> int:
+    """How many months of ``year`` have begun by ``today``: 12 for a past year, 0 for one
+    to come."""
+    if year < today.year:
+        return 12
+    return today.month if year == today.year else 0
+
+
+def plan_progress(
+    plan: Plan,
+    summary: PlanSummary,
+    units: list[UnitNode],
+    today: date,
+    unit_id: int | None = None,
+) -> tuple[int, list[MonthPoint]]:
+    """The plan's (or one unit's) quota and its months so far, from the summary's tree."""
+    quotas = {line.unit.id: line.quota for line in summary.lines if line.quota is not None}
+    if unit_id is None:
+        quota = summary.totals.quota
+    else:
+        quota = next((line.quota or 0 for line in summary.lines if line.unit.id == unit_id), 0)
+    points = progress(
+        units,
+        quotas,
+        monthly_bags(plan),
+        summary.rule,
+        quota,
+        months_elapsed(plan.year, today),
+        within=unit_id,
+    )
+    return quota, points

@@ -56,6 +56,30 @@ DRIVE_HEADERS = (
     "Túi 450 ml",
     "Đơn vị máu",
 )
+MONTH_HEADERS = (
+    "Tháng",
+    "Thu trong tháng",
+    "Cộng dồn",
+    "Tiến độ đều",
+    "Cộng dồn so với chỉ tiêu năm",
+)
+#: A column per target the plan sets, before "Kết quả", and how the note under the table and
+#: a missed target beside a status read.
+TARGET_HEADERS = {
+    "large_bag": "Tỷ lệ túi 350-450 ml",
+    "repeat": "Tỷ lệ hiến nhắc lại",
+    "participation": "Tỷ lệ quân số tham gia",
+}
+TARGET_NOTES = {
+    "large_bag": "tỷ lệ túi 350 ml và 450 ml từ {}% số người hiến",
+    "repeat": "tỷ lệ người hiến nhắc lại từ {}%",
+    "participation": "tỷ lệ quân số tham gia hiến máu từ {}%",
+}
+TARGET_MISSED = {
+    "large_bag": "chưa đạt tỷ lệ túi 350 ml",
+    "repeat": "chưa đạt tỷ lệ hiến nhắc lại",
+    "participation": "chưa đạt tỷ lệ tham gia",
+}
 #: Report sections, in order; each unit kind falls in one.
 GROUPS = (
     ("Xã, phường, thị trấn", ("province", "district", "commune", "ward", "special_zone", "town")),
@@ -83,6 +107,13 @@ class ReportInfo:
     plan_issuer: str
     plan_title: str
     rule_label: str
+    #: The plan's targets beyond blood units: a column each, and a note under the table.
+    targets: rates.Targets = rates.NO_TARGETS
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        added = tuple(TARGET_HEADERS[t] for t in self.targets.set())
+        return (*SUMMARY_HEADERS[:-1], *added, SUMMARY_HEADERS[-1])
 
 
 @dataclass(frozen=True)
@@ -120,13 +151,16 @@ def summary_workbook(
     drive_lines: Sequence[DriveLine],
     kinds: Mapping[str, str],
     statuses: Mapping[str, str],
+    months: Sequence[rates.MonthPoint] = (),
+    year: int | None = None,
 ) -> bytes:
-    """The workbook as bytes: sheets "Tổng hợp", "Theo đợt" and "Biểu đồ"."""
+    """The workbook as bytes: sheets "Tổng hợp", "Theo đợt", "Theo tháng" and "Biểu đồ"."""
     wb = Workbook(write_only=True)
     styles = Styles(wb)
     table = report_sheet(wb, "Tổng hợp")
     rows = _summary_sheet(table, styles, info, summary, kinds, statuses)
     _drive_sheet(report_sheet(wb, "Theo đợt"), styles, info, drive_lines, kinds, summary.rule)
+    _month_sheet(report_sheet(wb, "Theo tháng"), styles, info, months, summary.totals.quota, year)
     _chart_sheet(report_sheet(wb, "Biểu đồ"), table, rows)
     buffer = io.BytesIO()
     wb.save(buffer)
@@ -207,8 +241,16 @@ def _official_header(
 
 
 def _summary_row(
-    line: Line, index: int | None, kinds: Mapping[str, str], statuses: Mapping[str, str]
+    line: Line,
+    index: int | None,
+    kinds: Mapping[str, str],
+    statuses: Mapping[str, str],
+    targets: rates.Targets,
 ) -> list[Any]:
+    status = statuses[line.status.value]
+    missed = line.shares.missed(targets) if line.is_holder and targets.set() else []
+    if missed:
+        status = "; ".join([status, *(TARGET_MISSED[t] for t in missed)])
     return [
         index,
         line.unit.name,
@@ -220,11 +262,17 @@ def _summary_row(
         number(line.collected),
         _fraction(rates.display_percent(line.rate)),
         number(line.over_amount) if line.over_amount else None,
-        statuses[line.status.value],
+        *_shares(line.shares, targets),
+        status,
     ]
 
 
-def _totals_row(label: str, totals: rates.Totals) -> list[Any]:
+def _shares(shares: rates.Shares, targets: rates.Targets) -> list[float | None]:
+    """The set targets' shares, as the screens show them (never reaching a missed target)."""
+    return [_fraction(rates.display_share(shares.of(t), targets.of(t))) for t in targets.set()]
+
+
+def _totals_row(label: str, totals: rates.Totals, targets: rates.Targets) -> list[Any]:
     return [
         None,
         label,
@@ -236,6 +284,7 @@ def _totals_row(label: str, totals: rates.Totals) -> list[Any]:
         number(totals.collected),
         _fraction(totals.rate_percent),
         number(rates.over_amount(totals.collected, totals.quota)) or None,
+        *_shares(totals.shares, targets),
         f"{totals.completed}/{totals.holders} hoàn thành",
     ]
 
@@ -254,17 +303,17 @@ def _summary_sheet(
     statuses: Mapping[str, str],
 ) -> tuple[int, int]:
     """Writes the sheet; returns the rows of its table, from the header to the grand total."""
+    targets, headers = info.targets, info.headers
     body: list[tuple[int | None, list[Any]]] = []  # (depth of a unit line, values)
     counter = 0
     for position, (title, members) in enumerate(grouped(summary.lines)):
         body.append((None, [ROMAN[position], title]))
         for line in members:
             counter += 1
-            body.append((line.depth, _summary_row(line, counter, kinds, statuses)))
-        body.append(
-            (None, _totals_row(f"Cộng {title.lower()}", rates.totals(members, summary.rule)))
-        )
-    body.append((None, _totals_row("TỔNG CỘNG", summary.totals)))
+            body.append((line.depth, _summary_row(line, counter, kinds, statuses, targets)))
+        subtotal = rates.totals(members, summary.rule)
+        body.append((None, _totals_row(f"Cộng {title.lower()}", subtotal, targets)))
+    body.append((None, _totals_row("TỔNG CỘNG", summary.totals, targets)))
     if summary.outside:
         outside = summary.tally_outside
         body.append(
@@ -283,15 +332,16 @@ def _summary_sheet(
             )
         )
     header_row = TITLE_ROWS + 1
-    _print_setup(ws, header_row, _widths(SUMMARY_HEADERS, (v for _, v in body)))
-    _official_header(ws, styles, info, len(SUMMARY_HEADERS))
+    _print_setup(ws, header_row, _widths(headers, (v for _, v in body)))
+    _official_header(ws, styles, info, len(headers))
     ws.append(
-        [
-            cell(ws, h, styles.get(bold=True, align="center", wrap=True, grid=True))
-            for h in SUMMARY_HEADERS
-        ]
+        [cell(ws, h, styles.get(bold=True, align="center", wrap=True, grid=True)) for h in headers]
     )
-    formats = (None, None, None, INTEGER, INTEGER, INTEGER, INTEGER, UNITS, PERCENT, UNITS, None)
+    formats = (
+        *(None, None, None, INTEGER, INTEGER, INTEGER, INTEGER, UNITS, PERCENT, UNITS),
+        *(PERCENT for _ in targets.set()),
+        None,
+    )
     plain = [styles.get(number_format=f, grid=True) for f in formats]
     strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
     # The tree shows as an indent, so a unit's name stays exactly as stored.
@@ -305,8 +355,15 @@ def _summary_sheet(
 
 def _closing(summary: PlanSummary, info: ReportInfo) -> list[list[tuple[str, dict[str, Any]]]]:
     """The summary sentence and the signature block."""
+    set_targets = info.targets.set()
+    note = (
+        "Chỉ tiêu khác của kế hoạch: "
+        + "; ".join(TARGET_NOTES[t].format(info.targets.of(t)) for t in set_targets)
+        + ". Đơn vị chưa đạt được ghi ở cột Kết quả; việc hoàn thành chỉ tiêu đơn vị máu "
+        "không đổi."
+    )
     return [
-        [],
+        [(note, {"italic": True, "size": 11})] if set_targets else [],
         [(summary_sentence(summary.totals) + ".", {"bold": True})],
         [],
         [("Nơi nhận:", {"bold": True, "italic": True})]
@@ -384,6 +441,45 @@ def _drive_sheet(
     strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
     for index, values in enumerate(rows):
         ws.append_styled(values, strong if index == len(rows) - 1 else plain)
+
+
+def _month_sheet(
+    ws: ReportSheet,
+    styles: Styles,
+    info: ReportInfo,
+    months: Sequence[rates.MonthPoint],
+    quota: int,
+    year: int | None,
+) -> None:
+    """The plan's year month by month: collected, cumulated, the even pace, and the share
+    of the year's quota reached ("đạt 122,2% kế hoạch năm")."""
+    rows = [
+        [
+            f"{point.month:02d}/{year}",
+            number(point.collected),
+            number(point.cumulative),
+            number(point.pace),
+            _fraction(rates.display_percent(rates.completion_rate(point.cumulative, quota))),
+        ]
+        for point in months
+    ]
+    header_row = 3
+    _print_setup(ws, header_row, _widths(MONTH_HEADERS, rows))
+    title = f"TIẾN ĐỘ THEO THÁNG - KẾ HOẠCH SỐ {info.plan_number} (CHỈ TIÊU NĂM: {quota})"
+    ws.append([cell(ws, title, styles.get(bold=True, size=13))])
+    ws.append([])
+    ws.append(
+        [
+            cell(ws, h, styles.get(bold=True, align="center", wrap=True, grid=True))
+            for h in MONTH_HEADERS
+        ]
+    )
+    formats = (None, UNITS, UNITS, UNITS, PERCENT)
+    plain = [styles.get(number_format=f, grid=True) for f in formats]
+    for values in rows:
+        ws.append_styled(values, plain)
+    if not rows:
+        ws.append([cell(ws, "Năm của kế hoạch chưa bắt đầu.", styles.get(italic=True))])
 
 
 def _chart_sheet(ws: WriteOnlyWorksheet, table: WriteOnlyWorksheet, rows: tuple[int, int]) -> None:
