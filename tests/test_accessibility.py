@@ -139,19 +139,23 @@ def axe() -> Axe:
 
 @pytest.fixture(scope="module")
 def tabs(browser: Browser, served) -> Iterator[Callable[..., Page]]:
-    """One page per role and screen, signed in on first use and reused after."""
+    """One page per role and view, signed in on first use and reused after."""
     server, _app, data = served
     opened: dict[tuple[str, str], Page] = {}
 
-    def tab(role: str, screen: str = "desktop") -> Page:
-        if (role, screen) not in opened:
-            device = PHONE if screen == "phone" else DESKTOP
+    def tab(role: str, view: str = "desktop") -> Page:
+        """``view``: "desktop", "phone", or "english" (a desktop in the other language)."""
+        if (role, view) not in opened:
+            device = PHONE if view == "phone" else DESKTOP
             context = browser.new_context(**device, locale="vi-VN", base_url=server.url)
             page = context.new_page()
             if role != "anonymous":
                 sign_in(page, ACCOUNTS[role], data["passwords"][role])
-            opened[role, screen] = page
-        return opened[role, screen]
+            if view == "english":
+                with page.expect_navigation():
+                    page.get_by_role("button", name="English").click()
+            opened[role, view] = page
+        return opened[role, view]
 
     yield tab
     for page in opened.values():
@@ -363,4 +367,40 @@ def test_main_pages_on_a_phone(served, tabs, axe):
         response = page.goto(url)
         assert response is not None and response.status == 200, url
         violations += check(axe, page, f"{url} on a phone as {role}")
+    assert_none(violations)
+
+
+def sort_by_rate(page: Page) -> None:
+    page.locator("thead a[data-sort=rate]").click()
+    assert page.locator("thead th[aria-sort=ascending]").inner_text().strip() == "Tỷ lệ"
+
+
+def search_units(page: Page) -> None:
+    page.get_by_role("searchbox").fill("quang")
+
+
+#: (role, view, URL, what is done on the page before axe looks).
+STATES: list[tuple[str, str, str, Callable[[Page], None] | None]] = [
+    ("organiser", "desktop", "/ke-hoach/{plan}?sort=rate&dir=desc", None),
+    ("organiser", "desktop", "/ke-hoach/{plan}", sort_by_rate),
+    ("organiser", "desktop", "/ke-hoach/{plan}", search_units),
+    ("organiser", "english", "/", None),
+    ("organiser", "english", "/ke-hoach/{plan}", None),
+    ("organiser", "english", "/ke-hoach/{plan}/chi-tieu", None),
+    ("reporter", "english", "/bao-cao/don-vi/{unit}/dot/{drive}", None),
+]
+
+
+def test_pages_sorted_searched_and_in_english(served, tabs, axe):
+    _server, _app, data = served
+    violations: Violations = []
+    for role, view, url, action in STATES:
+        page = tabs(role, view)
+        url = url.format(**data)
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        if action:
+            action(page)
+        where = f"{url} as {role} ({view}{', ' + action.__name__ if action else ''})"
+        violations += check(axe, page, where)
     assert_none(violations)
