@@ -28,7 +28,8 @@
       link.addEventListener("click", function (event) {
         event.preventDefault();
         var key = "rank" + link.dataset.sort.charAt(0).toUpperCase() + link.dataset.sort.slice(1);
-        var descending = link.getAttribute("aria-sort") === "ascending";
+        var heading = link.closest("th");
+        var descending = heading.getAttribute("aria-sort") === "ascending";
         var rows = Array.prototype.slice.call(body.rows).filter(function (r) {
           return r.dataset[key] !== undefined;
         });
@@ -37,10 +38,10 @@
           return descending ? -d : d;
         });
         rows.forEach(function (r) { body.appendChild(r); });
-        table.querySelectorAll("thead a[aria-sort]").forEach(function (other) {
+        table.querySelectorAll("thead th[aria-sort]").forEach(function (other) {
           other.removeAttribute("aria-sort");
         });
-        link.setAttribute("aria-sort", descending ? "descending" : "ascending");
+        heading.setAttribute("aria-sort", descending ? "descending" : "ascending");
       });
     });
   }

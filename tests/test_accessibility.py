@@ -1,0 +1,432 @@
+"""Every page, as every role sees it, has no WCAG 2.1 A or AA violation that axe-core finds.
+
+The pages come from the app's URL map, so a new page is checked without a new line here:
+each GET route that serves HTML is opened as each demo account (admin, organiser, leader,
+reporter) with its parameters taken from the demo data set; the ones a role may not open
+are left to the error-page checks. Forms are also checked after a submission with errors,
+the main pages at a phone's width, and a few pages sorted, in English, or in states the
+demo data lacks. axe-core comes bundled in a Python package, pinned in the test extras:
+nothing is downloaded when the tests run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask, url_for
+from flask_migrate import upgrade
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from sqlalchemy import select
+from werkzeug.routing import Rule
+from werkzeug.security import generate_password_hash
+
+from campaign.extensions import db
+from campaign.models import Drive, OrgUnit, Plan, PlanStatus, Result, User
+from campaign.services import demo, plans, results, tokens
+from campaign.spreadsheets import XLSX_MIMETYPE
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, LiveServer
+from tests.conftest import empty_tables, make_app
+from tests.test_imports import xlsx
+
+#: WCAG 2.0 and 2.1, levels A and AA: what the product promises.
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+#: The demo account of each role (data/demo/plans.json).
+ACCOUNTS = {
+    "admin": "demo.admin",
+    "organiser": "demo.bcd",
+    "leader": "demo.lanhdao",
+    "reporter": "demo.quangbinh",
+}
+#: Not pages: programs' endpoints and files to download.
+NOT_PAGES = ("static", "api.", "api-docs.")
+DOWNLOADS = (".xlsx", ".json")
+#: Pages reached only through a form, checked in test_import_preview.
+REACHED_BY_FORM = {"imports.preview"}
+
+Violations = list[str]
+
+
+# --- the server, the browser, the data ------------------------------------------------
+
+
+def _fast_hash(password: str) -> str:
+    # Four accounts: scrypt would cost more than the pages themselves.
+    return generate_password_hash(password, method="pbkdf2:sha256:1")
+
+
+@pytest.fixture(scope="module")
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, Flask, dict[str, Any]]]:
+    """The demo data set served with CSRF on; the demo accounts' passwords and the ids
+    that fill the routes' parameters."""
+    if os.environ.get("TEST_DATABASE_URL", "").strip():
+        url = request.getfixturevalue("migrated")
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("axe") / "live.sqlite")
+        with make_app(url).app_context():
+            upgrade()
+            db.engine.dispose()
+    app = make_app(url, WTF_CSRF_ENABLED=True)
+    with pytest.MonkeyPatch.context() as patch, app.app_context():
+        patch.setattr("campaign.models.users.generate_password_hash", _fast_hash)
+        demo.load()
+        passwords = {username: password for username, _, password in demo.reset_demo_accounts()}
+        data = _demo_ids(passwords)
+        data |= _states_the_demo_lacks()
+        db.session.commit()
+        db.session.remove()
+    server = LiveServer(app).start()
+    yield server, app, data
+    server.stop()
+    with app.app_context():
+        empty_tables()
+        db.engine.dispose()
+
+
+def _demo_ids(passwords: dict[str, str]) -> dict[str, Any]:
+    """The district's plan, its drive, the reporter's commune and its result, a unit whose
+    report is a draft."""
+    district = db.session.scalars(select(OrgUnit).filter_by(code="QX")).one()
+    commune = db.session.scalars(select(OrgUnit).filter_by(code="QX-BINH")).one()
+    plan = db.session.scalars(select(Plan).filter_by(issuer_id=district.id)).one()
+    drive = db.session.scalars(select(Drive).filter_by(plan_id=plan.id)).one()
+    result = db.session.scalars(
+        select(Result).filter_by(drive_id=drive.id, unit_id=commune.id)
+    ).one()
+    draft = db.session.scalars(select(Result).filter_by(drive_id=drive.id, state="draft")).first()
+    submitted = db.session.scalars(
+        select(Result).filter_by(drive_id=drive.id, state="submitted")
+    ).first()
+    assert draft is not None and submitted is not None, "the demo data has these reports"
+    reporter = db.session.scalars(select(User).filter_by(username=ACCOUNTS["reporter"])).one()
+    return {
+        "passwords": {role: passwords[name] for role, name in ACCOUNTS.items()},
+        "plan": plan.id,
+        "drive": drive.id,
+        "unit": commune.id,
+        "district": district.id,
+        "result": result.id,
+        "draft_unit": draft.unit_id,
+        "submitted": submitted.id,
+        "user": reporter.id,
+    }
+
+
+def _states_the_demo_lacks() -> dict[str, Any]:
+    """The province's plan closed, a report reopened with a reason and an API token of the
+    organiser's: what some pages show that the demo data leaves out."""
+    province = db.session.scalars(select(OrgUnit).filter_by(code="TH")).one()
+    closed = db.session.scalars(select(Plan).filter_by(issuer_id=province.id)).one()
+    plans.set_status(closed, PlanStatus.CLOSED.value)
+    school = db.session.scalars(select(OrgUnit).filter_by(code="QX-BINH-THQB")).one()
+    reopened = db.session.scalars(select(Result).filter_by(unit_id=school.id)).one()
+    results.reopen(reopened, "Số túi 350 ml ghi thiếu 2 túi so với danh sách.")
+    organiser = db.session.scalars(select(User).filter_by(username=ACCOUNTS["organiser"])).one()
+    tokens.create_token(organiser, "Phần mềm của bệnh viện")
+    return {"closed_plan": closed.id, "returned_unit": school.id}
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def axe() -> Axe:
+    return Axe()
+
+
+@pytest.fixture(scope="module")
+def tabs(browser: Browser, served) -> Iterator[Callable[..., Page]]:
+    """One page per role and view, signed in on first use and reused after."""
+    server, _app, data = served
+    opened: dict[tuple[str, str], Page] = {}
+
+    def tab(role: str, view: str = "desktop") -> Page:
+        """``view``: "desktop", "phone", or "english" (a desktop in the other language)."""
+        if (role, view) not in opened:
+            device = PHONE if view == "phone" else DESKTOP
+            context = browser.new_context(**device, locale="vi-VN", base_url=server.url)
+            page = context.new_page()
+            if role != "anonymous":
+                sign_in(page, ACCOUNTS[role], data["passwords"][role])
+            if view == "english":
+                with page.expect_navigation():
+                    page.get_by_role("button", name="English").click()
+            opened[role, view] = page
+        return opened[role, view]
+
+    yield tab
+    for page in opened.values():
+        page.context.close()
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.goto("/dang-nhap")
+    page.get_by_label("Tên đăng nhập", exact=True).fill(username)
+    page.get_by_label("Mật khẩu", exact=True).fill(password)
+    with page.expect_navigation():
+        page.get_by_label("Mật khẩu", exact=True).press("Enter")
+    assert "/dang-nhap" not in page.url, page.locator("body").inner_text()
+
+
+# --- axe ------------------------------------------------------------------------------
+
+
+def check(axe: Axe, page: Page, where: str) -> Violations:
+    """What axe finds on the page shown, one line per rule broken, with the elements."""
+    results = axe.run(page, options=AXE_OPTIONS).response
+    return [
+        f"{v['id']} ({v['impact']}) on {where}: {v['help']} — "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"])
+        for v in results["violations"]
+    ]
+
+
+def assert_none(violations: Violations) -> None:
+    assert not violations, f"{len(violations)} accessibility violations:\n" + "\n".join(violations)
+
+
+# --- the pages, from the URL map ------------------------------------------------------
+
+
+def page_rules(app: Flask) -> list[Rule]:
+    """The routes a browser opens as pages: GET, HTML, not a download."""
+    return sorted(
+        (
+            rule
+            for rule in app.url_map.iter_rules()
+            if "GET" in (rule.methods or ())
+            and not rule.endpoint.startswith(NOT_PAGES)
+            and not rule.rule.endswith(DOWNLOADS)
+            and rule.endpoint not in REACHED_BY_FORM
+        ),
+        key=lambda rule: rule.rule,
+    )
+
+
+def arguments(rule: Rule, data: dict[str, Any]) -> dict[str, Any]:
+    """The rule's parameters from the demo data: the district's plan and drive, the
+    reporter's commune and its result, the reporter's account; an import's target is the
+    thing it imports into."""
+    targets = {"imports.units": "district", "imports.quotas": "plan", "imports.results": "drive"}
+    known = {
+        "plan_id": data["plan"],
+        "drive_id": data["drive"],
+        "unit_id": data["unit"],
+        "result_id": data["result"],
+        "user_id": data["user"],
+        "entity": "result",
+        "entity_id": data["result"],
+    }
+    values = {}
+    for name in rule.arguments:
+        if name == "target_id" and rule.endpoint in targets:
+            values[name] = data[targets[rule.endpoint]]
+        else:
+            assert name in known, f"{rule.endpoint}: give its parameter {name} a demo value"
+            values[name] = known[name]
+    return values
+
+
+@pytest.fixture(scope="module")
+def pages(served) -> dict[str, str]:
+    """endpoint -> URL of every page, its parameters filled from the demo data."""
+    _server, app, data = served
+    with app.test_request_context():
+        return {
+            rule.endpoint: url_for(rule.endpoint, **arguments(rule, data))
+            for rule in page_rules(app)
+        }
+
+
+# --- the tests ------------------------------------------------------------------------
+
+
+#: The main part of the page as HTML, without what changes from one session to the next.
+MAIN_CONTENT = """() => {
+    const main = document.querySelector("main").cloneNode(true);
+    main.querySelectorAll("input[name=csrf_token]").forEach(i => i.removeAttribute("value"));
+    return main.outerHTML;
+}"""
+
+
+def test_every_page_as_every_role(tabs, axe, pages):
+    """Each role's first page is checked whole, header included; after that a page whose
+    main part is the same as one already checked (for another role, or after a redirect) is
+    not checked again: the time goes to what differs."""
+    violations: Violations = []
+    opened: dict[str, list[str]] = {endpoint: [] for endpoint in pages}
+    checked: set[str] = set()
+    for role in ACCOUNTS:
+        page = tabs(role)
+        first = True
+        for endpoint, url in pages.items():
+            response = page.goto(url)
+            assert response is not None
+            if response.status in (403, 404):
+                continue  # not this role's page; the error page is checked on its own
+            assert response.status == 200, f"{url} as {role}: {response.status}"
+            opened[endpoint].append(role)
+            main = page.evaluate(MAIN_CONTENT)
+            if first or main not in checked:
+                checked.add(main)
+                first = False
+                violations += check(axe, page, f"{url} as {role}")
+    unchecked = [endpoint for endpoint, roles in opened.items() if not roles]
+    assert not unchecked, f"no demo account could open these pages: give them demo data {unchecked}"
+    assert_none(violations)
+
+
+ERRORS = [
+    ("anonymous", "/dang-nhap", 200),
+    ("anonymous", "/khong-co-trang-nay", 404),
+    ("reporter", "/khong-co-trang-nay", 404),
+    ("reporter", "/quan-tri/tai-khoan", 403),
+    ("organiser", "/dang-xuat", 405),
+]
+
+
+def test_sign_in_and_error_pages(tabs, axe):
+    violations: Violations = []
+    for role, url, status in ERRORS:
+        page = tabs(role)
+        response = page.goto(url)
+        assert response is not None and response.status == status, url
+        violations += check(axe, page, f"{url} as {role}")
+    assert_none(violations)
+
+
+#: (role, URL, the submit button's name, what each text field gets): the form sent with the
+#: browser's own checks off, so that the server answers with its errors.
+SUBMISSIONS = [
+    ("anonymous", "/dang-nhap", "Đăng nhập", ""),
+    ("organiser", "/ke-hoach/moi", "Lưu", ""),
+    ("organiser", "/don-vi/moi", "Lưu", ""),
+    ("organiser", "/don-vi/gop", "Sáp nhập", ""),
+    ("organiser", "/ke-hoach/{plan}/dot/moi", "Lưu", ""),
+    ("organiser", "/ke-hoach/{plan}/chi-tieu", "Lưu chỉ tiêu", "-1"),
+    ("organiser", "/ke-hoach/{plan}/dot/{drive}/ket-qua", "Lưu kết quả", "-1"),
+    ("organiser", "/bao-cao/don-vi/{draft_unit}/dot/{drive}", "Gửi báo cáo", ""),
+    ("organiser", "/bao-cao/ket-qua/{submitted}", "Trả lại", ""),
+    ("organiser", "/ke-hoach/{plan}/nhap-chi-tieu", "Tải lên và xem trước", ""),
+    ("admin", "/quan-tri/tai-khoan/moi", "Lưu", ""),
+    ("reporter", "/doi-mat-khau", "Đổi mật khẩu", ""),
+]
+
+
+def test_forms_sent_with_errors(served, tabs, axe):
+    _server, _app, data = served
+    violations: Violations = []
+    for role, url, button, value in SUBMISSIONS:
+        page = tabs(role)
+        url = url.format(**data)
+        page.goto(url)
+        submit = page.locator("main").get_by_role("button", name=button, exact=True)
+        form = submit.evaluate_handle("b => { b.form.noValidate = true; return b.form; }")
+        fields = "input:is([type=text], [type=number], :not([type])), textarea"
+        fields = f":is({fields}):not([readonly], [disabled])"
+        for field in form.query_selector_all(fields):
+            field.fill(value)
+        with page.expect_navigation():
+            submit.click()
+        assert page.locator("main :is(.error, .flash-error)").count(), (
+            f"{url} as {role}: no error shown"
+        )
+        violations += check(axe, page, f"{url} sent with errors as {role}")
+    assert_none(violations)
+
+
+def test_import_preview(served, tabs, axe):
+    """A quota workbook with a change and a unit that does not exist, previewed."""
+    _server, _app, data = served
+    page = tabs("organiser")
+    page.goto(f"/ke-hoach/{data['plan']}/nhap-chi-tieu")
+    workbook = xlsx(
+        ["Mã đơn vị", "Tên đơn vị", "Chỉ tiêu"], ["QX-BINH", None, 99], [None, "Xã Không Có", 5]
+    )
+    page.get_by_label("Tệp Excel (.xlsx)").set_input_files(
+        files=[{"name": "chi-tieu.xlsx", "mimeType": XLSX_MIMETYPE, "buffer": workbook}]
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Tải lên và xem trước").click()
+    assert "/nhap-excel/" in page.url, page.locator("main").inner_text()
+    violations = check(axe, page, "an import preview as organiser")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Hủy tệp này").click()
+    assert_none(violations)
+
+
+PHONE_PAGES = [
+    ("anonymous", "/dang-nhap"),
+    ("organiser", "/"),
+    ("organiser", "/ke-hoach/{plan}"),
+    ("organiser", "/ke-hoach/{plan}/don-vi/{unit}"),
+    ("organiser", "/bao-cao/duyet"),
+    ("reporter", "/bao-cao/"),
+    ("reporter", "/bao-cao/don-vi/{unit}/dot/{drive}"),
+]
+
+
+def test_main_pages_on_a_phone(served, tabs, axe):
+    _server, _app, data = served
+    violations: Violations = []
+    for role, url in PHONE_PAGES:
+        page = tabs(role, "phone")
+        url = url.format(**data)
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        violations += check(axe, page, f"{url} on a phone as {role}")
+    assert_none(violations)
+
+
+def sort_by_rate(page: Page) -> None:
+    page.locator("thead a[data-sort=rate]").click()
+    assert page.locator("thead th[aria-sort=ascending]").inner_text().strip() == "Tỷ lệ"
+
+
+#: (role, view, URL, what is done on the page before axe looks): sorted by the server and
+#: by the script, in English, and the states _states_the_demo_lacks sets up.
+STATES: list[tuple[str, str, str, Callable[[Page], None] | None]] = [
+    ("organiser", "desktop", "/ke-hoach/{plan}?sort=rate&dir=desc", None),
+    ("organiser", "desktop", "/ke-hoach/{plan}", sort_by_rate),
+    ("organiser", "english", "/", None),
+    ("organiser", "english", "/ke-hoach/{plan}", None),
+    ("reporter", "english", "/bao-cao/don-vi/{unit}/dot/{drive}", None),
+    ("organiser", "desktop", "/bao-cao/don-vi/{returned_unit}/dot/{drive}", None),
+    ("admin", "desktop", "/ke-hoach/{closed_plan}", None),
+    ("admin", "desktop", "/ke-hoach/{closed_plan}/sua", None),
+    ("admin", "desktop", "/ke-hoach/{closed_plan}/chi-tieu", None),
+]
+
+
+def test_pages_in_other_states(served, tabs, axe):
+    _server, _app, data = served
+    violations: Violations = []
+    for role, view, url, action in STATES:
+        page = tabs(role, view)
+        url = url.format(**data)
+        response = page.goto(url)
+        assert response is not None and response.status == 200, url
+        if action:
+            action(page)
+        where = f"{url} as {role} ({view}{', ' + action.__name__ if action else ''})"
+        violations += check(axe, page, where)
+    assert_none(violations)
