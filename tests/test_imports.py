@@ -481,3 +481,47 @@ def test_a_units_import_creates_units_only_where_the_importing_user_may(setup):
 
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_quota_file_may_carry_headcounts_and_a_file_without_them_keeps_them(setup):
+    _district, communes, plan, _drive = setup
+    data = xlsx(
+        ["Đơn vị", "Chỉ tiêu", "Quân số"],
+        ["Quảng Bình", 40, 250],
+        ["Quảng Chính", 20, None],
+    )
+    preview = imports.preview_quotas(data, plan)
+    assert preview.ok, preview.problems
+    assert [c.after for c in preview.changes] == ["40 (quân số 250)", "20"]
+    imports.apply(preview)
+    heads = dict(
+        db.session.execute(select(Quota.unit_id, Quota.headcount).where(Quota.plan_id == plan.id))
+        .tuples()
+        .all()
+    )
+    assert heads == {communes[0].id: 250, communes[1].id: None}
+    again = imports.preview_quotas(xlsx(["Đơn vị", "Chỉ tiêu"], ["Quảng Bình", 45]), plan)
+    imports.apply(again)
+    db.session.expire_all()
+    assert db.session.scalar(select(Quota.headcount).where(Quota.unit_id == communes[0].id)) == 250
+    bad = imports.preview_quotas(
+        xlsx(["Đơn vị", "Chỉ tiêu", "Số người"], ["Quảng Bình", 45, -3]), plan
+    )
+    assert [p.row for p in bad.problems] == [2]
+
+
+def test_a_results_file_may_carry_repeat_donors_checked_against_the_donations(setup):
+    _district, communes, _plan, drive = setup
+    header = ["Đơn vị", "Đăng ký", "250 ml", "350 ml", "Hiến nhắc lại"]
+    preview = imports.preview_results(
+        xlsx(header, ["Quảng Bình", 20, 10, 10, 8], ["Quảng Chính", 5, 5, 0, 6]), drive
+    )
+    assert [(p.row, "nhắc lại (6)" in p.message) for p in preview.problems] == [(3, True)]
+    preview = imports.preview_results(xlsx(header, ["Quảng Bình", 20, 10, 10, 8]), drive)
+    imports.apply(preview)
+    assert db.session.scalar(select(Result.repeat_donors)) == 8
+    # A file without the column leaves the repeat donors the unit reported.
+    without = ["Đơn vị", "Đăng ký", "250 ml", "350 ml"]
+    imports.apply(imports.preview_results(xlsx(without, ["Quảng Bình", 22, 12, 10]), drive))
+    db.session.expire_all()
+    assert db.session.execute(select(Result.bags_250, Result.repeat_donors)).one() == (12, 8)

@@ -489,6 +489,14 @@ def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp
     sign_in(tab, "lanhdao", f.PASSWORD)
     page.get_by_role("link", name="276/KH-BCĐTH").click()
     expect(page.get_by_role("link", name="Giao chỉ tiêu")).to_have_count(0)  # read-only
+    progress = page.get_by_role("img", name="Tiến độ trong năm 2021")
+    expect(progress).to_be_visible()
+    expect(progress.locator("polyline.chart-collected")).to_have_count(1)
+    page.get_by_text("Số liệu từng tháng").click()
+    months = page.get_by_role("region", name="Tiến độ trong năm 2021").locator("tbody tr")
+    expect(months).to_have_count(12)
+    collected = tile(page, "Đã thu").inner_text()
+    assert months.nth(11).locator("td").nth(2).inner_text() == collected == "141"
     tab.shot("dashboard")
     page.get_by_label("Kết quả", exact=True).select_option(label="Chưa hoàn thành chỉ tiêu")
     page.get_by_role("button", name="Lọc").click()
