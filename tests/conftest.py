@@ -7,12 +7,14 @@ import contextvars
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
+from playwright.sync_api import Browser, Playwright, sync_playwright
 from sqlalchemy import Engine, event, text
 from werkzeug.test import TestResponse
 
@@ -20,6 +22,7 @@ from campaign import create_app
 from campaign.extensions import db
 from campaign.models import User
 from tests import factories
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="session")
@@ -176,3 +179,32 @@ def fast_passwords(monkeypatch: pytest.MonkeyPatch, _password_hash: str) -> None
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """The system Chromium, one per module that asks. No skip when it cannot start: a
+    browser test that did not run must not pass."""
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+def live_database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """A database for a module that serves the app for real: the suite's PostgreSQL
+    database, or a new migrated SQLite file in ``folder``."""
+    if os.environ.get("TEST_DATABASE_URL", "").strip():
+        return str(request.getfixturevalue("migrated"))
+    url = "sqlite:///" + str(folder / "live.sqlite")
+    with make_app(url).app_context():
+        upgrade()
+        db.engine.dispose()
+    return url

@@ -11,15 +11,13 @@ nothing is downloaded when the tests run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask, url_for
-from flask_migrate import upgrade
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.security import generate_password_hash
@@ -28,8 +26,8 @@ from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, PlanStatus, Result, User
 from campaign.services import demo, plans, results, tokens
 from campaign.spreadsheets import XLSX_MIMETYPE
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, LiveServer
-from tests.conftest import empty_tables, make_app
+from tests.browser import DESKTOP, LiveServer
+from tests.conftest import empty_tables, live_database, make_app
 from tests.test_imports import xlsx
 
 #: WCAG 2.0 and 2.1, levels A and AA: what the product promises.
@@ -66,13 +64,7 @@ def served(
 ) -> Iterator[tuple[LiveServer, Flask, dict[str, Any]]]:
     """The demo data set served with CSRF on; the demo accounts' passwords and the ids
     that fill the routes' parameters."""
-    if os.environ.get("TEST_DATABASE_URL", "").strip():
-        url = request.getfixturevalue("migrated")
-    else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("axe") / "live.sqlite")
-        with make_app(url).app_context():
-            upgrade()
-            db.engine.dispose()
+    url = live_database(request, tmp_path_factory.mktemp("axe"))
     app = make_app(url, WTF_CSRF_ENABLED=True)
     with pytest.MonkeyPatch.context() as patch, app.app_context():
         patch.setattr("campaign.models.users.generate_password_hash", _fast_hash)
@@ -131,21 +123,6 @@ def _states_the_demo_lacks() -> dict[str, Any]:
     organiser = db.session.scalars(select(User).filter_by(username=ACCOUNTS["organiser"])).one()
     tokens.create_token(organiser, "Phần mềm của bệnh viện")
     return {"closed_plan": closed.id, "returned_unit": school.id}
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ sign-in and result forms with the keyboard alone.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -16,8 +15,7 @@ from datetime import date
 import openpyxl
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -26,8 +24,6 @@ from campaign.models import Drive, OrgUnit, Plan, Result, User
 from campaign.services import plans
 from tests import factories as f
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     LiveServer,
     Watched,
@@ -36,7 +32,7 @@ from tests.browser import (
     sign_in,
     type_into,
 )
-from tests.conftest import empty_tables, make_app
+from tests.conftest import empty_tables, live_database, make_app
 
 #: Quảng Xương district's commune-level units in 2021 (DOMAIN.md).
 COMMUNES = (
@@ -58,35 +54,13 @@ def served(
 ) -> Iterator[tuple[Flask, LiveServer]]:
     """The app with CSRF on, served for real; a new SQLite file for this module, or the
     suite's PostgreSQL database."""
-    if os.environ.get("TEST_DATABASE_URL", "").strip():
-        url = request.getfixturevalue("migrated")
-    else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("journeys") / "live.sqlite")
-        with make_app(url).app_context():
-            upgrade()
-            db.engine.dispose()
+    url = live_database(request, tmp_path_factory.mktemp("journeys"))
     app = make_app(url, WTF_CSRF_ENABLED=True)
     server = LiveServer(app).start()
     yield app, server
     server.stop()
     with app.app_context():
         db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    # No skip when it cannot start: a journey that did not run must not pass.
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
-    yield browser
-    browser.close()
 
 
 @pytest.fixture

@@ -19,10 +19,11 @@ from werkzeug.wrappers import Response
 from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formatting import number
+from campaign.imports.confirm import apply_confirmed
 from campaign.imports.forms import ConfirmForm, DiscardForm, UploadForm
 from campaign.models import Drive, ImportKind, OrgUnit, PendingImport, Plan
 from campaign.services import imports, pending_imports
-from campaign.services.errors import NotFound, ServiceError
+from campaign.services.errors import NotFound
 from campaign.spreadsheets import bounds
 
 bp = Blueprint("imports", __name__)
@@ -173,18 +174,9 @@ def confirm(token: str) -> Response:
         abort(400)
     pending, target = _pending(token)
     result = target.preview(pending.data)
-    again = redirect(url_for("imports.preview", token=token))
-    if not result.ok:
-        flash(_("Tệp còn lỗi; chưa có gì được lưu. Hãy sửa tệp và tải lên lại."), "error")
-        return again
-    if result.fingerprint() != form.fingerprint.data:
-        flash(_("Dữ liệu đã thay đổi từ lúc xem trước; hãy xem lại rồi xác nhận."), "error")
-        return again
-    try:
-        imports.apply(result, current_user._get_current_object())
-    except ServiceError as error:
-        flash(_("Chưa có gì được lưu: %(reason)s", reason=error.message), "error")
-        return again
+    problems = _("Tệp còn lỗi; chưa có gì được lưu. Hãy sửa tệp và tải lên lại.")
+    if apply_confirmed(result, form.fingerprint.data, problems) is None:
+        return redirect(url_for("imports.preview", token=token))
     pending_imports.discard(pending)
     written = result.count(imports.ChangeKind.NEW) + result.count(imports.ChangeKind.CHANGED)
     flash(_("Đã nhập %(count)d dòng từ tệp %(name)s.", count=written, name=pending.filename))

@@ -11,6 +11,7 @@ from campaign import labels, official_units
 from campaign.auth.access import MANAGERS, current_scope, require, roles_required
 from campaign.extensions import db
 from campaign.formfields import show_error
+from campaign.imports.confirm import apply_confirmed
 from campaign.models import OrgUnit
 from campaign.numbers import parse_id
 from campaign.services import imports, official_import, units
@@ -246,18 +247,10 @@ def _confirm_official(form: OfficialImportForm) -> Response:
     if not form.validate_on_submit() or province is None:
         abort(400)
     result = _official_preview(province)
-    again = redirect(url_for("units.official", tinh=province.code))
-    if not result.ok:
-        flash(_("Danh mục còn lỗi; chưa có gì được lưu."), "error")
-        return again
-    if result.fingerprint() != form.fingerprint.data:
-        flash(_("Dữ liệu đã thay đổi từ lúc xem trước; hãy xem lại rồi xác nhận."), "error")
-        return again
-    try:
-        written = imports.apply(result, current_user._get_current_object())
-    except ServiceError as error:
-        flash(_("Chưa có gì được lưu: %(reason)s", reason=error.message), "error")
-        return again
+    problems = _("Danh mục còn lỗi; chưa có gì được lưu.")
+    written = apply_confirmed(result, form.fingerprint.data, problems)
+    if written is None:
+        return redirect(url_for("units.official", tinh=province.code))
     flash(
         _(
             "Đã thêm hoặc cập nhật %(count)d đơn vị của %(name)s.",
