@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaign.rates import display_percent, display_units
 from campaign.text import fold
+
+try:
+    VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+except ZoneInfoNotFoundError:  # a system without the time-zone database: UTC+7, no DST
+    VIETNAM = timezone(timedelta(hours=7))  # type: ignore[assignment]
 
 
 def number(value: int | Decimal | None) -> str:
@@ -31,6 +37,13 @@ def percent(rate: Fraction | None) -> str:
 
 def short_date(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
+
+
+def vietnam_time(value: datetime | None) -> str:
+    """A stored instant (naive, UTC) as Vietnam's clocks showed it: dd/mm/yyyy HH:MM."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
 def long_date(value: date, place: str = "") -> str:
@@ -66,4 +79,5 @@ FILTERS = {
     "percent": percent,
     "short_date": short_date,
     "long_date": long_date,
+    "vietnam_time": vietnam_time,
 }

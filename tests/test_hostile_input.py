@@ -50,7 +50,7 @@ from campaign.models import (
     User,
 )
 from campaign.numbers import MAX_COUNT
-from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
+from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, PublicForm, StatusForm
 from campaign.reports.forms import ReasonForm, ResultForm, VersionForm
 from campaign.services import pending_imports, plans, tokens
 from campaign.units.forms import DeactivateForm, MergeForm, UnitForm
@@ -274,6 +274,7 @@ FORMS: dict[str, Form] = {
     "plans.create": Form(lambda w: "/ke-hoach/moi", "organiser", PlanForm, valid=_plan),
     "plans.edit": Form(lambda w: f"/ke-hoach/{w['plan']}/sua", "organiser", PlanForm, valid=_plan),
     "plans.status": Form(lambda w: f"/ke-hoach/{w['plan']}/trang-thai", "organiser", StatusForm),
+    "plans.publish": Form(lambda w: f"/ke-hoach/{w['plan']}/cong-khai", "organiser", PublicForm),
     "plans.cite": Form(
         lambda w: f"/ke-hoach/{w['plan']}/van-ban", "organiser", DocumentForm, prefix="doc-"
     ),
@@ -522,6 +523,9 @@ BODIES: dict[str, Body] = {
         s.DriveSchema,
         lambda w: {"name": "Đợt 2", "starts_on": "2021-09-01", "ends_on": "2021-09-01"},
         accepts={"name": TEXT_OK, "site": TEXT_OK | {"empty"}},
+    ),
+    "api.update_plan": Body(
+        "PATCH", lambda w: f"/api/v1/plans/{w['plan']}", s.PlanPatch, lambda w: {"public": True}
     ),
     "api.set_quotas": Body(
         "PUT",

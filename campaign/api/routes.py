@@ -21,7 +21,6 @@ from campaign.database import READ_ONLY_METHODS
 from campaign.extensions import csrf, db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, User
 from campaign.numbers import parse_id
-from campaign.rates import display_units
 from campaign.services import exports, plans, results, summary, tokens, units
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import Scope
@@ -168,6 +167,16 @@ def managed_plan(plan_id: int) -> Plan:
 @bp.response(200, s.PlanSchema)
 def get_plan(plan_id: int) -> Plan:
     return visible_plan(plan_id)
+
+
+@bp.patch("/plans/<int:plan_id>")
+@bp.arguments(s.PlanPatch)
+@bp.response(200, s.PlanSchema)
+def update_plan(data: dict[str, Any], plan_id: int) -> Plan:
+    """Publishes the plan's progress (``{"public": true}``) or stops publishing it;
+    the plan's organisers only."""
+    plan = managed_plan(plan_id)
+    return plans.set_public(plan, data["public"], user=user())
 
 
 @bp.get("/plans/<int:plan_id>/quotas")
@@ -352,38 +361,7 @@ def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
     """Every quota holder's figures and the plan's totals, as ``rates`` makes them."""
     plan = visible_plan(plan_id)
     made = summary.plan_summary(plan, approved_only=approved_only)
-    totals = made.totals
-    return {
-        "plan": plan,
-        "counting_rule": made.rule.value,
-        "totals": {
-            "quota": totals.quota,
-            "collected": display_units(totals.collected),
-            "rate_percent": totals.rate_percent,
-            "holders": totals.holders,
-            "completed": totals.completed,
-            "completed_percent": totals.completed_percent,
-            "over": totals.over,
-            "not_reported": totals.not_reported,
-            "collected_outside": display_units(made.collected_outside),
-        },
-        "units": [
-            {
-                "code": line.unit.code,
-                "name": line.unit.name,
-                "kind": line.unit.kind,
-                "quota": line.quota,
-                "registered": line.tally.registered,
-                "donors": line.tally.donors,
-                "deferred": line.tally.deferred,
-                "collected": display_units(line.collected),
-                "rate_percent": line.rate_percent,
-                "status": line.status.value,
-                "over_amount": display_units(line.over_amount),
-            }
-            for line in made.lines
-        ],
-    }
+    return {"plan": plan, "counting_rule": made.rule.value, **summary.figures(made)}
 
 
 @bp.get("/plans/<int:plan_id>/summary.xlsx")

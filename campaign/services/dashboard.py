@@ -102,8 +102,8 @@ class Dashboard:
         return sorted({line.unit.kind for line in self.summary.lines})
 
 
-def dashboard(plan: Plan, filters: Filters) -> Dashboard:
-    summary, units = read_plan(plan)
+def dashboard(plan: Plan, filters: Filters, approved_only: bool = False) -> Dashboard:
+    summary, units = read_plan(plan, approved_only)
     nodes = {n.id: n for n in units}
     lines = [line for line in summary.lines if filters.keep(line)]
     if filters.sort:

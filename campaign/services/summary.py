@@ -19,7 +19,7 @@ from campaign.models import (
     ResultState,
     UnitMove,
 )
-from campaign.rates import Bags, PlanSummary, Tally, UnitNode, summarize
+from campaign.rates import Bags, PlanSummary, Tally, UnitNode, display_units, summarize
 from campaign.services.scope import tree_ids
 from campaign.text import sort_key
 
@@ -142,6 +142,41 @@ def read_plan(plan: Plan, approved_only: bool = False) -> tuple[PlanSummary, lis
 def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
     """Four queries whatever the size of the plan; the rules are in ``rates``."""
     return read_plan(plan, approved_only)[0]
+
+
+def figures(made: PlanSummary) -> dict[str, Any]:
+    """The summary's totals and lines as the API writes them (``SummarySchema``): plain
+    numbers, rounded for display by ``rates``, so every JSON answer shows the same."""
+    totals = made.totals
+    return {
+        "totals": {
+            "quota": totals.quota,
+            "collected": display_units(totals.collected),
+            "rate_percent": totals.rate_percent,
+            "holders": totals.holders,
+            "completed": totals.completed,
+            "completed_percent": totals.completed_percent,
+            "over": totals.over,
+            "not_reported": totals.not_reported,
+            "collected_outside": display_units(made.collected_outside),
+        },
+        "units": [
+            {
+                "code": line.unit.code,
+                "name": line.unit.name,
+                "kind": line.unit.kind,
+                "quota": line.quota,
+                "registered": line.tally.registered,
+                "donors": line.tally.donors,
+                "deferred": line.tally.deferred,
+                "collected": display_units(line.collected),
+                "rate_percent": line.rate_percent,
+                "status": line.status.value,
+                "over_amount": display_units(line.over_amount),
+            }
+            for line in made.lines
+        ],
+    }
 
 
 class DriveRef(NamedTuple):
