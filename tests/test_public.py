@@ -341,6 +341,8 @@ def test_requests_are_limited_per_address(migrated, world):
     elsewhere = client.get(f"/cong-khai/{slug}", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert elsewhere.status_code == 200
     limiter.reset()
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_the_qr_codes_are_images_of_the_address(client, auth, world):
