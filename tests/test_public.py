@@ -325,6 +325,16 @@ def test_the_memory_expires(app, world, monkeypatch):
     assert counter.count > 0
 
 
+def test_a_page_read_before_the_unpublishing_was_committed_is_not_kept(app, world):
+    slug = publish(world)
+    read_meanwhile = public.published(slug)  # another request, still seeing the plan public
+    assert read_meanwhile is not None
+    public.forget(slug)  # the unpublishing, not yet committed
+    cache = app.extensions[public.EXTENSION]
+    cache.put(read_meanwhile)  # that request ends after it
+    assert cache.get(slug) is None
+
+
 def test_requests_are_limited_per_address(migrated, world):
     slug = publish(world)
     app = make_app(migrated, PUBLIC_PAGE_LIMIT="3 per minute")

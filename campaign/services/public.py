@@ -53,11 +53,17 @@ class PublicPlan:
 
 class PageCache:
     """Published pages by slug for ``seconds``; at most ``size`` of them, the oldest
-    dropped first. Shared by the threads of one process."""
+    dropped first. Shared by the threads of one process.
+
+    A slug forgotten (its plan unpublished) is never kept again: no plan gets it back, and
+    a request that read the plan just before the unpublishing was committed must not put
+    the page back for another ``seconds``."""
 
     def __init__(self, seconds: float, size: int = 256) -> None:
         self.seconds, self.size = seconds, size
         self._pages: OrderedDict[str, tuple[float, PublicPlan]] = OrderedDict()
+        #: Forgotten slugs, until when they are refused (long past any request in flight).
+        self._retired: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def get(self, slug: str) -> PublicPlan | None:
@@ -74,14 +80,19 @@ class PageCache:
         if self.seconds <= 0:
             return
         with self._lock:
+            if page.slug in self._retired:
+                return
             self._pages[page.slug] = (time.monotonic() + self.seconds, page)
             self._pages.move_to_end(page.slug)
             while len(self._pages) > self.size:
                 self._pages.popitem(last=False)
 
     def forget(self, slug: str) -> None:
+        now = time.monotonic()
         with self._lock:
             self._pages.pop(slug, None)
+            self._retired = {s: until for s, until in self._retired.items() if until > now}
+            self._retired[slug] = now + max(10 * self.seconds, 600)
 
 
 def init_app(app: Any) -> None:
