@@ -12,9 +12,10 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from campaign import api, config, database, i18n, numbers
+from campaign import api, config, database, i18n, numbers, public
 from campaign.api import errors as api_errors
 from campaign.extensions import csrf, db, limiter, login_manager, migrate
+from campaign.services import public as public_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -28,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    app.session_interface = public.SessionInterface()
     app.config.from_mapping(config.from_environment(app.instance_path, test_config or {}))
     register_proxy_fix(app)
     register_extensions(app)
@@ -59,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=database.is_sqlite(url))
     csrf.init_app(app)
     limiter.init_app(app)
+    public_pages.init_app(app)
     i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -69,6 +72,7 @@ def register_extensions(app: Flask) -> None:
 def register_converters(app: Flask) -> None:
     # Before any route is added: every ``<int:...>`` id is bounded to what both engines hold.
     app.url_map.converters["int"] = numbers.IdConverter
+    app.url_map.converters["slug"] = public.SlugConverter
 
 
 def register_blueprints(app: Flask) -> None:
@@ -79,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.imports.routes import bp as imports_bp
     from campaign.main.routes import bp as main_bp
     from campaign.plans.routes import bp as plans_bp
+    from campaign.public.routes import bp as public_bp
     from campaign.reports.routes import bp as reports_bp
     from campaign.tokens.routes import bp as tokens_bp
     from campaign.units.routes import bp as units_bp
@@ -93,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(public_bp)
     api.init_app(app)
 
 
@@ -106,11 +112,20 @@ def register_errorhandlers(app: Flask) -> None:
         429: _l("Quá nhiều lần đăng nhập sai. Vui lòng đợi ít phút rồi thử lại."),
         500: _l("Đã có lỗi phía máy chủ. Thao tác chưa được lưu; vui lòng thử lại."),
     }
+    public_messages = {
+        **messages,
+        404: _l("Không có trang công khai ở địa chỉ này, hoặc kế hoạch đã thôi công khai."),
+        429: _l("Quá nhiều yêu cầu từ địa chỉ này. Vui lòng đợi một phút rồi thử lại."),
+    }
 
     def render_error(error: Any) -> tuple[str, int] | Response:
-        if api.is_api_request(request.path):  # never an HTML page to a program
+        is_json = request.path.endswith(".json") and public.is_public_request()
+        if api.is_api_request(request.path) or is_json:  # never an HTML page to a program
             return api_errors.handle_http_exception(error)
         code = getattr(error, "code", 500) or 500
+        if public.is_public_request():  # a page that reads no session, as its views
+            message = public_messages.get(code, messages[500])
+            return public.render("public/error.html", code=code, message=message), code
         message = messages.get(code, messages[500])
         return render_template("error.html", code=code, message=message), code
 
@@ -147,20 +162,27 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
+        # A published plan is made to be shown in other sites' frames; no other page is.
+        published = public.is_public_request()
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+            "base-uri 'self'; form-action 'self'; "
+            + ("frame-ancestors *" if published else "frame-ancestors 'none'"),
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not published:
+            response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config["STRICT_TRANSPORT_SECURITY"]:
             response.headers["Strict-Transport-Security"] = app.config["STRICT_TRANSPORT_SECURITY"]
         # What a signed-in user or a token sees stays out of caches, the browser's included:
         # a shared computer's back button or disk must not show it to the next person.
-        if request.endpoint != "static" and (
-            api.is_api_request(request.path) or current_user.is_authenticated
+        # A published page is the same for everyone and reads no session: it says itself.
+        if (
+            request.endpoint != "static"
+            and not published
+            and (api.is_api_request(request.path) or current_user.is_authenticated)
         ):
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -80,6 +80,12 @@ def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[s
             os.environ.get("LOGIN_LIMIT_PER_USERNAME", "5 per 15 minutes"),
         ),
         "LOGIN_LIMIT_PER_ADDRESS": os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        # Requests for published plans (page and JSON together) from one address. A school's
+        # phones behind one address scanning a poster stay well below it.
+        "PUBLIC_PAGE_LIMIT": os.environ.get("PUBLIC_PAGE_LIMIT", "120 per minute"),
+        # Seconds a published plan is served from memory before it is read again; browsers
+        # and proxies may keep it 60 s more (Cache-Control), so more gains little.
+        "PUBLIC_PAGE_CACHE_SECONDS": float(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", 30)),
     }
     if "SECRET_KEY" not in overrides:
         settings["SECRET_KEY"] = secret_key(instance_path)

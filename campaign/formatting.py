@@ -47,6 +47,13 @@ def short_date(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
+def vietnam_time(value: datetime | None) -> str:
+    """A stored instant (naive, UTC) as Vietnam's clocks showed it: dd/mm/yyyy HH:MM."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
 def long_date(value: date, place: str = "") -> str:
     """ "Quảng Xương, ngày 13 tháng 5 năm 2021": a leading zero for days below 10 and months 1-2."""
     month = f"{value.month:02d}" if value.month <= 2 else str(value.month)
@@ -81,4 +88,5 @@ FILTERS = {
     "share": share,
     "short_date": short_date,
     "long_date": long_date,
+    "vietnam_time": vietnam_time,
 }

@@ -17,6 +17,8 @@ from babel.messages.pofile import read_po
 from flask import Flask, has_request_context, session
 from flask_babel import Babel, get_locale
 
+from campaign.public import is_public_request
+
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"
 SOURCE = Path(__file__).resolve().parent / "translations"
@@ -25,9 +27,9 @@ babel = Babel()
 
 
 def select_locale() -> str:
-    """The browser session's choice; the command line and services outside a request speak
-    Vietnamese."""
-    if not has_request_context():
+    """The browser session's choice; the command line, services outside a request and
+    published plans (which read no session) speak Vietnamese."""
+    if not has_request_context() or is_public_request():
         return DEFAULT_LANGUAGE
     lang = session.get("lang")
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE

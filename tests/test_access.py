@@ -16,6 +16,7 @@ from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
+from campaign.services import plans
 from tests import factories as f
 from tests.conftest import RequestClient, empty_tables, make_app
 
@@ -41,6 +42,7 @@ REPORT_Y = by_role(anonymous=L, rep_b=K, org_y=K, admin=K, others=F)
 REVIEW_X = by_role(anonymous=L, org_x=K, admin=K, others=F)
 REVIEW_Y = by_role(anonymous=L, org_y=K, admin=K, others=F)
 MISSING = by_role(anonymous=L, others=N)
+ALL_MISSING = by_role(others=N)
 MISSING_REVIEW = by_role(anonymous=L, org_x=N, org_y=N, admin=N, others=F)
 SEE_X = by_role(anonymous=L, org_x=K, leader_x=K, admin=K, others=F)
 SEE_Y = by_role(anonymous=L, org_y=K, admin=K, others=F)
@@ -89,6 +91,30 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
         },
     ),
     "main.language": ("POST", {"": (lambda w: "/ngon-ngu", ALL_OK)}),
+    # Plan X is published, plan Y is not: its QR code is missing for whoever may see it.
+    "main.public_qr": (
+        "GET",
+        {
+            "x png": (lambda w: f"/ke-hoach/{w['plan_x']}/cong-khai/ma-qr.png", SEE_X),
+            "x svg": (lambda w: f"/ke-hoach/{w['plan_x']}/cong-khai/ma-qr.svg", SEE_X),
+            "y": (
+                lambda w: f"/ke-hoach/{w['plan_y']}/cong-khai/ma-qr.svg",
+                by_role(anonymous=L, org_y=N, admin=N, others=F),
+            ),
+            "missing": (lambda w: "/ke-hoach/999999/cong-khai/ma-qr.png", MISSING),
+        },
+    ),
+    # A published plan is for everyone, signed in or not; any other address is missing.
+    **{
+        endpoint: (
+            "GET",
+            {
+                "published": (partial(lambda t, w: f"/cong-khai/{w['slug_x']}{t}", tail), ALL_OK),
+                "unknown": (partial(lambda t, w: f"/cong-khai/khong-co{t}", tail), ALL_MISSING),
+            },
+        )
+        for endpoint, tail in [("public.page", ""), ("public.data", ".json")]
+    },
     "reports.my_units": ("GET", {"": (lambda w: "/bao-cao/", SIGNED_IN)}),
     "reports.unit": (
         "GET",
@@ -216,6 +242,8 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
             ("plans.edit", "GET", "sua"),
             ("plans.cite", "POST", "van-ban"),
             ("plans.status", "POST", "trang-thai"),
+            # No choice sent: managers are sent back with a message, nothing changes.
+            ("plans.publish", "POST", "cong-khai"),
             # The plans have drives: managers get the refusal, nothing is deleted.
             ("plans.remove", "POST", "xoa"),
             ("plans.new_drive", "GET", "dot/moi"),
@@ -311,6 +339,10 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
             ("api.plan_summary_workbook", "/summary.xlsx"),
         ]
     },
+    "api.update_plan": (
+        "PATCH",
+        {"x": (lambda w: f"/api/v1/plans/{w['plan_x']}", API_BAD_BODY)},
+    ),
     "api.set_quotas": (
         "PUT",
         {"x": (lambda w: f"/api/v1/plans/{w['plan_x']}/quotas", API_BAD_BODY)},
@@ -407,6 +439,7 @@ def world(migrated: str) -> Iterator[tuple[Flask, dict[str, Any]]]:
         plan_x, plan_y = f.plan(x), f.plan(y)
         drive_x, drive_y = f.drive(plan_x), f.drive(plan_y)
         result_x, result_y = f.result(drive_x, a, 5), f.result(drive_y, b, 7)
+        plans.set_public(plan_x, True)
         accounts = {
             "rep_a": f.user("reporter", [a]),
             "rep_b": f.user("reporter", [b]),
@@ -431,6 +464,7 @@ def world(migrated: str) -> Iterator[tuple[Flask, dict[str, Any]]]:
             "unit_y": b.id,
             "b_code": b.code,
             "other": other.id,
+            "slug_x": plan_x.public_slug,
             "usernames": {role: user.username for role, user in accounts.items()},
         }
         db.session.remove()

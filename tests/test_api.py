@@ -909,3 +909,24 @@ def test_progress_month_by_month_against_the_even_pace(client, world):
     assert client.get(f"{url}?unit=NOPE", headers=world.headers("leader")).status_code == 404
     mine = client.get(f"{url}?unit={world.communes[1].code}", headers=world.headers("reporter"))
     assert mine.status_code in (403, 404)
+
+
+def test_patch_sets_the_targets_and_refuses_them_out_of_range(client, world):
+    url = f"/api/v1/plans/{world.plan.id}"
+    organiser = world.headers("organiser")
+    changed = client.patch(url, json={"targets": {"min_large_bag_percent": 70}}, headers=organiser)
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["targets"] == {**dict.fromkeys(TARGETS), "min_large_bag_percent": 70}
+    assert (
+        client.patch(
+            url, json={"targets": {"min_repeat_percent": 0}}, headers=organiser
+        ).status_code
+        == 422
+    )
+    assert (
+        client.patch(url, json={"targets": TARGETS}, headers=world.headers("leader")).status_code
+        == 403
+    )
+    assert client.patch(url, json={}, headers=organiser).status_code == 422
+    db.session.rollback()
+    assert db.session.get(Plan, world.plan.id).targets == (70, None, None)

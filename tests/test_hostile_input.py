@@ -50,7 +50,7 @@ from campaign.models import (
     User,
 )
 from campaign.numbers import MAX_COUNT
-from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
+from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, PublicForm, StatusForm
 from campaign.reports.forms import ReasonForm, ResultForm, VersionForm
 from campaign.services import pending_imports, plans, tokens
 from campaign.units.forms import DeactivateForm, MergeForm, OfficialImportForm, UnitForm
@@ -284,6 +284,7 @@ FORMS: dict[str, Form] = {
         accepts=frozenset({"empty"}),
     ),
     "plans.status": Form(lambda w: f"/ke-hoach/{w['plan']}/trang-thai", "organiser", StatusForm),
+    "plans.publish": Form(lambda w: f"/ke-hoach/{w['plan']}/cong-khai", "organiser", PublicForm),
     "plans.cite": Form(
         lambda w: f"/ke-hoach/{w['plan']}/van-ban", "organiser", DocumentForm, prefix="doc-"
     ),
@@ -534,6 +535,9 @@ BODIES: dict[str, Body] = {
         s.DriveSchema,
         lambda w: {"name": "Đợt 2", "starts_on": "2021-09-01", "ends_on": "2021-09-01"},
         accepts={"name": TEXT_OK, "site": TEXT_OK | {"empty"}},
+    ),
+    "api.update_plan": Body(
+        "PATCH", lambda w: f"/api/v1/plans/{w['plan']}", s.PlanPatch, lambda w: {"public": True}
     ),
     "api.set_quotas": Body(
         "PUT",

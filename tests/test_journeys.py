@@ -9,7 +9,7 @@ sign-in and result forms with the keyboard alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import openpyxl
@@ -118,6 +118,16 @@ def assert_fits_the_screen(page: Page) -> None:
     """Nothing wider than the phone: no sideways scrolling to reach a field."""
     width = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert width <= 0, f"the page is {width}px wider than the screen"
+
+
+def static_page(html: str) -> Callable[..., list[bytes]]:
+    """A WSGI app answering ``html`` to every request: another site, for framing."""
+
+    def serve(environ: dict, start_response: Callable) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [html.encode()]
+
+    return serve
 
 
 def flash(page: Page):
@@ -581,3 +591,77 @@ def test_a_new_account_sets_its_own_password_before_anything_else(
     (account,) = stored(select(User).where(User.username == "cdcs.qbinh"))
     assert account.must_change_password is False and account.check_password(own)
     assert tab.errors == []
+
+
+# --- journey 6 ------------------------------------------------------------------------
+
+
+def test_organiser_publishes_the_progress_and_a_phone_opens_it_from_the_poster(browser, live):
+    issuer, communes = district(COMMUNES[:4])
+    quang_binh, quang_chinh = communes["Quảng Bình"], communes["Quảng Chính"]
+    plan, drive = plan_276(issuer, {quang_binh: 40, quang_chinh: 30})
+    quang_binh.contact_name, quang_binh.contact_phone = "Lê Văn Liênhệ", "0912 345 678"
+    f.result(drive, quang_binh, 10, 30, 5, state="approved")
+    f.result(drive, quang_chinh, 20, state="submitted")  # not checked yet: not published
+    f.user("organiser", [issuer], username="bcd")
+    f.commit()
+    plan_id = plan.id
+    db.session.rollback()
+    organiser = new_page(browser, live, "6-organiser")
+    page = organiser.page
+
+    sign_in(organiser, "bcd", f.PASSWORD)
+    page.goto(f"/ke-hoach/{plan_id}")
+    page.get_by_role("button", name="Công khai", exact=True).click()
+    expect(flash(page)).to_have_text("Đã công khai tiến độ kế hoạch.")
+    address = page.locator("#public-address").inner_text()
+    assert re.fullmatch(rf"{live}/cong-khai/[A-Za-z0-9_-]{{16}}", address), address
+    qr = page.get_by_role("img", name="Mã QR của địa chỉ công khai")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    expect(page.locator("#embed-code")).to_have_value(re.compile(re.escape(address + "?nhung=1")))
+    organiser.shot("published")
+
+    # A phone that scans the poster: no account, no cookie, 390 x 844.
+    phone_tab = new_page(
+        browser,
+        live,
+        "6-public",
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    screen = phone_tab.page
+    screen.goto(address)
+    expect(screen.get_by_role("heading", level=1)).to_have_text(
+        "Kế hoạch số 276/KH-BCĐTH ngày 28/12/2020"
+    )
+    expect(tile(screen, "Đã thu")).to_have_text("45")
+    expect(tile(screen, "Tổng chỉ tiêu")).to_have_text("70")
+    binh = screen.locator("tbody tr").filter(has_text="Quảng Bình")
+    expect(binh).to_contain_text("112,5%")
+    expect(screen.locator("tbody tr").filter(has_text="Quảng Chính")).to_contain_text("0,0%")
+    expect(screen.locator("#updated")).to_contain_text("Số liệu cập nhật đến:")
+    text = phone_tab.text()
+    assert "Liênhệ" not in text and "0912" not in text and "bcd" not in text
+    assert screen.context.cookies() == []
+    assert_fits_the_screen(screen)
+    phone_tab.shot("public-phone")
+
+    # Another site (another origin: a second server) frames the embed; the page allows it.
+    frame_html = f'<!doctype html><h1>Công đoàn huyện</h1><iframe src="{address}?nhung=1"></iframe>'
+    other_site = LiveServer(static_page(frame_html)).start()
+    site = new_page(browser, other_site.url, "6-embed")
+    try:
+        site.page.goto("/")
+        framed = site.page.frame_locator("iframe")
+        expect(framed.get_by_role("heading", level=1)).to_contain_text("276/KH-BCĐTH")
+        expect(framed.locator("header")).to_have_count(0)
+        site.shot("embedded")
+    finally:
+        other_site.stop()
+    page.get_by_role("button", name="Thôi công khai").click()
+    expect(flash(page)).to_have_text("Đã thôi công khai; địa chỉ cũ không còn mở được.")
+    assert screen.request.get(address).status == 404
+    assert organiser.errors == phone_tab.errors == site.errors == []

@@ -25,6 +25,7 @@ CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     428: "precondition_required",
+    429: "too_many_requests",
     500: "server_error",
 }
 
@@ -37,6 +38,7 @@ MESSAGES = {
     409: _l("Dữ liệu vừa được người khác thay đổi."),
     413: _l("Dữ liệu gửi lên quá lớn."),
     422: _l("Dữ liệu gửi lên không hợp lệ."),
+    429: _l("Quá nhiều yêu cầu từ địa chỉ này. Vui lòng đợi một phút rồi thử lại."),
     500: _l("Đã có lỗi phía máy chủ. Thao tác chưa được lưu; vui lòng thử lại."),
 }
 

@@ -22,7 +22,7 @@ from campaign.extensions import csrf, db
 from campaign.formatting import vietnam_today
 from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, Quota, Result, User
 from campaign.numbers import parse_id
-from campaign.rates import PlanSummary, Shares, Target, Targets, display_units
+from campaign.rates import Targets, display_units
 from campaign.services import exports, plans, results, summary, tokens, units
 from campaign.services.errors import Forbidden, NotFound, ServiceError
 from campaign.services.scope import Scope
@@ -182,6 +182,20 @@ def managed_plan(plan_id: int) -> Plan:
 @bp.response(200, s.PlanSchema)
 def get_plan(plan_id: int) -> Plan:
     return visible_plan(plan_id)
+
+
+@bp.patch("/plans/<int:plan_id>")
+@bp.arguments(s.PlanPatch)
+@bp.response(200, s.PlanSchema)
+def update_plan(data: dict[str, Any], plan_id: int) -> Plan:
+    """Sets the plan's targets, and publishes its progress (``{"public": true}``) or stops
+    publishing it; the plan's organisers only."""
+    plan = managed_plan(plan_id)
+    if "targets" in data:
+        plans.set_targets(plan, targets_of(data["targets"]), user=user())
+    if "public" in data:
+        plans.set_public(plan, data["public"], user=user())
+    return plan
 
 
 @bp.get("/plans/<int:plan_id>/quotas")
@@ -381,54 +395,7 @@ def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
     """Every quota holder's figures and the plan's totals, as ``rates`` makes them."""
     plan = visible_plan(plan_id)
     made = summary.plan_summary(plan, approved_only=approved_only)
-    return {"plan": plan, "counting_rule": made.rule.value, **summary_figures(made, plan.targets)}
-
-
-def summary_figures(made: PlanSummary, targets: Targets) -> dict[str, Any]:
-    """The summary's ``totals`` and ``units``, every figure as ``rates`` makes it."""
-    totals = made.totals
-    return {
-        "totals": {
-            "quota": totals.quota,
-            "collected": display_units(totals.collected),
-            "rate_percent": totals.rate_percent,
-            "holders": totals.holders,
-            "completed": totals.completed,
-            "completed_percent": totals.completed_percent,
-            "over": totals.over,
-            "not_reported": totals.not_reported,
-            "collected_outside": display_units(made.collected_outside),
-            **target_figures(totals.shares, targets),
-        },
-        "units": [
-            {
-                "code": line.unit.code,
-                "name": line.unit.name,
-                "kind": line.unit.kind,
-                "quota": line.quota,
-                "registered": line.tally.registered,
-                "donors": line.tally.donors,
-                "deferred": line.tally.deferred,
-                "collected": display_units(line.collected),
-                "rate_percent": line.rate_percent,
-                "status": line.status.value,
-                "over_amount": display_units(line.over_amount),
-                "headcount": line.headcount,
-                **target_figures(line.shares, targets),
-            }
-            for line in made.lines
-        ],
-    }
-
-
-def target_figures(shares: Shares, targets: Targets) -> dict[str, Any]:
-    percents = shares.percents(targets)
-    return {
-        "large_bag_percent": percents[Target.LARGE_BAG],
-        "repeat_percent": percents[Target.REPEAT],
-        "participation_percent": percents[Target.PARTICIPATION],
-        "targets_missed": [target.value for target in shares.missed(targets)],
-    }
+    return {"plan": plan, "counting_rule": made.rule.value, **summary.figures(made, plan.targets)}
 
 
 @bp.get("/plans/<int:plan_id>/progress")

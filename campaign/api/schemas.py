@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import marshmallow as ma
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
@@ -27,6 +28,15 @@ class Text(fields.String):
         if "\x00" in text:
             raise ma.ValidationError(str(_l("Chuỗi ký tự không hợp lệ.")))
         return text
+
+
+class StrictBoolean(fields.Boolean):
+    """``true`` or ``false`` as JSON writes them; not 1, "yes" or "on"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class UtcDateTime(fields.DateTime):
@@ -158,11 +168,50 @@ class PlanIn(ma.Schema):
     targets = fields.Nested(TargetsSchema, load_default=dict)
 
 
+def public_url(plan: Any) -> str | None:
+    if plan.public_slug is None:
+        return None
+    return url_for("public.page", slug=plan.public_slug, _external=True)
+
+
 class PlanSchema(PlanIn):
     id = fields.Integer(dump_only=True)
     issuer_code = code_of("issuer")  # type: ignore[assignment]  # as parent_code above
     note = fields.String(dump_only=True, allow_none=True)
     targets = fields.Nested(TargetsSchema, attribute="target_percents", dump_only=True)
+    public = fields.Boolean(
+        attribute="is_public",
+        dump_only=True,
+        metadata={"description": "Whether the plan's progress is published"},
+    )
+    public_url = fields.Function(
+        public_url,
+        dump_only=True,
+        metadata={
+            "type": "string",
+            "nullable": True,
+            "description": "The published page (anyone may open it; add .json for its "
+            "figures), or null while the plan is not published",
+        },
+    )
+
+
+class PlanPatch(ma.Schema):
+    public = StrictBoolean(
+        metadata={
+            "description": "true publishes the plan's progress at a new random address; "
+            "false stops publishing it (the address then answers 404)"
+        },
+    )
+    targets = fields.Nested(
+        TargetsSchema,
+        metadata={"description": "The plan's targets, all three: one left out is no target"},
+    )
+
+    @ma.validates_schema
+    def something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError(str(_l("Ghi public hoặc targets.")))
 
 
 class QuotaSchema(ma.Schema):
@@ -276,6 +325,20 @@ class SummaryUnitSchema(ma.Schema):
     participation_percent = fields.Float(required=True, allow_none=True)
     targets_missed = fields.List(
         fields.String(validate=validate.OneOf([t.value for t in Target])), required=True
+    )
+
+
+class PublicSummarySchema(ma.Schema):
+    """What a published plan's JSON gives: no headcounts, only approved results."""
+
+    totals = fields.Nested(TotalsSchema, required=True)
+    units = fields.List(
+        fields.Nested(
+            SummaryUnitSchema(
+                only=("code", "name", "kind", "quota", "collected", "rate_percent", "status")
+            )
+        ),
+        required=True,
     )
 
 

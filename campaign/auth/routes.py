@@ -28,6 +28,7 @@ from campaign.api import errors as api_errors
 from campaign.auth.forms import LoginForm, PasswordChangeForm
 from campaign.extensions import db, limiter, login_manager
 from campaign.models import Role, User
+from campaign.public import is_public_request
 from campaign.services import audit, users
 from campaign.services.errors import ServiceError
 
@@ -57,7 +58,7 @@ def landing_url(user: User) -> str:
 @bp.before_app_request
 def end_expired_session() -> None:
     """Idle and absolute timeouts; the views then treat the request as anonymous."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint == "static" or is_public_request() or not current_user.is_authenticated:
         return
     now = time.time()
     config = current_app.config
@@ -86,6 +87,7 @@ def require_own_password() -> Response | None:
     """A one-time password opens the page that replaces it, and nothing else."""
     if (
         request.endpoint in BEFORE_OWN_PASSWORD
+        or is_public_request()
         or not current_user.is_authenticated
         or not current_user.must_change_password
     ):

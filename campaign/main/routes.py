@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from io import BytesIO
+
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import login_required
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
@@ -45,6 +57,24 @@ def plan(plan_id: int) -> str:
         filters=filters,
         can_manage=current_scope().can_manage_plan(plan),
     )
+
+
+@bp.get("/ke-hoach/<int:plan_id>/cong-khai/ma-qr.<any(png, svg):kind>")
+@login_required
+def public_qr(plan_id: int, kind: str) -> Response:
+    """The QR code of the plan's public address, for a poster; 404 while not published."""
+    plan = db.session.get(Plan, plan_id) or abort(404)
+    require(current_scope().can_see_plan(plan))
+    if plan.public_slug is None:
+        abort(404)
+    address = url_for("public.page", slug=plan.public_slug, _external=True)
+    image = BytesIO()
+    # Large modules and a quiet zone: it must scan from a printed A4 poster across a hall.
+    segno.make(address, error="m").save(image, kind=kind, scale=10, border=4)
+    image.seek(0)
+    mimetype = "image/png" if kind == "png" else "image/svg+xml"
+    name = f"ma-qr-ke-hoach-{plan.id}.{kind}"
+    return send_file(image, mimetype=mimetype, download_name=name)
 
 
 @bp.get("/ke-hoach/<int:plan_id>/don-vi/<int:unit_id>")

@@ -62,6 +62,9 @@ class Plan(Model):
     min_repeat_percent: Mapped[int | None]
     #: and of each quota holder's headcount donating.
     min_participation_percent: Mapped[int | None]
+    #: The random part of the plan's public address while its progress is published
+    #: (``None`` when it is not): unguessable, and new each time it is published again.
+    public_slug: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     issuer: Mapped[OrgUnit] = relationship()
     parent: Mapped[Plan | None] = relationship(remote_side=[id], back_populates="children")
@@ -72,6 +75,10 @@ class Plan(Model):
     drives: Mapped[list[Drive]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="Drive.starts_on"
     )
+
+    @property
+    def is_public(self) -> bool:
+        return self.public_slug is not None
 
     @property
     def rule(self) -> CountingRule:

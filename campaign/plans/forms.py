@@ -51,3 +51,8 @@ class DriveForm(FlaskForm):
     starts_on = date_field(_l("Từ ngày"))
     ends_on = date_field(_l("Đến ngày"))
     site = StringField(_l("Địa điểm"), validators=[Optional(), Length(max=300)])
+
+
+class PublicForm(FlaskForm):
+    #: "1" publishes the plan's progress, "0" stops publishing it.
+    public = choice_field(_l("Công khai"))

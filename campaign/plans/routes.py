@@ -17,7 +17,7 @@ from campaign.extensions import db
 from campaign.formfields import show_error
 from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Result
 from campaign.numbers import parse_id
-from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, StatusForm
+from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, PublicForm, StatusForm
 from campaign.plans.grids import read_row
 from campaign.rates import Targets
 from campaign.services import plans, results, units
@@ -142,6 +142,25 @@ def status(plan_id: int) -> str | Response:
         flash(_("Kế hoạch chuyển sang: %(status)s.", status=plan.status_label), "success")
         return redirect(url_for("plans.edit", plan_id=plan.id))
     return _edit_page(plan, status_form=form)
+
+
+@bp.post("/<int:plan_id>/cong-khai")
+@roles_required(*MANAGERS)
+def publish(plan_id: int) -> Response:
+    """Turns the plan's public page on (at a new address) or off (its address then
+    answers 404)."""
+    plan = _managed_plan(plan_id)
+    form = PublicForm()
+    form.public.choices = [("1", _("Công khai")), ("0", _("Thôi công khai"))]
+    if not form.validate_on_submit():
+        flash(_("Yêu cầu không hợp lệ."), "error")
+    else:
+        plans.set_public(plan, form.public.data == "1", user=current_user)
+        if plan.is_public:
+            flash(_("Đã công khai tiến độ kế hoạch."), "success")
+        else:
+            flash(_("Đã thôi công khai; địa chỉ cũ không còn mở được."), "success")
+    return redirect(url_for("main.plan", plan_id=plan.id, _anchor="cong-khai"))
 
 
 @bp.post("/<int:plan_id>/van-ban")

@@ -138,15 +138,18 @@ class Dashboard:
     chart: list[Line]
     #: Each line's position under every sort, so the page can re-sort without asking again.
     ranks: dict[str, dict[int, int]]
-    progress: Progress
+    progress: Progress | None
 
     @property
     def kinds(self) -> list[str]:
         return sorted({line.unit.kind for line in self.summary.lines})
 
 
-def dashboard(plan: Plan, filters: Filters, today: date) -> Dashboard:
-    summary, units = read_plan(plan)
+def dashboard(
+    plan: Plan, filters: Filters, today: date | None = None, approved_only: bool = False
+) -> Dashboard:
+    """The dashboard's figures; with ``today``, the plan's progress through its year too."""
+    summary, units = read_plan(plan, approved_only)
     nodes = {n.id: n for n in units}
     lines = [line for line in summary.lines if filters.keep(line)]
     if filters.sort:
@@ -158,7 +161,7 @@ def dashboard(plan: Plan, filters: Filters, today: date) -> Dashboard:
         for key, order in SORTS.items()
     }
     groups = _groups(summary, nodes, filters.group)
-    progress = progress_of(plan, summary, nodes, today)
+    progress = progress_of(plan, summary, nodes, today) if today is not None else None
     return Dashboard(summary, nodes, lines, groups, chart, ranks, progress)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +28,7 @@ from campaign.models import (
 )
 from campaign.numbers import MAX_COUNT, parse_id, too_large
 from campaign.rates import NO_TARGETS, CountingRule, Targets, UnitNode, summarize
-from campaign.services import audit
+from campaign.services import audit, public
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import subtree_ids
 from campaign.services.summary import plan_quotas, plan_quotas_and_headcounts
@@ -174,12 +175,41 @@ def update_plan(
 
 
 @atomic
+def set_targets(plan: Plan, targets: Targets, *, user: User | None = None) -> Plan:
+    """The plan's targets beyond blood units, each a whole percentage or none."""
+    check_open(plan)
+    _check_targets(targets)
+    before = audit.snapshot(plan)
+    _set_targets(plan, targets)
+    audit.record("plan.edit", plan, user=user, before=before)
+    return plan
+
+
+@atomic
 def set_status(plan: Plan, status: str, *, user: User | None = None) -> Plan:
     if status not in PlanStatus.__members__.values():
         raise ServiceError(_("Trạng thái kế hoạch không hợp lệ."), field="status")
     before = audit.snapshot(plan)
     plan.status = status
     audit.record("plan.status", plan, user=user, before=before)
+    return plan
+
+
+@atomic
+def set_public(plan: Plan, published: bool, *, user: User | None = None) -> Plan:
+    """Publishes the plan's progress at a new random address, or stops publishing it: the
+    old address then answers 404 at once. The one way in for the plan page and the API.
+
+    The address does not reveal the plan's id, and publishing again never brings an old
+    address back (a poster taken down stays down). Asking for what already is changes
+    nothing and records nothing."""
+    if published == plan.is_public:
+        return plan
+    before = audit.snapshot(plan)
+    old = plan.public_slug
+    plan.public_slug = secrets.token_urlsafe(12) if published else None
+    audit.record("plan.publish" if published else "plan.unpublish", plan, user=user, before=before)
+    public.forget(old)
     return plan
 
 
@@ -321,6 +351,8 @@ def _remove_unused(
         )
     )
     audit.record(action, row, user=user, before=before)
+    if isinstance(row, Plan):
+        public.forget(row.public_slug)
     db.session.delete(row)
     db.session.flush()
 

@@ -20,11 +20,16 @@ from campaign.models import (
     UnitMove,
 )
 from campaign.rates import (
+    NO_TARGETS,
     Bags,
     MonthPoint,
     PlanSummary,
+    Shares,
     Tally,
+    Target,
+    Targets,
     UnitNode,
+    display_units,
     progress,
     result_tally,
     summarize,
@@ -171,6 +176,55 @@ def read_plan(plan: Plan, approved_only: bool = False) -> tuple[PlanSummary, lis
 def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
     """Four queries whatever the size of the plan; the rules are in ``rates``."""
     return read_plan(plan, approved_only)[0]
+
+
+def figures(made: PlanSummary, targets: Targets = NO_TARGETS) -> dict[str, Any]:
+    """The summary's totals and lines as the API writes them (``SummarySchema``): plain
+    numbers, rounded for display by ``rates``, so every JSON answer shows the same; each
+    share judged against the plan's ``targets``."""
+    totals = made.totals
+    return {
+        "totals": {
+            "quota": totals.quota,
+            "collected": display_units(totals.collected),
+            "rate_percent": totals.rate_percent,
+            "holders": totals.holders,
+            "completed": totals.completed,
+            "completed_percent": totals.completed_percent,
+            "over": totals.over,
+            "not_reported": totals.not_reported,
+            "collected_outside": display_units(made.collected_outside),
+            **_target_figures(totals.shares, targets),
+        },
+        "units": [
+            {
+                "code": line.unit.code,
+                "name": line.unit.name,
+                "kind": line.unit.kind,
+                "quota": line.quota,
+                "registered": line.tally.registered,
+                "donors": line.tally.donors,
+                "deferred": line.tally.deferred,
+                "collected": display_units(line.collected),
+                "rate_percent": line.rate_percent,
+                "status": line.status.value,
+                "over_amount": display_units(line.over_amount),
+                "headcount": line.headcount,
+                **_target_figures(line.shares, targets),
+            }
+            for line in made.lines
+        ],
+    }
+
+
+def _target_figures(shares: Shares, targets: Targets) -> dict[str, Any]:
+    percents = shares.percents(targets)
+    return {
+        "large_bag_percent": percents[Target.LARGE_BAG],
+        "repeat_percent": percents[Target.REPEAT],
+        "participation_percent": percents[Target.PARTICIPATION],
+        "targets_missed": [target.value for target in shares.missed(targets)],
+    }
 
 
 class DriveRef(NamedTuple):

@@ -1,0 +1,59 @@
+"""A published plan's progress, as a page and as JSON, for anyone, without signing in.
+
+These views never touch ``current_user`` or the session (see ``campaign.public``).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_limiter.util import get_remote_address
+from werkzeug.wrappers import Response
+
+from campaign.api.schemas import PublicSummarySchema
+from campaign.extensions import limiter
+from campaign.public import BLUEPRINT, PREFIX, render
+from campaign.services import public
+from campaign.services.public import PublicPlan
+
+bp = Blueprint(BLUEPRINT, __name__, url_prefix=PREFIX.rstrip("/"))
+
+#: Page and JSON count together, per address.
+throttle = limiter.shared_limit(
+    lambda: current_app.config["PUBLIC_PAGE_LIMIT"],
+    scope="public-page",
+    key_func=get_remote_address,
+)
+
+
+def _published(slug: str) -> PublicPlan:
+    page = public.published(slug)
+    if page is None:
+        abort(404)
+    return page
+
+
+def _shared(response: Response) -> Response:
+    """Everyone gets the same answer: browsers and proxies may keep it a minute."""
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@bp.get("/<slug:slug>")
+@throttle
+def page(slug: str) -> Response:
+    """The plan's figures from approved reports; ``?nhung=1`` drops the header and the
+    footer, for an iframe on another site."""
+    shown = _published(slug)
+    embed = request.args.get("nhung") == "1"
+    html = render("public/plan.html", page=shown, embed=embed)
+    return _shared(current_app.make_response(html))
+
+
+@bp.get("/<slug:slug>.json")
+@throttle
+def data(slug: str) -> Response:
+    """The same figures in the API summary's shape (``totals`` and ``units``)."""
+    response = jsonify(PublicSummarySchema().dump(_published(slug).figures()))
+    # Public figures, read without credentials: any site's script may fetch them.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return _shared(response)
