@@ -44,8 +44,8 @@ ACCOUNTS = {
 #: Not pages: programs' endpoints and files to download.
 NOT_PAGES = ("static", "api.", "api-docs.")
 DOWNLOADS = (".xlsx", ".json")
-#: Pages reached only through a form, checked in test_import_preview.
-REACHED_BY_FORM = {"imports.preview"}
+#: Pages reached only through a form, checked in test_import_preview; and images.
+REACHED_BY_FORM = {"imports.preview", "main.public_qr"}
 
 Violations = list[str]
 
@@ -122,7 +122,15 @@ def _states_the_demo_lacks() -> dict[str, Any]:
     results.reopen(reopened, "Số túi 350 ml ghi thiếu 2 túi so với danh sách.")
     organiser = db.session.scalars(select(User).filter_by(username=ACCOUNTS["organiser"])).one()
     tokens.create_token(organiser, "Phần mềm của bệnh viện")
-    return {"closed_plan": closed.id, "returned_unit": school.id}
+    district = db.session.scalars(select(OrgUnit).filter_by(code="QX")).one()
+    published = db.session.scalars(select(Plan).filter_by(issuer_id=district.id)).first()
+    assert published is not None
+    plans.set_public(published, True)
+    return {
+        "closed_plan": closed.id,
+        "returned_unit": school.id,
+        "slug": published.public_slug,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +220,7 @@ def arguments(rule: Rule, data: dict[str, Any]) -> dict[str, Any]:
         "user_id": data["user"],
         "entity": "result",
         "entity_id": data["result"],
+        "slug": data["slug"],
     }
     values = {}
     for name in rule.arguments:
