@@ -548,6 +548,42 @@ def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp
     assert tab.errors == []
 
 
+#: Names as long as real ones, written in full on the dashboard's chart.
+LONG_NAMES = [
+    "Cơ quan Ủy ban nhân dân huyện Quảng Xương",
+    "Trường Trung học phổ thông Nguyễn Xuân Nguyên, huyện Quảng Xương",
+    "Quảng Bình",
+]
+
+
+def long_named_plan() -> Plan:
+    issuer, units = district(LONG_NAMES)
+    plan, drive = plan_276(issuer, dict(zip(units.values(), (40, 30, 50), strict=True)))
+    f.result(drive, units[LONG_NAMES[0]], 0, 20, 0)
+    f.result(drive, units[LONG_NAMES[2]], 0, 60, 0)
+    f.user("leader", [issuer], username="lanhdao")
+    f.commit()
+    db.session.rollback()
+    return plan
+
+
+def test_the_chart_shows_long_unit_names_whole(browser, live):
+    plan = long_named_plan()
+    tab = new_page(browser, live, "4-chart")
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    tab.page.goto(f"/ke-hoach/{plan.id}")
+    chart = tab.page.get_by_role("img", name="Tỷ lệ hoàn thành theo đơn vị")
+    chart.scroll_into_view_if_needed()
+    left = chart.bounding_box()["x"]
+    labels = chart.locator("text.chart-label")
+    boxes = {label.text_content(): label.bounding_box() for label in labels.all()}
+    assert {text: box["x"] for text, box in boxes.items() if box["x"] < left} == {}
+    for name in LONG_NAMES:
+        assert any(name in text for text in boxes), name
+    tab.shot("chart")
+    assert tab.errors == []
+
+
 # --- journey 5 ------------------------------------------------------------------------
 
 
