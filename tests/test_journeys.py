@@ -584,6 +584,20 @@ def test_the_chart_shows_long_unit_names_whole(browser, live):
     assert tab.errors == []
 
 
+def test_sorting_in_the_browser_numbers_the_rows_again(browser, live):
+    plan = long_named_plan()
+    tab = new_page(browser, live, "4-sort")
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    tab.page.goto(f"/ke-hoach/{plan.id}")
+    before = tab.page.url
+    tab.page.locator("#units-table thead").get_by_role("link", name="Tỷ lệ").click()
+    assert tab.page.url == before  # sorted by the script, not by a new page
+    rows = list(dashboard_rows(tab.page).values())
+    assert [row[1] for row in rows] == [LONG_NAMES[1], LONG_NAMES[0], LONG_NAMES[2]]
+    assert [row[0] for row in rows] == ["1", "2", "3"]
+    assert tab.errors == []
+
+
 # --- journey 5 ------------------------------------------------------------------------
 
 
