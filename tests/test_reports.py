@@ -105,8 +105,14 @@ def test_withdraw_until_reviewed(client, auth, district):
     auth.login(district["reporter"])
     page = client.get(form_url(district)).get_data(as_text=True)
     assert "Rút lại để sửa" in page
-    client.post(form_url(district) + "/rut-lai", data={"version": str(result.version)})
+    response = client.post(
+        form_url(district) + "/rut-lai",
+        data={"version": str(result.version)},
+        follow_redirects=True,
+    )
     assert stored(district).state == ResultState.DRAFT
+    page = response.get_data(as_text=True)
+    assert "Đã rút lại báo cáo về bản nháp" in page and "Đã lưu." not in page
 
 
 def test_approved_cannot_be_withdrawn(client, auth, district):
