@@ -47,6 +47,15 @@ def short_date(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
+def vietnam_time(value: datetime | None) -> str:
+    """An instant in Vietnam time, "13/05/2021 14:30"; a naive value is UTC, as stored."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
 def long_date(value: date, place: str = "") -> str:
     """ "Quảng Xương, ngày 13 tháng 5 năm 2021": a leading zero for days below 10 and months 1-2."""
     month = f"{value.month:02d}" if value.month <= 2 else str(value.month)
@@ -80,5 +89,6 @@ FILTERS = {
     "percent": percent,
     "share": share,
     "short_date": short_date,
+    "vietnam_time": vietnam_time,
     "long_date": long_date,
 }

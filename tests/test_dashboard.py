@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import openpyxl
@@ -319,3 +320,9 @@ def test_a_plan_without_quotas_says_so_instead_of_empty_figures(client, auth):
         assert (quotas_link in page.split('role="status"', 1)[1]) is sees_link
         assert "0/0 (" not in page and 'class="tiles"' not in page
         assert "Không có đơn vị nào khớp bộ lọc" not in page
+
+
+def test_times_are_shown_in_vietnam_time():
+    assert formatting.vietnam_time(datetime(2021, 6, 11, 18, 30)) == "12/06/2021 01:30"
+    assert formatting.vietnam_time(datetime(2021, 1, 5, 2, 7, tzinfo=UTC)) == "05/01/2021 09:07"
+    assert formatting.vietnam_time(None) == ""
