@@ -48,10 +48,12 @@ def short_date(value: date | None) -> str:
 
 
 def vietnam_time(value: datetime | None) -> str:
-    """A stored instant (naive, UTC) as Vietnam's clocks showed it: dd/mm/yyyy HH:MM."""
+    """An instant in Vietnam time, "13/05/2021 14:30"; a naive value is UTC, as stored."""
     if value is None:
         return ""
-    return value.replace(tzinfo=UTC).astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
 def long_date(value: date, place: str = "") -> str:

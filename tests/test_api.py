@@ -381,6 +381,22 @@ def test_create_and_get_plan(client, world):
     assert fetched.get_json()["number"] == "276/KH-BCĐTH"
 
 
+def test_a_number_below_ten_keeps_its_leading_zero_and_is_found_either_way(client, world):
+    body = plan_body(world, number="05/KH-BCĐ")
+    response = client.post("/api/v1/plans", json=body, headers=world.headers("organiser"))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["number"] == "05/KH-BCĐ"
+    db.session.rollback()
+    assert plans.find_plan("5/KH-BCĐ", 2020).number == "05/KH-BCĐ"
+    refused = client.post(
+        "/api/v1/plans",
+        json=plan_body(world, number="012/KH-BCĐ"),
+        headers=world.headers("organiser"),
+    )
+    assert refused.status_code == 422
+    assert "chỉ số dưới 10 mới viết thêm số 0 ở đầu" in str(refused.get_json())
+
+
 @pytest.mark.parametrize(
     ("who", "changes", "status"),
     [

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from campaign import formatting
 from campaign.extensions import db
 from campaign.models import AuditEntry
 from campaign.services import plans, results, users
@@ -94,6 +95,11 @@ def test_history_page_shows_who_and_the_values_before_and_after(client, auth, ap
     assert "Gửi báo cáo" in page and "Duyệt" in page
     assert organiser.username in page
     assert "<del>submitted</del> → <ins>approved</ins>" in page
+    # Recorded in UTC, shown in Vietnam time.
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "result.approve")
+    ).one()
+    assert f"<td>{formatting.vietnam_time(entry.at)}</td>" in page and "UTC" not in page
 
 
 def test_refused_access_is_recorded(client, auth, app):

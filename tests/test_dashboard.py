@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import openpyxl
@@ -304,3 +305,24 @@ def test_the_months_agree_on_the_dashboard_the_unit_page_the_workbook_and_the_ap
     assert "Tiến độ trong năm 2021" in unit_page
     _quota, own = plan_progress(demo_plan, summary, units, vietnam_today(), unit.unit.id)
     assert own[-1].cumulative == unit.collected
+
+
+def test_a_plan_without_quotas_says_so_instead_of_empty_figures(client, auth):
+    issuer, _ = f.district_with_communes(["Quảng Bình", "Quảng Ngọc"])
+    plan = f.plan(issuer, number="05/KH-BCĐ")
+    organiser, leader = f.user("organiser", [issuer]), f.user("leader", [issuer])
+    f.commit()
+    quotas_link = f'href="/ke-hoach/{plan.id}/chi-tieu"'
+    for user, sees_link in ((organiser, True), (leader, False)):
+        auth.sign_in(user)
+        page = client.get(f"/ke-hoach/{plan.id}").get_data(as_text=True)
+        assert "chưa giao chỉ tiêu cho đơn vị nào" in page
+        assert (quotas_link in page.split('role="status"', 1)[1]) is sees_link
+        assert "0/0 (" not in page and 'class="tiles"' not in page
+        assert "Không có đơn vị nào khớp bộ lọc" not in page
+
+
+def test_times_are_shown_in_vietnam_time():
+    assert formatting.vietnam_time(datetime(2021, 6, 11, 18, 30)) == "12/06/2021 01:30"
+    assert formatting.vietnam_time(datetime(2021, 1, 5, 2, 7, tzinfo=UTC)) == "05/01/2021 09:07"
+    assert formatting.vietnam_time(None) == ""

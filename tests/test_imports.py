@@ -290,9 +290,42 @@ def test_export_of_the_demo_equals_rates(app, count_queries):
     assert wb["Tổng hợp"].page_setup.orientation == "landscape"
     assert wb["Tổng hợp"].freeze_panes == "C10"
     assert wb.sheetnames == ["Tổng hợp", "Theo đợt", "Theo tháng", "Biểu đồ"]
+
+
+def test_the_exports_chart_shows_the_units_alone_on_one_page(app):
+    demo.load()
+    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
+    data = summary_export(plan, day=date(2021, 6, 13))
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = wb["Biểu đồ"]
+    assert (sheet.page_setup.orientation, sheet.page_setup.paperSize) == ("landscape", 9)
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 1)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    names, values = chart_series(data, wb)
+    # Exactly the quota holders, in the summary's order: no heading, subtotal or total.
+    holders = [
+        row[1]
+        for row in wb["Tổng hợp"].iter_rows(values_only=True)
+        if isinstance(row[0], int) and row[3]
+    ]
+    assert names == holders
+    assert len(names) == plan_summary(plan).totals.holders
+    by_name = {row[1]: row[8] for row in wb["Tổng hợp"].iter_rows(values_only=True)}
+    assert values == [by_name[name] for name in names]
+
+
+def chart_series(data: bytes, wb: openpyxl.Workbook) -> tuple[list, list]:
+    """The cells the export's chart takes its categories and its values from."""
     chart = zipfile.ZipFile(io.BytesIO(data)).read("xl/charts/chart1.xml").decode()
-    # The chart draws from the summary table itself: no second copy of the data to write.
-    assert re.findall(r"<f>'Tổng hợp'!\$?([A-Z])\$?\d+", chart) == ["I", "B", "I"]
+
+    def cells(tag: str) -> list:
+        ref = re.search(rf"<(?:c:)?{tag}>.*?<(?:c:)?f>(.*?)</(?:c:)?f>", chart, re.S)
+        assert ref, tag
+        sheet, area = ref[1].rsplit("!", 1)
+        rows = wb[sheet.strip("'")][area.replace("$", "")]
+        return [c.value for row in rows for c in row]
+
+    return cells("cat"), cells("val")
 
 
 def test_round_trip_template_filled_imported_exported(setup):

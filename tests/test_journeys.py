@@ -211,7 +211,9 @@ def test_organiser_creates_the_plan_sets_quotas_and_schedules_the_drive(browser,
             "Công văn số 78/BCĐTH ngày 29/04/2021 của Ban Chỉ đạo vận động HMTN tỉnh Thanh Hóa"
         )
     ).to_be_visible()
-    page.get_by_role("link", name="Giao chỉ tiêu").click()
+    # No quota yet: the page says so and links to where quotas are set.
+    no_quota = page.get_by_role("status").filter(has_text="chưa giao chỉ tiêu cho đơn vị nào")
+    no_quota.get_by_role("link", name="Giao chỉ tiêu").click()
     amounts = {name: 20 + n for n, name in enumerate(COMMUNES)}
     amounts["Quảng Bình"] = 40
     for name, amount in amounts.items():
@@ -529,6 +531,56 @@ def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp
         *total[3:8],
         pytest.approx(total[8] * 100),
     ]
+    assert tab.errors == []
+
+
+#: Names as long as real ones, written in full on the dashboard's chart.
+LONG_NAMES = [
+    "Cơ quan Ủy ban nhân dân huyện Quảng Xương",
+    "Trường Trung học phổ thông Nguyễn Xuân Nguyên, huyện Quảng Xương",
+    "Quảng Bình",
+]
+
+
+def long_named_plan() -> Plan:
+    issuer, units = district(LONG_NAMES)
+    plan, drive = plan_276(issuer, dict(zip(units.values(), (40, 30, 50), strict=True)))
+    f.result(drive, units[LONG_NAMES[0]], 0, 20, 0)
+    f.result(drive, units[LONG_NAMES[2]], 0, 60, 0)
+    f.user("leader", [issuer], username="lanhdao")
+    f.commit()
+    db.session.rollback()
+    return plan
+
+
+def test_the_chart_shows_long_unit_names_whole(browser, live):
+    plan = long_named_plan()
+    tab = new_page(browser, live, "4-chart")
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    tab.page.goto(f"/ke-hoach/{plan.id}")
+    chart = tab.page.get_by_role("img", name="Tỷ lệ hoàn thành theo đơn vị")
+    chart.scroll_into_view_if_needed()
+    left = chart.bounding_box()["x"]
+    labels = chart.locator("text.chart-label")
+    boxes = {label.text_content(): label.bounding_box() for label in labels.all()}
+    assert {text: box["x"] for text, box in boxes.items() if box["x"] < left} == {}
+    for name in LONG_NAMES:
+        assert any(name in text for text in boxes), name
+    tab.shot("chart")
+    assert tab.errors == []
+
+
+def test_sorting_in_the_browser_numbers_the_rows_again(browser, live):
+    plan = long_named_plan()
+    tab = new_page(browser, live, "4-sort")
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    tab.page.goto(f"/ke-hoach/{plan.id}")
+    before = tab.page.url
+    tab.page.locator("#units-table thead").get_by_role("link", name="Tỷ lệ").click()
+    assert tab.page.url == before  # sorted by the script, not by a new page
+    rows = list(dashboard_rows(tab.page).values())
+    assert [row[1] for row in rows] == [LONG_NAMES[1], LONG_NAMES[0], LONG_NAMES[2]]
+    assert [row[0] for row in rows] == ["1", "2", "3"]
     assert tab.errors == []
 
 

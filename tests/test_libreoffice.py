@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
+import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,7 +17,7 @@ from campaign.models import Plan
 from campaign.services import demo
 from campaign.services.exports import summary_export
 from campaign.services.summary import plan_summary
-from campaign.spreadsheets.summary import SUMMARY_HEADERS
+from campaign.spreadsheets.summary import SUMMARY_HEADERS, grouped
 
 
 def convert(soffice: str, source: Path, target: str, out: Path) -> None:
@@ -66,3 +69,25 @@ def test_libreoffice_reads_the_same_numbers(app, tmp_path):
         assert shown == str(line.rate_percent), line.unit.name
     total = next(row for row in rows if row[1] == "TỔNG CỘNG")
     assert int(total[3].replace(".", "").replace(",", "")) == summary.totals.quota
+
+
+def test_libreoffice_charts_the_units_alone(app, tmp_path):
+    """LibreOffice opens the export and saves it again: the chart it kept names exactly
+    the quota holders, in the summary's order, as its categories."""
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice (soffice) is needed: apt install libreoffice-calc-nogui"
+    demo.load()
+    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
+    source = tmp_path / "source" / "bao-cao.xlsx"
+    source.parent.mkdir()
+    source.write_bytes(summary_export(plan))
+    convert(soffice, source, "xlsx:Calc MS Excel 2007 XML", tmp_path)
+    saved = zipfile.ZipFile(tmp_path / "bao-cao.xlsx")
+    (chart,) = [saved.read(n).decode() for n in saved.namelist() if n.startswith("xl/charts/chart")]
+    categories = re.search(r"<c:cat>(.*?)</c:cat>", chart, re.S)
+    assert categories, chart
+    names = [html.unescape(v) for v in re.findall(r"<c:v>(.*?)</c:v>", categories[1], re.S)]
+    summary = plan_summary(plan)
+    in_order = [line for _, members in grouped(summary.lines) for line in members]
+    assert names == [line.unit.name for line in in_order if line.is_holder]
+    assert len(names) == summary.totals.holders

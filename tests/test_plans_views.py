@@ -68,10 +68,27 @@ def test_create_plan(client, setup):
     assert (plan.issuer_id, plan.year, plan.status) == (district.id, 2022, "draft")
 
 
+def test_a_number_below_ten_keeps_its_leading_zero(client, setup):
+    _, district, _ = setup
+    response = client.post(
+        "/ke-hoach/moi", data={**PLAN, "number": "05/KH-BCĐ", "issuer_id": district.id}
+    )
+    assert response.status_code == 302
+    db.session.rollback()
+    assert db.session.scalar(select(Plan.number).where(Plan.year == 2022)) == "05/KH-BCĐ"
+    # 05 and 5 are the same number: the same plan cannot be entered twice that year.
+    again = client.post(
+        "/ke-hoach/moi", data={**PLAN, "number": "5/KH-BCĐ", "issuer_id": district.id}
+    )
+    assert "Đã có kế hoạch số 5/KH-BCĐ ban hành năm 2022" in again.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"number": "16/kh-bcđ"}, "chữ in hoa"),
+        ({"number": "005/KH-BCĐ"}, "chỉ số dưới 10 mới viết thêm số 0 ở đầu"),
+        ({"number": "0/KH-BCĐ"}, "số bắt đầu từ 1"),
         ({"number": "16 /KH-BCĐ"}, "viết liền không dấu cách"),
         ({"number": "KH-BCĐ"}, "số/ký hiệu"),
         (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -105,8 +106,14 @@ def test_withdraw_until_reviewed(client, auth, district):
     auth.login(district["reporter"])
     page = client.get(form_url(district)).get_data(as_text=True)
     assert "Rút lại để sửa" in page
-    client.post(form_url(district) + "/rut-lai", data={"version": str(result.version)})
+    response = client.post(
+        form_url(district) + "/rut-lai",
+        data={"version": str(result.version)},
+        follow_redirects=True,
+    )
     assert stored(district).state == ResultState.DRAFT
+    page = response.get_data(as_text=True)
+    assert "Đã rút lại báo cáo về bản nháp" in page and "Đã lưu." not in page
 
 
 def test_approved_cannot_be_withdrawn(client, auth, district):
@@ -141,6 +148,17 @@ def test_queue_approve_return_and_reopen(client, auth, district):
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "result.reopen"))
     assert entry.note == "Nhầm số túi 450 ml"
     assert entry.before["state"] == "approved" and entry.after["state"] == "returned"
+
+
+def test_the_queue_shows_when_a_report_was_sent_in_vietnam_time(client, auth, district):
+    result = f.result(district["drive"], district["a"], 5)
+    # Sent at 18:30 UTC on 11 June: already 01:30 on 12 June in Vietnam.
+    result.submitted_at = datetime(2021, 6, 11, 18, 30)
+    f.commit()
+    auth.sign_in(district["organiser"])
+    page = client.get("/bao-cao/duyet").get_data(as_text=True)
+    assert "<td>12/06/2021 01:30</td>" in page
+    assert "UTC" not in page
 
 
 def test_review_of_a_changed_report_is_refused(client, auth, district):

@@ -126,12 +126,17 @@ def withdraw(unit_id: int, drive_id: int) -> Response:
     unit, drive = _report_target(unit_id, drive_id)
     result = results.find(drive, unit) or abort(404)
     form = VersionForm()
-    _act(form, lambda: results.withdraw(result, user=_user(), expected_version=version_of(form)))
+    done = _("Đã rút lại báo cáo về bản nháp; sửa xong hãy gửi lại.")
+    _act(
+        form,
+        lambda: results.withdraw(result, user=_user(), expected_version=version_of(form)),
+        done,
+    )
     return redirect(url_for(".report", unit_id=unit.id, drive_id=drive.id))
 
 
-def _act(form: VersionForm, action, done: str | None = None) -> bool:
-    """Runs a review action, flashing its outcome; nothing is kept when it is refused."""
+def _act(form: VersionForm, action, done: str) -> bool:
+    """Runs a review action, flashing what it did; nothing is kept when it is refused."""
     if not form.validate_on_submit():
         flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return False
@@ -140,7 +145,7 @@ def _act(form: VersionForm, action, done: str | None = None) -> bool:
     except ServiceError as error:
         flash(error.message, "error")
         return False
-    flash(done or _("Đã lưu."), "info")
+    flash(done, "info")
     return True
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, delete, extract, insert, or_, select, update
 
-from campaign.documents import InvalidDocumentNumber, parse_document_number
+from campaign.documents import DocumentNumber, InvalidDocumentNumber, parse_document_number
 from campaign.extensions import db
 from campaign.models import (
     TARGET_COLUMNS,
@@ -38,8 +38,12 @@ from campaign.text import sort_key
 
 
 def _document_number(text: str) -> str:
+    return str(_parsed_number(text))
+
+
+def _parsed_number(text: str) -> DocumentNumber:
     try:
-        return str(parse_document_number(text))
+        return parse_document_number(text)
     except InvalidDocumentNumber as error:
         raise ServiceError(str(error), field="number") from error
 
@@ -52,7 +56,8 @@ def _check_fields(
     status: str,
     plan: Plan | None = None,
 ) -> str:
-    number = _document_number(number)
+    parsed = _parsed_number(number)
+    number = str(parsed)
     if counting_rule not in CountingRule.__members__.values():
         raise ServiceError(_("Cách tính đơn vị máu không hợp lệ."), field="counting_rule")
     if status not in PlanStatus.__members__.values():
@@ -61,7 +66,7 @@ def _check_fields(
         raise ServiceError(_("Trích yếu kế hoạch không được để trống."), field="title")
     # Numbers restart every year: number + symbol + year of issue identify a document.
     clash = select(Plan.id).where(
-        Plan.number == number, extract("year", Plan.issued_on) == issued_on.year
+        Plan.number.in_(parsed.spellings()), extract("year", Plan.issued_on) == issued_on.year
     )
     if plan is not None and plan.id is not None:
         clash = clash.where(Plan.id != plan.id)
@@ -492,7 +497,7 @@ def find_plan(ref: str, year: int | None = None) -> Plan:
         if plan is None:
             raise NotFound(_("Không có kế hoạch %(ref)s.", ref=ref))
         return plan
-    query = select(Plan).where(Plan.number == _document_number(ref))
+    query = select(Plan).where(Plan.number.in_(_parsed_number(ref).spellings()))
     if year is not None:
         query = query.where(extract("year", Plan.issued_on) == year)
     found = db.session.scalars(query).all()

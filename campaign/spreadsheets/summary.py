@@ -157,11 +157,10 @@ def summary_workbook(
     """The workbook as bytes: sheets "Tổng hợp", "Theo đợt", "Theo tháng" and "Biểu đồ"."""
     wb = Workbook(write_only=True)
     styles = Styles(wb)
-    table = report_sheet(wb, "Tổng hợp")
-    rows = _summary_sheet(table, styles, info, summary, kinds, statuses)
+    _summary_sheet(report_sheet(wb, "Tổng hợp"), styles, info, summary, kinds, statuses)
     _drive_sheet(report_sheet(wb, "Theo đợt"), styles, info, drive_lines, kinds, summary.rule)
     _month_sheet(report_sheet(wb, "Theo tháng"), styles, info, months, summary.totals.quota, year)
-    _chart_sheet(report_sheet(wb, "Biểu đồ"), table, rows)
+    _chart_sheet(report_sheet(wb, "Biểu đồ"), styles, summary)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -301,8 +300,7 @@ def _summary_sheet(
     summary: PlanSummary,
     kinds: Mapping[str, str],
     statuses: Mapping[str, str],
-) -> tuple[int, int]:
-    """Writes the sheet; returns the rows of its table, from the header to the grand total."""
+) -> None:
     targets, headers = info.targets, info.headers
     body: list[tuple[int | None, list[Any]]] = []  # (depth of a unit line, values)
     counter = 0
@@ -350,7 +348,6 @@ def _summary_sheet(
         ws.append_styled(values, strong if depth is None else by_depth[min(depth, 3)])
     for row in _closing(summary, info):
         ws.append([None, *(cell(ws, v, styles.get(**s)) for v, s in row)])
-    return header_row, header_row + len(body) - (1 if summary.outside else 0)
 
 
 def _closing(summary: PlanSummary, info: ReportInfo) -> list[list[tuple[str, dict[str, Any]]]]:
@@ -482,11 +479,30 @@ def _month_sheet(
         ws.append([cell(ws, "Năm của kế hoạch chưa bắt đầu.", styles.get(italic=True))])
 
 
-def _chart_sheet(ws: WriteOnlyWorksheet, table: WriteOnlyWorksheet, rows: tuple[int, int]) -> None:
-    """Completion by unit and by group as a native bar chart over the summary table's own
-    columns (names in B, rates in I): no second copy of the data to write."""
-    header, last = rows
-    if last <= header:
+def _chart_sheet(ws: ReportSheet, styles: Styles, summary: PlanSummary) -> None:
+    """Completion by unit as a native bar chart, drawn from a two-column table beside it of
+    the quota holders alone, in the summary's order: the summary table's own columns would
+    bring its group headings, subtotals and grand total in as if they were units. One A4
+    landscape page."""
+    holders = [line for _, members in grouped(summary.lines) for line in members if line.is_holder]
+    headers = ("Đơn vị", "Tỷ lệ hoàn thành")
+    widths = _widths(headers, ([line.unit.name, None] for line in holders), cap=45)
+    for index, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    bold = styles.get(bold=True, align="center", wrap=True, grid=True)
+    ws.append([cell(ws, h, bold) for h in headers])
+    name_style, rate_style = styles.get(grid=True), styles.get(number_format=PERCENT, grid=True)
+    for line in holders:
+        ws.append_styled(
+            [line.unit.name, _fraction(rates.display_percent(line.rate))],
+            [name_style, rate_style],
+        )
+    if not holders:
         return
     chart = BarChart()
     chart.type = "bar"
@@ -494,12 +510,11 @@ def _chart_sheet(ws: WriteOnlyWorksheet, table: WriteOnlyWorksheet, rows: tuple[
     chart.y_axis.numFmt = PERCENT
     chart.y_axis.title = "Tỷ lệ hoàn thành"
     chart.legend = None
-    rate = SUMMARY_HEADERS.index("Tỷ lệ hoàn thành") + 1
-    name = SUMMARY_HEADERS.index("Đơn vị") + 1
-    chart.add_data(
-        Reference(table, min_col=rate, min_row=header, max_row=last), titles_from_data=True
-    )
-    chart.set_categories(Reference(table, min_col=name, min_row=header + 1, max_row=last))
-    chart.height = max(8, min(0.5 * (last - header), 200))
+    last = len(holders) + 1
+    chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=last))
+    # The first unit at the top, as in the table beside it.
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.height = max(8, min(0.5 * len(holders), 200))
     chart.width = 24
-    ws.add_chart(chart, "B2")
+    ws.add_chart(chart, "D2")

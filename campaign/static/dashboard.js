@@ -37,7 +37,10 @@
           var d = Number(a.dataset[key]) - Number(b.dataset[key]);
           return descending ? -d : d;
         });
-        rows.forEach(function (r) { body.appendChild(r); });
+        rows.forEach(function (r, i) {
+          body.appendChild(r);
+          r.cells[0].textContent = String(i + 1);  // STT follows the new order
+        });
         table.querySelectorAll("thead th[aria-sort]").forEach(function (other) {
           other.removeAttribute("aria-sort");
         });
