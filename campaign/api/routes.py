@@ -405,13 +405,13 @@ def plan_progress(plan_id: int, unit: str | None = None) -> dict[str, Any]:
     """Collected month by month through the plan's year, cumulated, against the even pace
     (quota × months elapsed / 12); every month up to the current one."""
     plan = visible_plan(plan_id)
-    made, nodes = summary.read_plan(plan)
+    made, nodes, monthly = summary.read_plan_and_months(plan)
     unit_id = None
     if unit is not None:
         unit_id = unit_in_path(unit).id
         if unit_id not in {node.id for node in nodes}:
             abort(404)  # a unit outside the plan's tree has no progress in it
-    quota, points = summary.plan_progress(plan, made, nodes, vietnam_today(), unit_id)
+    quota, points = summary.plan_progress(plan, made, nodes, vietnam_today(), unit_id, monthly)
     return {
         "quota": quota,
         "months": [

@@ -25,7 +25,7 @@ from campaign.formatting import vietnam_today
 from campaign.i18n import LANGUAGES
 from campaign.models import OrgUnit, Plan
 from campaign.services.dashboard import Filters, dashboard, progress_of, unit_page
-from campaign.services.summary import read_plan
+from campaign.services.summary import read_plan_and_months
 
 bp = Blueprint("main", __name__)
 
@@ -85,7 +85,7 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
     unit = db.session.get(OrgUnit, unit_id) or abort(404)
     scope = current_scope()
     require(scope.can_see_plan(plan) and scope.can_see_unit(unit))
-    summary, units = read_plan(plan)
+    summary, units, monthly = read_plan_and_months(plan)
     nodes = {n.id: n for n in units}
     if unit.id not in nodes:
         abort(404)
@@ -94,7 +94,7 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
         plan=plan,
         unit=unit,
         page=unit_page(plan, unit.id, summary, nodes),
-        progress=progress_of(plan, summary, nodes, vietnam_today(), unit.id),
+        progress=progress_of(plan, summary, nodes, vietnam_today(), unit.id, monthly),
     )
 
 

@@ -34,9 +34,11 @@ from campaign.rates import (
     totals,
 )
 from campaign.services.summary import (
+    Monthly,
     plan_and_descendants,
     plan_progress,
     read_plan,
+    read_plan_and_months,
     unit_and_descendants,
 )
 from campaign.text import fold, sort_key
@@ -123,8 +125,10 @@ def progress_of(
     nodes: dict[int, UnitNode],
     today: date,
     unit_id: int | None = None,
+    monthly: Monthly | None = None,
 ) -> Progress:
-    quota, points = plan_progress(plan, summary, list(nodes.values()), today, unit_id)
+    units = list(nodes.values())
+    quota, points = plan_progress(plan, summary, units, today, unit_id, monthly)
     return Progress(plan.year, quota, points, line_chart(points, quota))
 
 
@@ -149,7 +153,11 @@ def dashboard(
     plan: Plan, filters: Filters, today: date | None = None, approved_only: bool = False
 ) -> Dashboard:
     """The dashboard's figures; with ``today``, the plan's progress through its year too."""
-    summary, units = read_plan(plan, approved_only)
+    if today is None:
+        summary, units = read_plan(plan, approved_only)
+        monthly = None
+    else:
+        summary, units, monthly = read_plan_and_months(plan, approved_only)
     nodes = {n.id: n for n in units}
     lines = [line for line in summary.lines if filters.keep(line)]
     if filters.sort:
@@ -161,7 +169,9 @@ def dashboard(
         for key, order in SORTS.items()
     }
     groups = _groups(summary, nodes, filters.group)
-    progress = progress_of(plan, summary, nodes, today) if today is not None else None
+    progress = None
+    if today is not None:
+        progress = progress_of(plan, summary, nodes, today, monthly=monthly)
     return Dashboard(summary, nodes, lines, groups, chart, ranks, progress)
 
 

@@ -351,6 +351,7 @@ def preview_quotas(
     seen: dict[int, int] = {}
     amounts: dict[int, int] = {}
     headcounts: dict[int, int | None] = {}
+    texts = _QuotaTexts()
     for row, values in progress(table.rows):
         before = preview.problem_count
         amount = _count(values, "amount", row, preview)
@@ -364,7 +365,7 @@ def preview_quotas(
         new_head = headcount if has_heads else old_head
         was = (stored[unit.id], old_head) if unit.id in stored else None
         kind = _change(was, (amount, new_head))
-        shown = (_quota_text(*was) if was else "", _quota_text(amount, new_head))
+        shown = (texts(*was) if was else "", texts(amount, new_head))
         preview.changes.append(Change(row, unit.name, kind, *shown))
         if kind != ChangeKind.UNCHANGED:
             amounts[unit.id] = amount
@@ -379,10 +380,16 @@ def preview_quotas(
     return preview
 
 
-def _quota_text(amount: int, headcount: int | None) -> str:
-    if headcount is None:
-        return str(amount)
-    return _("%(amount)d (quân số %(headcount)d)", amount=amount, headcount=headcount)
+class _QuotaTexts:
+    """A quota as the preview shows it; translated once, not once per row."""
+
+    def __init__(self) -> None:
+        self.pattern = _("%(amount)d (quân số %(headcount)d)")
+
+    def __call__(self, amount: int, headcount: int | None) -> str:
+        if headcount is None:
+            return str(amount)
+        return self.pattern % {"amount": amount, "headcount": headcount}
 
 
 def _row_unit(

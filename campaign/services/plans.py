@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -377,11 +377,12 @@ def _by_id(values: Mapping[Any, Any]) -> dict[int, Any]:
     return {(key.id if isinstance(key, OrgUnit) else key): value for key, value in values.items()}
 
 
-def _check_count(value: int | None, field: str, message: str) -> None:
+def _check_count(value: int | None, field: str, message: Callable[[], str]) -> None:
+    """``message`` is translated only when the value is refused: a file checks thousands."""
     if value is None:
         return
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ServiceError(message, field=field)
+        raise ServiceError(message(), field=field)
     if value > MAX_COUNT:
         raise ServiceError(too_large(), field=field)
 
@@ -409,9 +410,9 @@ def set_quotas(
     check_open(plan)
     wanted, heads = _by_id(amounts), _by_id(headcounts or {})
     for unit_id, amount in wanted.items():
-        _check_count(amount, str(unit_id), _("Chỉ tiêu phải là số nguyên không âm."))
+        _check_count(amount, str(unit_id), lambda: _("Chỉ tiêu phải là số nguyên không âm."))
     for unit_id, headcount in heads.items():
-        _check_count(headcount, str(unit_id), _("Quân số phải là số nguyên không âm."))
+        _check_count(headcount, str(unit_id), lambda: _("Quân số phải là số nguyên không âm."))
         if headcount is not None and wanted.get(unit_id) is None:
             raise ServiceError(
                 _("Quân số chỉ ghi được cho đơn vị có chỉ tiêu (có thể là 0)."), field=str(unit_id)

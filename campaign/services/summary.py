@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, case, extract, func, or_, select
+from sqlalchemy import Row, Select, case, func, or_, select
 
 from campaign.extensions import db
 from campaign.models import (
@@ -167,7 +167,18 @@ def _as_of(
 
 def read_plan(plan: Plan, approved_only: bool = False) -> tuple[PlanSummary, list[UnitNode]]:
     """The summary and the unit tree it was made from (pages name groups by parent)."""
-    tallies = counted_tallies(plan.id, approved_only)
+    return _summarized(plan, counted_tallies(plan.id, approved_only))
+
+
+def read_plan_and_months(
+    plan: Plan, approved_only: bool = False
+) -> tuple[PlanSummary, list[UnitNode], Monthly]:
+    """:func:`read_plan`, and its results month by month, in as many queries."""
+    tallies, monthly = counted_by_month(plan, approved_only)
+    return (*_summarized(plan, tallies), monthly)
+
+
+def _summarized(plan: Plan, tallies: dict[int, Tally]) -> tuple[PlanSummary, list[UnitNode]]:
     quotas, headcounts = plan_quotas_and_headcounts(plan.id)
     units = plan_units(plan, set(quotas) | set(tallies))
     return summarize(units, quotas, tallies, plan.rule, headcounts), units
@@ -273,33 +284,49 @@ def drive_tallies(plan: Plan) -> list[tuple[DriveRef, UnitNode, Tally]]:
     return rows
 
 
-def monthly_bags(plan: Plan, approved_only: bool = False) -> dict[int, dict[int, Bags]]:
-    """Month of the plan's year -> unit id -> the bags of the unit's own counted results in
-    the drives (of the plan tree) ending that month. One query.
+#: Month of a plan's year (1-12) -> unit id -> the bags of the unit's own counted results in
+#: the drives ending that month.
+Monthly = dict[int, dict[int, Bags]]
+
+
+def counted_by_month(plan: Plan, approved_only: bool = False) -> tuple[dict[int, Tally], Monthly]:
+    """:func:`counted_tallies` and the same results month by month, from one query grouped
+    by unit and drive end day (a dashboard shows both).
 
     A drive ending outside the plan's year counts in its first or last month, so the
     year's last month always holds everything the plan counts."""
     states = (ResultState.APPROVED.value,) if approved_only else COUNTED_STATES
-    year, month = extract("year", Drive.ends_on), extract("month", Drive.ends_on)
     query = (
         select(
-            year,
-            month,
             Result.unit_id,
+            Drive.ends_on,
+            func.count(),
+            func.sum(Result.registered),
+            func.sum(Result.deferred),
             func.sum(Result.bags_250),
             func.sum(Result.bags_350),
             func.sum(Result.bags_450),
+            func.coalesce(func.sum(Result.repeat_donors), 0),
+            func.sum(_REPEAT_BASE),
         )
         .join(Drive, Drive.id == Result.drive_id)
         .where(Drive.plan_id.in_(plan_and_descendants(plan.id)), Result.state.in_(states))
-        .group_by(year, month, Result.unit_id)
+        .group_by(Result.unit_id, Drive.ends_on)
     )
-    found: dict[int, dict[int, Bags]] = {}
-    for y, m, unit_id, b250, b350, b450 in _rows(query):
-        index = 1 if y < plan.year else 12 if y > plan.year else int(m)
-        by_unit = found.setdefault(index, {})
-        by_unit[unit_id] = by_unit.get(unit_id, Bags()) + Bags(b250, b350, b450)
-    return found
+    tallies: dict[int, Tally] = {}
+    monthly: Monthly = {}
+    for unit_id, day, n, registered, deferred, b250, b350, b450, repeat, base in _rows(query):
+        bags = Bags(b250, b350, b450)
+        tally = Tally(n, registered, deferred, bags, repeat, base)
+        tallies[unit_id] = tallies[unit_id] + tally if unit_id in tallies else tally
+        month = 1 if day.year < plan.year else 12 if day.year > plan.year else day.month
+        by_unit = monthly.setdefault(month, {})
+        by_unit[unit_id] = by_unit[unit_id] + bags if unit_id in by_unit else bags
+    return tallies, monthly
+
+
+def monthly_bags(plan: Plan, approved_only: bool = False) -> Monthly:
+    return counted_by_month(plan, approved_only)[1]
 
 
 def months_elapsed(year: int, today: date) -> int:
@@ -316,8 +343,10 @@ def plan_progress(
     units: list[UnitNode],
     today: date,
     unit_id: int | None = None,
+    monthly: Monthly | None = None,
 ) -> tuple[int, list[MonthPoint]]:
-    """The plan's (or one unit's) quota and its months so far, from the summary's tree."""
+    """The plan's (or one unit's) quota and its months so far, from the summary's tree;
+    ``monthly`` when the caller read it already (see :func:`read_plan_and_months`)."""
     quotas = {line.unit.id: line.quota for line in summary.lines if line.quota is not None}
     if unit_id is None:
         quota = summary.totals.quota
@@ -326,7 +355,7 @@ def plan_progress(
     points = progress(
         units,
         quotas,
-        monthly_bags(plan),
+        monthly if monthly is not None else monthly_bags(plan),
         summary.rule,
         quota,
         months_elapsed(plan.year, today),
