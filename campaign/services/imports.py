@@ -37,11 +37,12 @@ from campaign.services.errors import ServiceError
 from campaign.services.scope import Scope
 from campaign.services.summary import unit_and_descendants
 from campaign.services.transaction import atomic
-from campaign.spreadsheets.isolated import DEFAULT_MEMORY_LIMIT, read_table_isolated
+from campaign.spreadsheets.isolated import DEFAULT_MEMORY_LIMIT, Reading
 from campaign.spreadsheets.reading import (
     Column,
     NotANumber,
     SheetError,
+    Table,
     TooLarge,
     check_xlsx,
     whole_number,
@@ -205,14 +206,28 @@ def _no_progress(rows: list[T]) -> Iterable[T]:
     return rows
 
 
-def _read(data: bytes, columns: tuple[Column, ...], kind: ImportKind) -> tuple[Preview, Any]:
+def _read(
+    data: bytes,
+    columns: tuple[Column, ...],
+    kind: ImportKind,
+    meanwhile: Callable[[], T] | None = None,
+) -> tuple[Preview, Any, T | None]:
+    """The file's table (``None`` when it is refused, with the problem in the preview), and
+    what ``meanwhile`` reads from the database while a child process reads the file."""
     preview = Preview(kind)
     limit = current_app.config.get("IMPORT_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    reading = Reading(data, columns, memory_limit=limit)
+    during = None
+    table: Table | None
     try:
-        return preview, read_table_isolated(data, columns, memory_limit=limit)
-    except SheetError as error:
-        preview.problem(None, file_message(error))
-        return preview, None
+        during = meanwhile() if meanwhile is not None else None
+    finally:  # the child is always waited for
+        try:
+            table = reading.table()
+        except SheetError as error:
+            preview.problem(None, file_message(error))
+            table = None
+    return preview, table, during
 
 
 class UnitRef(NamedTuple):
@@ -340,12 +355,17 @@ def preview_quotas(
     progress: Progress = _no_progress,
     visible: Callable[[OrgUnit], bool] | None = None,
 ) -> Preview:
-    preview, table = _read(data, QUOTA_COLUMNS, ImportKind.QUOTAS)
-    if table is None or _closed(plan, preview):
+    preview, table, known = _read(
+        data,
+        QUOTA_COLUMNS,
+        ImportKind.QUOTAS,
+        lambda: (_refs_in_subtree(plan.issuer_id), plans.quotas_and_headcounts(plan)),
+    )
+    if table is None or known is None or _closed(plan, preview):
         return preview
-    refs = (u for u in _refs_in_subtree(plan.issuer_id) if u.id != plan.issuer_id)
+    subtree, (stored, stored_heads) = known
+    refs = (u for u in subtree if u.id != plan.issuer_id)
     matcher = UnitMatcher(_only(refs, visible))
-    stored, stored_heads = plans.quotas_and_headcounts(plan)
     # Without the column, headcounts stay as they are; with it, an empty cell clears one.
     has_heads = "headcount" in table.columns
     seen: dict[int, int] = {}
@@ -460,10 +480,16 @@ def preview_results(
     progress: Progress = _no_progress,
     visible: Callable[[OrgUnit], bool] | None = None,
 ) -> Preview:
-    preview, table = _read(data, RESULT_COLUMNS, ImportKind.RESULTS)
-    if table is None or _closed(drive.plan, preview):
-        return preview
     plan = drive.plan
+    preview, table, known = _read(
+        data,
+        RESULT_COLUMNS,
+        ImportKind.RESULTS,
+        lambda: (_refs_in_subtree(plan.issuer_id), results.stored_by_unit(drive)),
+    )
+    if table is None or known is None or _closed(plan, preview):
+        return preview
+    subtree, existing = known
     has_bags = any(c in table.columns for c in BAG_COLUMNS)
     if not has_bags and "donations" not in table.columns:
         preview.problem(None, _("Không tìm thấy cột số túi máu 250/350/450 ml."))
@@ -477,8 +503,7 @@ def preview_results(
             ),
         )
         return preview
-    matcher = UnitMatcher(_only(_refs_in_subtree(plan.issuer_id), visible))
-    existing = results.stored_by_unit(drive)
+    matcher = UnitMatcher(_only(subtree, visible))
     seen: dict[int, int] = {}
     writes: list[tuple[int, results.Counts, int | None]] = []
     texts = _ResultTexts()
@@ -584,7 +609,7 @@ def preview_units(
     visible: Callable[[OrgUnit], bool] | None = None,
 ) -> Preview:
     """Units of a file go under ``root``, or under the unit its "cấp trên" column names."""
-    preview, table = _read(data, UNIT_COLUMNS, ImportKind.UNITS)
+    preview, table, _nothing = _read(data, UNIT_COLUMNS, ImportKind.UNITS)
     if table is None:
         return preview
     tree = _in_subtree(root.id)

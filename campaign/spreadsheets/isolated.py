@@ -39,37 +39,58 @@ def read_table_isolated(
     cpu_limit: int = DEFAULT_CPU_LIMIT,
 ) -> Table:
     """:func:`read_table` in a forked child; a child that dies is a file refused."""
-    if not hasattr(os, "fork"):  # no fork, no wall: the bounds still hold
-        return read_table(data, columns)
-    receive, send = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12 warns about forking a threaded process, because a lock another thread
-        # held stays held in the child. The child below takes no lock: it imports nothing,
-        # logs nothing, touches no connection, and leaves through os._exit.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover (the child's coverage is not collected)
-        # A collection would walk every object inherited from the server, touching (and so
-        # copying) its pages; the short-lived child makes no cycles worth collecting.
-        gc.disable()
-        os.close(receive)
-        _child(send, data, columns, memory_limit, cpu_limit)
-    os.close(send)
-    with os.fdopen(receive, "rb") as stream:
-        message = stream.read()
-    # Unpickled before waiting: the child's exit (unmapping its memory) runs meanwhile.
-    try:
-        outcome, value = pickle.loads(message)
-    except Exception:  # nothing, or half a message: the child died while writing
-        outcome, value = "died", None
-    _, status = os.waitpid(pid, 0)
-    if outcome == "died" or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        log.warning("a workbook's reading process ended with status %d: file refused", status)
-        raise SheetError("too_costly")  # killed by a limit, or aborted by the reader
-    if outcome == "error":
-        code, params = value
-        raise SheetError(code, **params)
-    return value
+    return Reading(data, columns, memory_limit, cpu_limit).table()
+
+
+class Reading:
+    """A workbook being read in a forked child: the caller may query the database
+    meanwhile, then takes the :meth:`table` (which it must, to reap the child)."""
+
+    def __init__(
+        self,
+        data: bytes,
+        columns: Sequence[Column],
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        cpu_limit: int = DEFAULT_CPU_LIMIT,
+    ) -> None:
+        self.pid: int | None = None
+        if not hasattr(os, "fork"):  # no fork, no wall: the bounds still hold
+            self.data, self.columns = data, columns
+            return
+        self.receive, send = os.pipe()
+        with warnings.catch_warnings():
+            # Python 3.12 warns about forking a threaded process, because a lock another
+            # thread held stays held in the child. The child below takes no lock: it imports
+            # nothing, logs nothing, touches no connection, and leaves through os._exit.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover (the child's coverage is not collected)
+            # A collection would walk every object inherited from the server, touching (and
+            # so copying) its pages; the short-lived child makes no cycles worth collecting.
+            gc.disable()
+            os.close(self.receive)
+            _child(send, data, columns, memory_limit, cpu_limit)
+        os.close(send)
+
+    def table(self) -> Table:
+        """The child's table, or its :class:`SheetError`; waits for the child to end."""
+        if self.pid is None:
+            return read_table(self.data, self.columns)
+        with os.fdopen(self.receive, "rb") as stream:
+            message = stream.read()
+        # Unpickled before waiting: the child's exit (unmapping its memory) runs meanwhile.
+        try:
+            outcome, value = pickle.loads(message)
+        except Exception:  # nothing, or half a message: the child died while writing
+            outcome, value = "died", None
+        _, status = os.waitpid(self.pid, 0)
+        if outcome == "died" or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            log.warning("a workbook's reading process ended with status %d: file refused", status)
+            raise SheetError("too_costly")  # killed by a limit, or aborted by the reader
+        if outcome == "error":
+            code, params = value
+            raise SheetError(code, **params)
+        return value
 
 
 def _child(
