@@ -55,10 +55,20 @@ def unit_and_descendants(unit_id: int) -> Select[tuple[int]]:
 
 def counted_tallies(plan_id: int, approved_only: bool = False) -> dict[int, Tally]:
     """Per unit, the counted results it reported itself in the drives of the plan tree."""
+    query = _counted(plan_id, approved_only, Result.unit_id)
+    return {
+        unit_id: Tally(n, registered, deferred, Bags(b250, b350, b450), repeat, base)
+        for unit_id, n, registered, deferred, b250, b350, b450, repeat, base in _rows(query)
+    }
+
+
+def _counted(plan_id: int, approved_only: bool, *keys: Any) -> Select[Any]:
+    """The counted results of the plan tree's drives added up by ``keys``: count,
+    registered, deferred, the three bag sizes, repeat donors and their base."""
     states = (ResultState.APPROVED.value,) if approved_only else COUNTED_STATES
-    query = (
+    return (
         select(
-            Result.unit_id,
+            *keys,
             func.count(),
             func.sum(Result.registered),
             func.sum(Result.deferred),
@@ -70,12 +80,8 @@ def counted_tallies(plan_id: int, approved_only: bool = False) -> dict[int, Tall
         )
         .join(Drive, Drive.id == Result.drive_id)
         .where(Drive.plan_id.in_(plan_and_descendants(plan_id)), Result.state.in_(states))
-        .group_by(Result.unit_id)
+        .group_by(*keys)
     )
-    return {
-        unit_id: Tally(n, registered, deferred, Bags(b250, b350, b450), repeat, base)
-        for unit_id, n, registered, deferred, b250, b350, b450, repeat, base in _rows(query)
-    }
 
 
 #: A result's donations when it counted its repeat donors, else 0 (see rates.result_tally).
@@ -295,24 +301,7 @@ def counted_by_month(plan: Plan, approved_only: bool = False) -> tuple[dict[int,
 
     A drive ending outside the plan's year counts in its first or last month, so the
     year's last month always holds everything the plan counts."""
-    states = (ResultState.APPROVED.value,) if approved_only else COUNTED_STATES
-    query = (
-        select(
-            Result.unit_id,
-            Drive.ends_on,
-            func.count(),
-            func.sum(Result.registered),
-            func.sum(Result.deferred),
-            func.sum(Result.bags_250),
-            func.sum(Result.bags_350),
-            func.sum(Result.bags_450),
-            func.coalesce(func.sum(Result.repeat_donors), 0),
-            func.sum(_REPEAT_BASE),
-        )
-        .join(Drive, Drive.id == Result.drive_id)
-        .where(Drive.plan_id.in_(plan_and_descendants(plan.id)), Result.state.in_(states))
-        .group_by(Result.unit_id, Drive.ends_on)
-    )
+    query = _counted(plan.id, approved_only, Result.unit_id, Drive.ends_on)
     tallies: dict[int, Tally] = {}
     monthly: Monthly = {}
     for unit_id, day, n, registered, deferred, b250, b350, b450, repeat, base in _rows(query):

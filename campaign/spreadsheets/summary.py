@@ -166,17 +166,19 @@ def summary_workbook(
     return buffer.getvalue()
 
 
-def _print_setup(ws: WriteOnlyWorksheet, header_row: int, widths: Sequence[float]) -> None:
-    """A4 landscape, fitted to the page width, the header row repeated on every page."""
+def _print_setup(ws: WriteOnlyWorksheet, header_row: int | None, widths: Sequence[float]) -> None:
+    """A4 landscape, fitted to the page width, the header row repeated on every page; with
+    no ``header_row``, one page."""
     for index, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = "9"  # A4
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.fitToHeight = 0 if header_row is not None else 1
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.freeze_panes = f"C{header_row + 1}"
+    if header_row is not None:
+        ws.print_title_rows = f"{header_row}:{header_row}"
+        ws.freeze_panes = f"C{header_row + 1}"
 
 
 def _widths(headers: Sequence[str], rows: Iterable[Sequence[Any]], cap: int = 60) -> list[float]:
@@ -486,14 +488,7 @@ def _chart_sheet(ws: ReportSheet, styles: Styles, summary: PlanSummary) -> None:
     landscape page."""
     holders = [line for _, members in grouped(summary.lines) for line in members if line.is_holder]
     headers = ("Đơn vị", "Tỷ lệ hoàn thành")
-    widths = _widths(headers, ([line.unit.name, None] for line in holders), cap=45)
-    for index, width in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(index)].width = width
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = "9"  # A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 1
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _print_setup(ws, None, _widths(headers, ([line.unit.name, None] for line in holders), cap=45))
     bold = styles.get(bold=True, align="center", wrap=True, grid=True)
     ws.append([cell(ws, h, bold) for h in headers])
     name_style, rate_style = styles.get(grid=True), styles.get(number_format=PERCENT, grid=True)
