@@ -7,19 +7,25 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms.widgets import TextInput
 
 from campaign.services.errors import ServiceError
 
-#: The browser's date picker sends ISO dates; a typed dd/mm/yyyy is read too.
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y"]
+#: Dates are typed and shown as dd/mm/yyyy (DOMAIN.md); an ISO date (a script's, an old
+#: page's date picker) is read too.
+DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 
 
 def date_field(label: Any, required: bool = True) -> DateField:
+    """A text field, not the browser's date picker: the picker shows mm/dd/yyyy in a browser
+    set to English, and "01/10/2022" would become 10 January."""
     return DateField(
         label,
         format=DATE_FORMATS,
+        widget=TextInput(),
         validators=[InputRequired(_l("Nhập ngày."))] if required else [Optional()],
         invalid_value_message=_l("Ngày không hợp lệ; ghi theo dạng dd/mm/yyyy."),
+        render_kw={"placeholder": "dd/mm/yyyy", "autocomplete": "off", "maxlength": 10},
     )
 
 

@@ -325,6 +325,31 @@ def test_the_quota_grid_totals_in_the_browser_as_the_server_does(browser, live):
     assert tab.errors == []
 
 
+def test_dates_are_typed_and_shown_day_first_in_a_browser_set_to_english(browser, live):
+    """DOMAIN.md: dd/mm/yyyy whatever the browser's language; a date picker would read
+    "01/10/2022" as 10 January in an English browser."""
+    issuer, communes = district(["Quảng Bình"])
+    plan, drive = plan_276(issuer, {communes["Quảng Bình"]: 40})
+    f.user("organiser", [issuer], username="bcd")
+    f.commit()
+    plan_id, drive_id = plan.id, drive.id
+    db.session.rollback()
+    context = browser.new_context(**DESKTOP, locale="en-US", base_url=live)
+    tab = Watched(context, "1-english-dates")
+    page = tab.page
+    sign_in(tab, "bcd", f.PASSWORD)
+    page.goto(f"/ke-hoach/{plan_id}/dot/{drive_id}/sua")
+    starts = page.get_by_label("Từ ngày")
+    expect(starts).to_have_value("11/06/2021")
+    starts.fill("01/10/2022")
+    page.get_by_label("Đến ngày").fill("02/10/2022")
+    page.get_by_role("button", name="Lưu").first.click()
+    expect(flash(page)).to_have_text("Đã lưu đợt hiến máu.")
+    (saved,) = stored(select(Drive).where(Drive.id == drive_id))
+    assert (saved.starts_on, saved.ends_on) == (date(2022, 10, 1), date(2022, 10, 2))
+    assert tab.errors == []
+
+
 # --- journey 2 ------------------------------------------------------------------------
 
 

@@ -444,3 +444,18 @@ def test_result_grid_refuses_more_donors_and_deferred_than_registered_on_the_row
     assert "Số đăng ký (10) nhỏ hơn số hiến thành công và không đủ điều kiện (28)." in page
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Result)) == 0
+
+
+def test_dates_are_shown_day_first_in_a_text_field_and_read_as_typed(client, setup):
+    """DOMAIN.md: dd/mm/yyyy whatever the browser's language, so no date picker."""
+    plan, _, _ = setup
+    page = client.get(f"/ke-hoach/{plan.id}/sua").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="issued_on"[^>]*>', page)
+    assert field and 'type="text"' in field[0] and 'value="10/05/2021"' in field[0]
+    client.post(
+        f"/ke-hoach/{plan.id}/dot/moi",
+        data={"name": "Đợt 2", "starts_on": "01/10/2022", "ends_on": "2/10/2022"},
+    )
+    db.session.rollback()
+    drive = db.session.scalar(select(Drive).where(Drive.name == "Đợt 2"))
+    assert (drive.starts_on, drive.ends_on) == (date(2022, 10, 1), date(2022, 10, 2))
