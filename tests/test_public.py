@@ -21,6 +21,8 @@ E_MAIL = "canbo.lienhe@quangxuong.example.vn"
 ACCOUNT = "duyet.baocao.qx"
 REASON = "Thiếu chữ ký của trưởng đoàn"
 OUTSIDE = "Công ty Ngoài Kế Hoạch"
+#: A draft's bags: shown nowhere while it is a draft.
+DRAFT_BAGS = 654_321
 
 
 class World:
@@ -45,7 +47,7 @@ class World:
         f.result(drive, self.binh, 10, 30, 5, state="approved")
         f.result(drive, self.chinh, 7, state="submitted")  # not checked yet: not counted
         f.result(drive, self.duc, 3, state="returned")
-        f.result(drive, self.dinh, 777, state="draft")
+        f.result(drive, self.dinh, DRAFT_BAGS, state="draft")
         f.result(drive, self.outside, 4, state="approved")  # outside every quota holder
         db.session.execute(update(Result).where(Result.state == "returned").values(
             return_reason=REASON
@@ -241,7 +243,9 @@ def test_nothing_private_appears(client, auth, world):
         "Tổchức",
         REASON,
         OUTSIDE,
-        "777",  # the draft's figures
+        # The draft's figures: six digits, which no factory code ("U00777") can hold.
+        str(DRAFT_BAGS),
+        f"{DRAFT_BAGS:,}".replace(",", "."),
         "Quảng Định",  # a unit of the issuer's tree with no quota in the plan
         "Huyện Khác",
         "Đăng xuất",
