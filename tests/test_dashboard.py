@@ -18,7 +18,7 @@ from campaign.formatting import vietnam_today
 from campaign.models import OrgUnit, Plan
 from campaign.rates import Status, totals
 from campaign.services import demo, exports, plans
-from campaign.services.summary import plan_progress, plan_summary, read_plan
+from campaign.services.summary import plan_progress, plan_summary, read_plan_and_months
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -268,8 +268,8 @@ def test_the_workbook_has_a_column_per_target_the_note_and_the_missed_ones(demo_
 def test_the_months_agree_on_the_dashboard_the_unit_page_the_workbook_and_the_api(
     client, demo_plan
 ):
-    summary, units = read_plan(demo_plan)
-    quota, months = plan_progress(demo_plan, summary, units, vietnam_today())
+    summary, units, monthly = read_plan_and_months(demo_plan)
+    quota, months = plan_progress(demo_plan, summary, units, vietnam_today(), None, monthly)
     assert len(months) == 12  # a plan of 2021: every month has passed
     assert months[-1].cumulative == summary.totals.collected
     page = client.get(f"/ke-hoach/{demo_plan.id}").get_data(as_text=True)
@@ -303,7 +303,7 @@ def test_the_months_agree_on_the_dashboard_the_unit_page_the_workbook_and_the_ap
     unit = next(line for line in summary.lines if line.is_holder and line.tally.donors)
     unit_page = client.get(f"/ke-hoach/{demo_plan.id}/don-vi/{unit.unit.id}").get_data(as_text=True)
     assert "Tiến độ trong năm 2021" in unit_page
-    _quota, own = plan_progress(demo_plan, summary, units, vietnam_today(), unit.unit.id)
+    _quota, own = plan_progress(demo_plan, summary, units, vietnam_today(), unit.unit.id, monthly)
     assert own[-1].cumulative == unit.collected
 
 

@@ -289,7 +289,18 @@ class SummaryArgs(ma.Schema):
     approved_only = fields.Boolean(load_default=False)
 
 
-class TotalsSchema(ma.Schema):
+class TargetFiguresSchema(ma.Schema):
+    """The shares a plan's targets judge, and the targets missed (of a unit or the totals)."""
+
+    large_bag_percent = fields.Float(required=True, allow_none=True)
+    repeat_percent = fields.Float(required=True, allow_none=True)
+    participation_percent = fields.Float(required=True, allow_none=True)
+    targets_missed = fields.List(
+        fields.String(validate=validate.OneOf([t.value for t in Target])), required=True
+    )
+
+
+class TotalsSchema(TargetFiguresSchema):
     quota = fields.Integer(required=True)
     collected = fields.Float(required=True)
     rate_percent = fields.Float(required=True, allow_none=True)
@@ -299,15 +310,9 @@ class TotalsSchema(ma.Schema):
     over = fields.Integer(required=True)
     not_reported = fields.Integer(required=True)
     collected_outside = fields.Float(required=True)
-    large_bag_percent = fields.Float(required=True, allow_none=True)
-    repeat_percent = fields.Float(required=True, allow_none=True)
-    participation_percent = fields.Float(required=True, allow_none=True)
-    targets_missed = fields.List(
-        fields.String(validate=validate.OneOf([t.value for t in Target])), required=True
-    )
 
 
-class SummaryUnitSchema(ma.Schema):
+class SummaryUnitSchema(TargetFiguresSchema):
     code = fields.String(required=True)
     name = fields.String(required=True)
     kind = fields.String(required=True)
@@ -320,12 +325,6 @@ class SummaryUnitSchema(ma.Schema):
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in Status]))
     over_amount = fields.Float(required=True)
     headcount = fields.Integer(required=True, allow_none=True)
-    large_bag_percent = fields.Float(required=True, allow_none=True)
-    repeat_percent = fields.Float(required=True, allow_none=True)
-    participation_percent = fields.Float(required=True, allow_none=True)
-    targets_missed = fields.List(
-        fields.String(validate=validate.OneOf([t.value for t in Target])), required=True
-    )
 
 
 class PublicSummarySchema(ma.Schema):

@@ -37,7 +37,6 @@ from campaign.services.summary import (
     Monthly,
     plan_and_descendants,
     plan_progress,
-    read_plan,
     read_plan_and_months,
     unit_and_descendants,
 )
@@ -124,8 +123,8 @@ def progress_of(
     summary: PlanSummary,
     nodes: dict[int, UnitNode],
     today: date,
-    unit_id: int | None = None,
-    monthly: Monthly | None = None,
+    unit_id: int | None,
+    monthly: Monthly,
 ) -> Progress:
     units = list(nodes.values())
     quota, points = plan_progress(plan, summary, units, today, unit_id, monthly)
@@ -153,11 +152,8 @@ def dashboard(
     plan: Plan, filters: Filters, today: date | None = None, approved_only: bool = False
 ) -> Dashboard:
     """The dashboard's figures; with ``today``, the plan's progress through its year too."""
-    if today is None:
-        summary, units = read_plan(plan, approved_only)
-        monthly = None
-    else:
-        summary, units, monthly = read_plan_and_months(plan, approved_only)
+    # One query gives the counted results and their months (the progress chart needs them).
+    summary, units, monthly = read_plan_and_months(plan, approved_only)
     nodes = {n.id: n for n in units}
     lines = [line for line in summary.lines if filters.keep(line)]
     if filters.sort:
@@ -169,9 +165,7 @@ def dashboard(
         for key, order in SORTS.items()
     }
     groups = _groups(summary, nodes, filters.group)
-    progress = None
-    if today is not None:
-        progress = progress_of(plan, summary, nodes, today, monthly=monthly)
+    progress = progress_of(plan, summary, nodes, today, None, monthly) if today else None
     return Dashboard(summary, nodes, lines, groups, chart, ranks, progress)
 
 

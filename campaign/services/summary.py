@@ -314,10 +314,6 @@ def counted_by_month(plan: Plan, approved_only: bool = False) -> tuple[dict[int,
     return tallies, monthly
 
 
-def monthly_bags(plan: Plan, approved_only: bool = False) -> Monthly:
-    return counted_by_month(plan, approved_only)[1]
-
-
 def months_elapsed(year: int, today: date) -> int:
     """How many months of ``year`` have begun by ``today``: 12 for a past year, 0 for one
     to come."""
@@ -331,11 +327,11 @@ def plan_progress(
     summary: PlanSummary,
     units: list[UnitNode],
     today: date,
-    unit_id: int | None = None,
-    monthly: Monthly | None = None,
+    unit_id: int | None,
+    monthly: Monthly,
 ) -> tuple[int, list[MonthPoint]]:
-    """The plan's (or one unit's) quota and its months so far, from the summary's tree;
-    ``monthly`` when the caller read it already (see :func:`read_plan_and_months`)."""
+    """The plan's (or one unit's) quota and its months so far, from the summary's tree and
+    the months :func:`read_plan_and_months` read with it."""
     quotas = {line.unit.id: line.quota for line in summary.lines if line.quota is not None}
     if unit_id is None:
         quota = summary.totals.quota
@@ -344,7 +340,7 @@ def plan_progress(
     points = progress(
         units,
         quotas,
-        monthly if monthly is not None else monthly_bags(plan),
+        monthly,
         summary.rule,
         quota,
         months_elapsed(plan.year, today),
