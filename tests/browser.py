@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, Response
@@ -31,11 +33,32 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screensh
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 
+def read_whole(app: Flask) -> Callable[[dict[str, Any], Any], Iterable[bytes]]:
+    """The app whose every response is read in full, and its file closed, before a byte
+    is sent.
+
+    A browser drops connections it no longer needs (a favicon, a page it navigated away
+    from). Werkzeug's development server then leaves the response's file unclosed, and
+    the ResourceWarning from its thread fails a suite that treats warnings as errors.
+    """
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 class LiveServer:
     """The app on a free port of 127.0.0.1, served by threads of this process."""
 
     def __init__(self, app: Flask) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
