@@ -20,7 +20,9 @@ from campaign.extensions import db
 from campaign.models import COUNTED_STATES, Drive, Plan, Result
 from campaign.rates import (
     EMPTY,
+    NO_COMPARISON,
     NO_TARGETS,
+    Comparison,
     Line,
     MonthPoint,
     PlanSummary,
@@ -35,6 +37,7 @@ from campaign.rates import (
 )
 from campaign.services.summary import (
     Monthly,
+    comparison,
     plan_and_descendants,
     plan_progress,
     read_plan_and_months,
@@ -142,6 +145,8 @@ class Dashboard:
     #: Each line's position under every sort, so the page can re-sort without asking again.
     ranks: dict[str, dict[int, int]]
     progress: Progress | None
+    #: Each line beside what the plan compared with counted ("so với cùng kỳ").
+    compared: Comparison = NO_COMPARISON
 
     @property
     def kinds(self) -> list[str]:
@@ -166,7 +171,8 @@ def dashboard(
     }
     groups = _groups(summary, nodes, filters.group)
     progress = progress_of(plan, summary, nodes, today, None, monthly) if today else None
-    return Dashboard(summary, nodes, lines, groups, chart, ranks, progress)
+    compared = comparison(plan, summary, approved_only)
+    return Dashboard(summary, nodes, lines, groups, chart, ranks, progress, compared)
 
 
 def _groups(summary: PlanSummary, nodes: dict[int, UnitNode], by: str) -> list[Group]:

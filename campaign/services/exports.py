@@ -11,6 +11,7 @@ from campaign.formatting import vietnam_today
 from campaign.models import Plan
 from campaign.services.plans import grid_units
 from campaign.services.summary import (
+    comparison,
     drive_tallies,
     plan_progress,
     plan_quotas_and_headcounts,
@@ -38,7 +39,7 @@ def steering_committee(unit_name: str) -> str:
 
 def summary_export(plan: Plan, day: date | None = None) -> bytes:
     """Five queries (the summary's four, counted by month too, and the drive detail) whatever
-    the plan's size."""
+    the plan's size; four more for the plan it is compared with."""
     summary, units, monthly = read_plan_and_months(plan)
     _quota, months = plan_progress(plan, summary, units, day or vietnam_today(), None, monthly)
     detail = [
@@ -61,6 +62,8 @@ def summary_export(plan: Plan, day: date | None = None) -> bytes:
         plan_title=plan.title,
         rule_label=rule_label,
         targets=plan.targets,
+        compared_year=plan.compare_with.year if plan.compare_with else None,
+        compared=comparison(plan, summary),
     )
     return summary_workbook(info, summary, detail, kinds, statuses, months, plan.year)
 
