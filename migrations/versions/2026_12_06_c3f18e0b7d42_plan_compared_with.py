@@ -1,7 +1,8 @@
 """A plan may name the earlier plan its figures are compared with
 
-Existing plans name none; a plan deleted later leaves the plans compared with it
-naming none.
+Each existing plan is compared, as a new one is by default, with the same issuer's
+plan of the year before when there is one (the last issued, a draft only when there is
+nothing else). A plan deleted later leaves the plans compared with it naming none.
 
 Revision ID: c3f18e0b7d42
 Revises: a290bc38d972
@@ -30,6 +31,17 @@ def upgrade():
             ['id'],
             ondelete='SET NULL',
         )
+    op.execute(
+        """
+        UPDATE plan SET compare_with_id = (
+            SELECT earlier.id FROM plan AS earlier
+            WHERE earlier.issuer_id = plan.issuer_id AND earlier.year = plan.year - 1
+            ORDER BY CASE WHEN earlier.status = 'draft' THEN 1 ELSE 0 END,
+                earlier.issued_on DESC, earlier.id DESC
+            LIMIT 1
+        )
+        """
+    )
 
 
 def downgrade():
