@@ -18,6 +18,7 @@ from werkzeug.serving import run_simple
 
 from campaign.database import writing
 from campaign.extensions import db
+from campaign.formatting import vietnam_time
 from campaign.models import Drive, Plan, Role
 from campaign.services import (
     demo,
@@ -343,11 +344,10 @@ def list_tokens(username: str | None) -> None:
         found = tokens.tokens_of(user)
     for token in found:
         state = "thu hồi" if token.revoked_at else "hiệu lực"
-        used = token.last_used_at.isoformat(" ", "minutes") if token.last_used_at else "-"
-        click.echo(
-            f"{token.id}\t{token.user.username}\t{state}\t"
-            f"{token.created_at.isoformat(' ', 'minutes')}\t{used}\t{token.name}"
-        )
+        # In Vietnam time, as every page shows times.
+        used = vietnam_time(token.last_used_at) or "-"
+        created = vietnam_time(token.created_at)
+        click.echo(f"{token.id}\t{token.user.username}\t{state}\t{created}\t{used}\t{token.name}")
 
 
 @click.command("revoke-token")
