@@ -127,6 +127,7 @@ def check_official_code(
         raise ServiceError(
             _("Mã đơn vị hành chính không hợp lệ (tối đa 16 ký tự)."), field="official_code"
         )
+    _lock_official_code(official_code)
     if official_code_taken(official_code, valid_from, valid_to, unit):
         # The other unit may be outside the user's scope: say why, never which unit it is.
         raise ServiceError(
@@ -138,6 +139,16 @@ def check_official_code(
             field="official_code",
         )
     return official_code
+
+
+def _lock_official_code(official_code: str) -> None:
+    """Two people giving one code at the same moment would both find it free: no index can
+    refuse the second, as a code is unique only day by day. On PostgreSQL the check waits
+    for a lock on the code, held until the first one's transaction ends, and then sees its
+    unit. SQLite's writers already take turns (BEGIN IMMEDIATE)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = func.hashtext("org_unit.official_code:" + official_code)
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def official_code_taken(
