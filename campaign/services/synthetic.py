@@ -118,13 +118,14 @@ def generate(
         plans.append(province_plan)
         built.province_plan_ids.append(province_plan_id)
         for district_id, district_holders in holders.items():
+            district_plan_id = plan_ids()
             plan = {
-                **province_plan, "id": plan_ids(), "issuer_id": district_id,
+                **province_plan, "id": district_plan_id, "issuer_id": district_id,
                 "number": f"{rnd.randint(1, 99)}/KH-BCĐ", "parent_id": province_plan["id"],
                 "issued_on": date(year, rnd.randint(1, 3), rnd.randint(1, 28)),
                 "compare_with_id": previous.get(district_id),
             }  # fmt: skip
-            previous[district_id] = plan["id"]
+            previous[district_id] = district_plan_id
             plans.append(plan)
             amounts = {uid: rnd.choice([10, 15, 20, 25, 30, 40]) for uid in district_holders}
             quotas += [
