@@ -207,3 +207,65 @@ def test_a_2021_plan_reads_the_same_after_the_reform(runner):
     assert t.binh.merged_into is not None  # the reform was recorded
     after = [(read := summary.plan_summary(p), summary.figures(read)) for p in every]
     assert after == before
+
+
+# --- the page ---------------------------------------------------------------------------
+
+
+def fingerprint(page: str) -> str:
+    return page.split('name="fingerprint" type="hidden" value="')[1].split('"')[0]
+
+
+def test_an_organiser_previews_changes_a_split_and_confirms(client, auth, fast_passwords):
+    t = pre_reform_tree()
+    t.province.official_code = "38"  # giving the province its code is an administrator's
+    organiser = f.user("organiser", [t.province])
+    f.commit()
+    auth.sign_in(organiser)
+    page = client.get("/don-vi/danh-muc-2025?tinh=38").get_data(as_text=True)
+    field = f'name="tach-{t.dong_tho.id}"'
+    assert field in page
+    assert '<option value="14758" selected>Phường Hàm Rồng (14758) · đề xuất</option>' in page
+    assert "Xã Quảng Không Tên (Huyện Quảng Xương): không khớp" in page
+    assert "Sáp nhập vào Phường Hàm Rồng (14758) từ 01/07/2025" in page
+    units_before = count()
+
+    data = {"province": "38", "fingerprint": fingerprint(page)}
+    refused = client.post("/don-vi/danh-muc-2025", data={**data, f"tach-{t.dong_tho.id}": "1"})
+    assert refused.status_code == 302 and "tinh=38" in refused.headers["Location"]
+    assert count() == units_before and count(UnitMove) == 0
+    assert "Đơn vị nhận Phường Đông Thọ không hợp lệ" in client.get(
+        refused.headers["Location"]
+    ).get_data(as_text=True)
+
+    done = client.post("/don-vi/danh-muc-2025", data={**data, f"tach-{t.dong_tho.id}": "14797"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/don-vi/")
+    db.session.rollback()
+    hac_thanh = new_unit("14797")
+    assert t.dong_tho.merged_into == hac_thanh and t.dong_tho_school.parent == hac_thanh
+    assert t.binh.merged_into == new_unit("16543") and t.qx.valid_to == LAST_DAY
+    reform_entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "unit.reform"))
+    assert reform_entry.user_id == organiser.id
+
+    again = client.get("/don-vi/danh-muc-2025?tinh=38").get_data(as_text=True)
+    assert "Cây đơn vị đã có đủ các đơn vị của Tỉnh Thanh Hóa." in again
+    assert field not in again
+
+
+@pytest.mark.parametrize("role", ["district organiser", "leader", "reporter"])
+def test_who_may_not_record_the_reform_is_refused_and_nothing_written(
+    client, auth, fast_passwords, role
+):
+    t = pre_reform_tree()
+    if role == "district organiser":
+        user = f.user("organiser", [t.qx])
+    else:
+        user = f.user(role, [t.province])
+    f.commit()
+    auth.sign_in(user)
+    before = count()
+    assert client.get("/don-vi/danh-muc-2025?tinh=38").status_code == 403
+    data = {"province": "38", "fingerprint": "x", f"tach-{t.dong_tho.id}": "14797"}
+    assert client.post("/don-vi/danh-muc-2025", data=data).status_code in (400, 403)
+    assert count() == before and count(UnitMove) == 0
+    assert db.session.scalar(select(OrgUnit.merged_into_id).where(OrgUnit.id == t.binh.id)) is None
