@@ -222,13 +222,14 @@ def test_an_organiser_previews_changes_a_split_and_confirms(client, auth, fast_p
     organiser = f.user("organiser", [t.province])
     f.commit()
     auth.sign_in(organiser)
+    units_before = count()
     page = client.get("/don-vi/danh-muc-2025?tinh=38").get_data(as_text=True)
     field = f'name="tach-{t.dong_tho.id}"'
     assert field in page
     assert '<option value="14758" selected>Phường Hàm Rồng (14758) · đề xuất</option>' in page
     assert "Xã Quảng Không Tên (Huyện Quảng Xương): không khớp" in page
     assert "Sáp nhập vào Phường Hàm Rồng (14758) từ 01/07/2025" in page
-    units_before = count()
+    assert count() == units_before and count(UnitMove) == 0  # a preview writes nothing
 
     data = {"province": "38", "fingerprint": fingerprint(page)}
     refused = client.post("/don-vi/danh-muc-2025", data={**data, f"tach-{t.dong_tho.id}": "1"})

@@ -66,7 +66,8 @@ class Merge:
     district: OrgUnit
     #: The new units that took part of it, in the list's order; more than one for a split.
     options: tuple[Option, ...]
-    #: The proposal: the one that took its largest part where the list says, else the first.
+    #: The proposal: the one that took its largest part where the list says (the one it is
+    #: not marked as going to only in part), else the first listed.
     proposed: str
     #: The new unit's code it goes to: the proposal, or the organiser's choice.
     chosen: str
