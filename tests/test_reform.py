@@ -16,6 +16,7 @@ from campaign.extensions import db
 from campaign.models import AuditEntry, OrgUnit, UnitMove
 from campaign.services import official_import, plans, summary
 from campaign.services.errors import Forbidden
+from campaign.services.imports import ChangeKind
 from campaign.services.scope import Scope
 from tests import factories as f
 
@@ -154,16 +155,22 @@ def test_a_choice_that_is_not_one_of_the_new_units_is_refused(app):
 
 
 def test_a_scope_that_may_not_write_every_unit_is_refused_before_anything_is_written(
-    app, fast_passwords
+    runner, fast_passwords
 ):
-    t = pre_reform_tree()
-    organiser = f.user("organiser", [t.qx])
+    province = f.unit("Tỉnh Thanh Hóa", "province")
+    f.commit()
+    assert runner.invoke(args=["import-official-units", "38"]).exit_code == 0
+    qx = f.unit("Huyện Quảng Xương", "district", province)  # typed after the new units
+    binh = f.unit("Quảng Bình", "commune", qx)
+    organiser = f.user("organiser", [qx])  # may add under the district, not change it
     f.commit()
     before, audited = count(), count(AuditEntry)
     found = official_import.preview(official_units.find_province("38"), Scope(organiser))
+    assert (found.count(ChangeKind.NEW), found.count(ChangeKind.CHANGED)) == (0, 2)
     with pytest.raises(Forbidden):
         official_import.apply(found, organiser)
     assert count() == before and count(AuditEntry) == audited
+    assert (binh.valid_to, binh.merged_into, qx.valid_to) == (None, None, None)
 
 
 # --- plans issued before keep their tree and figures -----------------------------------
