@@ -237,6 +237,11 @@ def _read_district(
     below = _children([district.id])
     communes = [u for u in below if u.kind in ADMINISTRATIVE]
     pairs = _pair(communes, old.communes.values(), lambda c: c.code, lambda c: c.name)
+    # What hangs under the district's communes, in one query rather than one per commune.
+    under: dict[int, list[OrgUnit]] = {}
+    for child in _children([u.id for u, c in pairs if c is not None]):
+        if child.parent_id is not None:
+            under.setdefault(child.parent_id, []).append(child)
     for unit, commune in pairs:
         if commune is None:
             reform.unmatched.append(
@@ -250,7 +255,7 @@ def _read_district(
         elif unit.merged_into_id is not None:
             reform.done.append(unit)
         elif unit.is_valid_on(LAST_DAY):
-            _merge(reform, unit, district, commune, choices)
+            _merge(reform, unit, district, commune, choices, under.get(unit.id, []))
     for unit in below:
         if unit.kind not in ADMINISTRATIVE and unit.is_valid_on(VALID_FROM):
             reform.moves.append(Move(unit, district, None))
@@ -278,6 +283,7 @@ def _merge(
     district: OrgUnit,
     commune: _OldCommune,
     choices: Mapping[int, str],
+    children: list[OrgUnit],
 ) -> None:
     options = tuple(Option(new.code, new.name) for new, _partly in commune.into)
     proposed = commune.proposal()
@@ -287,7 +293,7 @@ def _merge(
     merge = Merge(unit, district, options, proposed, chosen)
     reform.merges.append(merge)
     split_of = unit.id if merge.is_split else None
-    for child in _children([unit.id]):
+    for child in children:
         if child.is_valid_on(VALID_FROM):
             reform.moves.append(Move(child, unit, chosen, split_of))
 
