@@ -24,7 +24,7 @@ from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, PlanStatus, Result, User
-from campaign.services import demo, plans, results, tokens
+from campaign.services import demo, plans, results, tokens, units
 from campaign.spreadsheets import XLSX_MIMETYPE
 from tests.browser import DESKTOP, LiveServer
 from tests.conftest import empty_tables, live_database, make_app
@@ -126,6 +126,11 @@ def _states_the_demo_lacks() -> dict[str, Any]:
     published = db.session.scalars(select(Plan).filter_by(issuer_id=district.id)).first()
     assert published is not None
     plans.set_public(published, True)
+    # Hà Nội's Phường Thụy Khuê, split by the 2025 reform: the official list's page shows
+    # a choice for it.
+    hanoi = units.create_unit(code="HN", name="Thành phố Hà Nội", kind="province")
+    tay_ho = units.create_unit(code="HN-TH", name="Quận Tây Hồ", kind="district", parent=hanoi)
+    units.create_unit(code="HN-TK", name="Phường Thụy Khuê", kind="ward", parent=tay_ho)
     return {
         "closed_plan": closed.id,
         "returned_unit": school.id,
@@ -400,6 +405,8 @@ STATES: list[tuple[str, str, str, Callable[[Page], None] | None]] = [
     ("admin", "desktop", "/ke-hoach/{closed_plan}", None),
     ("admin", "desktop", "/ke-hoach/{closed_plan}/sua", None),
     ("admin", "desktop", "/ke-hoach/{closed_plan}/chi-tieu", None),
+    ("admin", "desktop", "/don-vi/danh-muc-2025?tinh=38", None),
+    ("admin", "desktop", "/don-vi/danh-muc-2025?tinh=01", None),
 ]
 
 

@@ -20,6 +20,7 @@ from campaign.services import (
     official_import,
     pending_imports,
     plans,
+    reform,
     results,
     tokens,
     units,
@@ -210,6 +211,7 @@ def test_every_service_that_writes_is_atomic():
             "official_code_taken",
         },
         official_import: {"find_province", "app_code", "province_unit", "preview"},
+        reform: {"bare", "find", "check_scope", "new_unit"},
         users: {
             "common_passwords",
             "check_password_rules",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -156,12 +156,16 @@ def official_code_taken(
     valid_from: date | None,
     valid_to: date | None,
     unit: OrgUnit | None = None,
+    spared: Collection[int] = (),
 ) -> bool:
     """Whether a unit other than ``unit`` has this official code on a day of the period
-    (an empty bound is no bound)."""
+    (an empty bound is no bound). The units ``spared`` (ids) are not counted: they are about
+    to cease before the period, as the communes merged by a reform."""
     query = select(OrgUnit.id).where(OrgUnit.official_code == official_code)
     if unit is not None and unit.id is not None:
         query = query.where(OrgUnit.id != unit.id)
+    if spared:
+        query = query.where(OrgUnit.id.not_in(spared))
     if valid_to is not None:
         query = query.where((OrgUnit.valid_from.is_(None)) | (OrgUnit.valid_from <= valid_to))
     if valid_from is not None:
