@@ -409,7 +409,7 @@ def test_the_demo_passwords_are_not_one_time(app):
     """Printed for whoever starts the demo, to try every role at once."""
     from campaign.services import demo
 
-    demo.load()
+    demo.load(reform=False)
     accounts = demo.reset_demo_accounts()
     assert not any(users.by_username(name).must_change_password for name, _, _ in accounts)
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 @pytest.fixture
 def demo_plan(app, client, auth):
-    demo.load()
+    demo.load(reform=False)
     plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
     user = f.user("leader", [plan.issuer])
     f.commit()

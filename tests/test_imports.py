@@ -274,7 +274,7 @@ def assert_export_matches_rates(plan: Plan, data: bytes) -> None:
 
 
 def test_export_of_the_demo_equals_rates(app, count_queries):
-    demo.load()
+    demo.load(reform=False)
     plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
     with count_queries as counter:
         data = summary_export(plan, day=date(2021, 6, 13))
@@ -293,7 +293,7 @@ def test_export_of_the_demo_equals_rates(app, count_queries):
 
 
 def test_the_exports_chart_shows_the_units_alone_on_one_page(app):
-    demo.load()
+    demo.load(reform=False)
     plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
     data = summary_export(plan, day=date(2021, 6, 13))
     wb = openpyxl.load_workbook(io.BytesIO(data))

@@ -43,7 +43,7 @@ def test_libreoffice_reads_the_same_numbers(app, tmp_path):
     # scripts/test installs LibreOffice; a machine without it fails here rather than skipping.
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice (soffice) is needed: apt install libreoffice-calc-nogui"
-    demo.load()
+    demo.load(reform=False)
     plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
     source = tmp_path / "bao-cao.xlsx"
     source.write_bytes(summary_export(plan))
@@ -76,7 +76,7 @@ def test_libreoffice_charts_the_units_alone(app, tmp_path):
     the quota holders, in the summary's order, as its categories."""
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice (soffice) is needed: apt install libreoffice-calc-nogui"
-    demo.load()
+    demo.load(reform=False)
     plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
     source = tmp_path / "source" / "bao-cao.xlsx"
     source.parent.mkdir()

@@ -180,3 +180,26 @@ def test_a_move_cannot_be_dated_before_the_units_latest_move(app):
         units.update_unit(
             c, code=c.code, name=c.name, kind=c.kind, parent=a, moved_on=date(2021, 6, 1)
         )
+
+
+def test_a_plan_tree_holds_the_units_of_its_date_and_whatever_counts_in_it(app):
+    """Units made after the plan's date, or closed before it, are not in its tree, unless
+    they hold a quota or reported in it: then they count where they hang."""
+    from datetime import date
+
+    from campaign.services.summary import read_plan
+
+    district, (binh,) = f.district_with_communes(["Quảng Bình"])
+    closed = f.unit("Xã Cũ", "commune", district, valid_to=date(2020, 12, 31))
+    later = f.unit("Xã Mới", "commune", district, valid_from=date(2022, 1, 1))
+    unused = f.unit("Xã Mới Khác", "commune", district, valid_from=date(2022, 1, 1))
+    school = f.unit("Trường Mới", "school", unused)  # no dates, but under a unit of 2022
+    reporter = f.unit("Trường Mới Báo Cáo", "school", later, valid_from=date(2022, 1, 1))
+    plan = f.plan(district)  # issued 10/05/2021
+    plans.set_quotas(plan, {binh: 10})
+    f.result(f.drive(plan), reporter, 3)
+    summary, nodes = read_plan(plan)
+    ids = {node.id for node in nodes}
+    assert {district.id, binh.id, later.id, reporter.id} <= ids
+    assert not {closed.id, unused.id, school.id} & ids
+    assert summary.collected_outside == 3  # the report counts, under the unit it hangs on

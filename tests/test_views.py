@@ -17,7 +17,7 @@ from tests import factories as f
 
 @pytest.fixture
 def demo_data(app):
-    demo.load()
+    demo.load(reform=False)
     user = f.user("leader", [db.session.scalar(select(Plan)).issuer])
     f.commit()
     return user

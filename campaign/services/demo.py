@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import secrets
 from datetime import date
 from pathlib import Path
@@ -12,8 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from campaign.extensions import db
-from campaign.models import OrgUnit, Plan, PlanStatus, ResultState
-from campaign.services import plans, results, units, users
+from campaign.models import TARGET_COLUMNS, OrgUnit, Plan, PlanStatus, Result, ResultState
+from campaign.rates import Targets
+from campaign.services import official_import, plans, results, units, users
 from campaign.services.errors import ServiceError
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
@@ -23,8 +25,12 @@ def database_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(OrgUnit))
 
 
-def load(directory: Path = DEMO_DIR) -> dict[str, int]:
-    """Creates the demo units, plans, quotas and results; refuses a database with data."""
+def load(directory: Path = DEMO_DIR, *, reform: bool = True) -> dict[str, int]:
+    """Creates the demo units, plans, quotas and results; refuses a database with data.
+
+    Both worlds: Quảng Xương district's plans of 2021 and 2025 on the old tree; then, with
+    ``reform``, the official list of 1 July 2025 imported for Thanh Hóa, the reform recorded
+    in that tree, and a 2026 province plan of the new communes read against 2025."""
     if not database_is_empty():
         raise ServiceError(
             "Cơ sở dữ liệu đã có dữ liệu; chỉ nạp dữ liệu mẫu vào cơ sở dữ liệu trống."
@@ -46,7 +52,81 @@ def load(directory: Path = DEMO_DIR) -> dict[str, int]:
     for spec in data["plans"]:
         created[spec["key"]] = _load_plan(spec, data["note"], by_code, created)
     db.session.flush()
-    return {"units": len(by_code), "plans": len(created)}
+    counts = {"units": len(by_code), "plans": len(created)}
+    if reform:
+        counts["units"] += _after_reform(data["after_reform"], data["note"])
+        counts["plans"] += 1
+    return counts
+
+
+def _after_reform(spec: dict[str, Any], note: str) -> int:
+    """The reform recorded by the official list's import, then the 2026 plan of the
+    province's new communes and wards with sample figures (drawn from ``spec["seed"]``, the
+    same every time). Returns how many units the import added."""
+    preview = official_import.preview(official_import.find_province(spec["province"]))
+    added = official_import.apply(preview)
+    spec = spec["plan"] | {"seed": spec["seed"]}
+    province = units.by_code(spec["issuer"])
+    plan = plans.create_plan(
+        issuer=province,
+        number=spec["number"],
+        issued_on=date.fromisoformat(spec["issued_on"]),
+        title=spec["title"],
+        year=spec["year"],
+        counting_rule=spec["counting_rule"],
+        status=PlanStatus.ACTIVE.value,
+        note=note,
+        targets=Targets(*(spec["targets"].get(column) for column in TARGET_COLUMNS)),
+    )
+    new_units = db.session.scalars(
+        select(OrgUnit)
+        .where(OrgUnit.parent_id == province.id, OrgUnit.kind.in_(NEW_KINDS))
+        .where(OrgUnit.valid_from == official_import.VALID_FROM)
+        .order_by(OrgUnit.code)
+    ).all()
+    draw = random.Random(spec["seed"])
+    quotas = {unit: draw.randrange(40, 160, 5) for unit in new_units}
+    plans.set_quotas(plan, quotas, one_entry=True)
+    for drive_spec in spec["drives"]:
+        drive = plans.add_drive(
+            plan,
+            name=drive_spec["name"],
+            starts_on=date.fromisoformat(drive_spec["starts_on"]),
+            ends_on=date.fromisoformat(drive_spec["ends_on"]),
+            site=drive_spec["site"],
+        )
+        rows = [
+            (unit.id, _sample_counts(draw, quota * drive_spec["share"]), None)
+            for unit, quota in quotas.items()
+        ]
+        results.save_many(drive, rows, submit=True, one_entry=True)
+        if drive_spec["state"] == ResultState.APPROVED:
+            for result in db.session.scalars(select(Result).where(Result.drive_id == drive.id)):
+                results.approve(result)
+    if spec["status"] != plan.status:
+        plans.set_status(plan, spec["status"])
+    return added
+
+
+#: Kinds of the units the official list adds under a province.
+NEW_KINDS = ("commune", "ward", "special_zone")
+
+
+def _sample_counts(draw: random.Random, expected: float) -> results.Counts:
+    """A drive's sample report around ``expected`` donations: mostly 350 ml bags, some
+    repeat donors, a few deferred."""
+    donors = max(1, round(expected * draw.uniform(0.7, 1.3)))
+    large = round(donors * draw.uniform(0.6, 0.85))
+    bags_450 = round(large * draw.uniform(0.1, 0.3))
+    deferred = draw.randint(0, max(1, donors // 8))
+    return results.Counts(
+        registered=donors + deferred + draw.randint(0, 3),
+        deferred=deferred,
+        bags_250=donors - large,
+        bags_350=large - bags_450,
+        bags_450=bags_450,
+        repeat_donors=round(donors * draw.uniform(0.3, 0.55)),
+    )
 
 
 def _load_plan(

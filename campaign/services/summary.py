@@ -119,20 +119,34 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
     it (a quota or a result given outside the issuer's tree: rare, and then one more query).
 
     A unit moved since that day counts under its parent of then, with everything under it:
-    a move never changes the figures of a plan issued before it."""
+    a move never changes the figures of a plan issued before it. A unit not valid on that
+    day (made later, or closed before) is left out with everything under it, unless it or a
+    unit under it is ``needed``: the tree of a 2021 plan has none of the communes of 2025,
+    and no figure changes, as what is left out holds no quota and counted nothing."""
     earlier = parents_before_moves(plan.issued_on)
     columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
+    valid = or_(OrgUnit.valid_from.is_(None), OrgUnit.valid_from <= plan.issued_on) & or_(
+        OrgUnit.valid_to.is_(None), OrgUnit.valid_to >= plan.issued_on
+    )
     # The recursive query carries the columns itself: no second pass over org_unit. With
     # moves since the plan's date it also starts from each moved unit, so that a unit
     # moved out of the issuer's tree is found with its subtree.
     start = OrgUnit.id == plan.issuer_id
     if earlier:  # a subquery, not a list: a reorganisation moves thousands of units
         start = or_(start, OrgUnit.id.in_(moved_since(plan.issued_on)))
-    tree = select(*columns).where(start).cte("plan_units", recursive=True)
-    tree = tree.union_all(select(*columns).where(OrgUnit.parent_id == tree.c.id))
-    found = {row.id: UnitNode(*row) for row in _rows(select(tree))}
+    carried = (*columns, valid.label("valid"))
+    tree = select(*carried).where(start).cte("plan_units", recursive=True)
+    tree = tree.union_all(select(*carried).where(OrgUnit.parent_id == tree.c.id))
+    found: dict[int, UnitNode] = {}
+    invalid: set[int] = set()
+    for *values, is_valid in _rows(select(tree)):
+        found[values[0]] = UnitNode(*values)
+        if not is_valid:
+            invalid.add(values[0])
     if earlier:
         found = _as_of(found, earlier, plan.issuer_id)
+    if invalid - {plan.issuer_id}:
+        found = _valid_only(found, invalid - {plan.issuer_id}, needed)
     missing = needed - found.keys()
     if missing:
         outside = select(*columns).where(OrgUnit.id.in_(missing))
@@ -142,6 +156,29 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
     nodes = list(found.values())
     nodes.sort(key=lambda n: sort_key(n.name))
     return nodes
+
+
+def _valid_only(
+    found: dict[int, UnitNode], invalid: set[int], needed: set[int]
+) -> dict[int, UnitNode]:
+    """``found`` without the subtrees of the units not valid on the plan's date, but with
+    every ``needed`` unit and its ancestors."""
+    kept: set[int] = set()
+    for start in needed:
+        uid: int | None = start
+        while uid is not None and uid in found and uid not in kept:
+            kept.add(uid)
+            uid = found[uid].parent_id
+    children: dict[int | None, list[int]] = {}
+    for node in found.values():
+        children.setdefault(node.parent_id, []).append(node.id)
+    dropped: set[int] = set()
+    stack = [uid for uid in invalid if uid in found and uid not in kept]
+    while stack:
+        uid = stack.pop()
+        dropped.add(uid)
+        stack.extend(child for child in children.get(uid, ()) if child not in kept)
+    return {uid: node for uid, node in found.items() if uid not in dropped}
 
 
 def moved_since(day: date) -> Select[tuple[int]]:
