@@ -92,10 +92,17 @@ def _demo_ids(passwords: dict[str, str]) -> dict[str, Any]:
     result = db.session.scalars(
         select(Result).filter_by(drive_id=drive.id, unit_id=commune.id)
     ).one()
-    draft = db.session.scalars(select(Result).filter_by(drive_id=drive.id, state="draft")).first()
-    submitted = db.session.scalars(
-        select(Result).filter_by(drive_id=drive.id, state="submitted")
-    ).first()
+    # Reports of communes: since the 2025 reform the district's agencies and schools hang
+    # under the province, out of the district organiser's sight.
+    of_communes = (
+        select(Result)
+        .join(OrgUnit, OrgUnit.id == Result.unit_id)
+        .where(Result.drive_id == drive.id, OrgUnit.kind.in_(("commune", "town")))
+    )
+    submitted, withdrawn = db.session.scalars(
+        of_communes.where(Result.state == "submitted").order_by(Result.id).limit(2)
+    ).all()
+    draft = results.withdraw(withdrawn)
     assert draft is not None and submitted is not None, "the demo data has these reports"
     reporter = db.session.scalars(select(User).filter_by(username=ACCOUNTS["reporter"])).one()
     return {
@@ -117,8 +124,14 @@ def _states_the_demo_lacks() -> dict[str, Any]:
     province = db.session.scalars(select(OrgUnit).filter_by(code="TH")).one()
     closed = db.session.scalars(select(Plan).filter_by(issuer_id=province.id, year=2021)).one()
     plans.set_status(closed, PlanStatus.CLOSED.value)
-    school = db.session.scalars(select(OrgUnit).filter_by(code="QX-BINH-THQB")).one()
-    reopened = db.session.scalars(select(Result).filter_by(unit_id=school.id)).one()
+    # A commune's: the district's schools and unions left its tree with the 2025 reform.
+    school = db.session.scalars(select(OrgUnit).filter_by(code="QX-TANPHONG")).one()
+    reopened = db.session.scalars(
+        select(Result)
+        .join(Drive, Drive.id == Result.drive_id)
+        .join(Plan, Plan.id == Drive.plan_id)
+        .where(Result.unit_id == school.id, Plan.year == 2021)
+    ).one()
     results.reopen(reopened, "Số túi 350 ml ghi thiếu 2 túi so với danh sách.")
     organiser = db.session.scalars(select(User).filter_by(username=ACCOUNTS["organiser"])).one()
     tokens.create_token(organiser, "Phần mềm của bệnh viện")
@@ -131,7 +144,12 @@ def _states_the_demo_lacks() -> dict[str, Any]:
     hanoi = units.create_unit(code="HN", name="Thành phố Hà Nội", kind="province")
     tay_ho = units.create_unit(code="HN-TH", name="Quận Tây Hồ", kind="district", parent=hanoi)
     units.create_unit(code="HN-TK", name="Phường Thụy Khuê", kind="ward", parent=tay_ho)
+    compared = db.session.scalars(select(Plan).filter_by(issuer_id=province.id, year=2026)).one()
+    assert compared.compare_with is not None
+    new_quang_binh = db.session.scalars(select(OrgUnit).filter_by(code="HC2025-16543")).one()
     return {
+        "compared_plan": compared.id,
+        "compared_unit": new_quang_binh.id,
         "closed_plan": closed.id,
         "returned_unit": school.id,
         "slug": published.public_slug,
@@ -403,6 +421,9 @@ STATES: list[tuple[str, str, str, Callable[[Page], None] | None]] = [
     ("reporter", "english", "/bao-cao/don-vi/{unit}/dot/{drive}", None),
     ("organiser", "desktop", "/bao-cao/don-vi/{returned_unit}/dot/{drive}", None),
     ("admin", "desktop", "/ke-hoach/{closed_plan}", None),
+    # The 2026 province plan of the new communes, read against 2025 (two more columns).
+    ("admin", "desktop", "/ke-hoach/{compared_plan}", None),
+    ("admin", "desktop", "/ke-hoach/{compared_plan}/don-vi/{compared_unit}", None),
     ("admin", "desktop", "/ke-hoach/{closed_plan}/sua", None),
     ("admin", "desktop", "/ke-hoach/{closed_plan}/chi-tieu", None),
     ("admin", "desktop", "/don-vi/danh-muc-2025?tinh=38", None),

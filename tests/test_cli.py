@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,13 @@ def test_demo_loads_quang_xuong_2021(runner):
     assert result.exit_code == 0, result.output
     names = set(db.session.scalars(select(OrgUnit.name)))
     assert {"Tân Phong", "Quảng Bình", "Tiên Trang", "Quảng Yên"} <= names
-    communes = db.session.scalar(select(func.count()).where(OrgUnit.kind.in_(["commune", "town"])))
-    assert communes == 26
+    old = select(func.count()).where(
+        OrgUnit.kind.in_(["commune", "town"]), OrgUnit.code.like("QX-%")
+    )
+    assert db.session.scalar(old) == 26
+    # And the reform: Thanh Hóa's 166 communes and wards of 1 July 2025.
+    new = select(func.count()).where(OrgUnit.valid_from == date(2025, 7, 1))
+    assert db.session.scalar(new) == 166
     province_plan = db.session.scalar(select(Plan).where(Plan.number == "276/KH-BCĐTH"))
     district_plan = db.session.scalar(select(Plan).where(Plan.parent_id == province_plan.id))
     assert "mẫu" in province_plan.note

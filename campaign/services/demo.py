@@ -174,6 +174,14 @@ def _load_plan(
     return plan
 
 
+def _after_reform_units(spec: dict[str, Any]) -> list[OrgUnit]:
+    """The units an account also answers for once the reform is recorded (the reporter of
+    old Xã Quảng Bình reports for the new one too), when the demo holds them."""
+    codes = spec.get("units_after_reform", [])
+    found = db.session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes))).all()
+    return list(found)
+
+
 def reset_demo_accounts(directory: Path = DEMO_DIR) -> list[tuple[str, str, str]]:
     """Creates the demo accounts, or gives them new passwords; returns (user, role, password).
 
@@ -189,7 +197,7 @@ def reset_demo_accounts(directory: Path = DEMO_DIR) -> list[tuple[str, str, str]
                 username=spec["username"],
                 password=password,
                 role=spec["role"],
-                units=[units.by_code(code) for code in spec["units"]],
+                units=[units.by_code(code) for code in spec["units"]] + _after_reform_units(spec),
                 full_name=spec["full_name"],
             )
         else:
