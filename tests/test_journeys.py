@@ -25,6 +25,7 @@ from campaign.services import plans
 from tests import factories as f
 from tests.browser import (
     DESKTOP,
+    SCREENSHOTS,
     LiveServer,
     Watched,
     focused_label,
@@ -742,3 +743,67 @@ def test_organiser_publishes_the_progress_and_a_phone_opens_it_from_the_poster(b
     expect(flash(page)).to_have_text("Đã thôi công khai; địa chỉ cũ không còn mở được.")
     assert screen.request.get(address).status == 404
     assert organiser.errors == phone_tab.errors == site.errors == []
+
+
+# --- journey 7: the dashboard on paper and on a phone ------------------------------------
+
+#: A4 portrait less the print stylesheet's margins (210 mm - 2 x 10 mm) in CSS pixels.
+A4_WIDTH = round((210 - 20) / 25.4 * 96)
+
+
+def forty_unit_plan() -> Plan:
+    """A district plan with 40 quota holders, some with names as long as real ones, and
+    every status among them."""
+    names = [*COMMUNES, *(f"Trường THCS {c}" for c in COMMUNES[:13]), *LONG_NAMES[:2]]
+    issuer, units = district(names)
+    plan, drive = plan_276(issuer, {unit: 30 + n % 7 for n, unit in enumerate(units.values())})
+    for n, unit in enumerate(list(units.values())[:34]):
+        f.result(drive, unit, n % 5, 25 + n % 11, n % 3, state="approved" if n % 2 else "submitted")
+    f.user("leader", [issuer], username="lanhdao")
+    f.commit()
+    db.session.rollback()
+    return plan
+
+
+def overflowing(page: Page, width: int) -> list[str]:
+    """The tables, tiles and figures whose right edge passes ``width``."""
+    return page.evaluate(
+        """width => [...document.querySelectorAll('main table, main .tiles > div, main figure')]
+            .filter(e => e.getBoundingClientRect().right > width + 0.5)
+            .map(e => `${e.tagName}.${e.className} ${e.getBoundingClientRect().right}`)""",
+        width,
+    )
+
+
+def test_the_dashboard_prints_whole_on_a4(browser, live):
+    """Every column, "Kết quả" included, and every tile fit an A4 page; names wrap as
+    words, not a word per line, while the figures stay on one line."""
+    plan = forty_unit_plan()
+    tab = new_page(browser, live, "7-print", viewport={"width": A4_WIDTH, "height": 1100})
+    page = tab.page
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    page.goto(f"/ke-hoach/{plan.id}")
+    page.evaluate("() => { window.print = () => { window.printed = true; }; }")
+    page.get_by_role("button", name="In báo cáo").click()
+    assert page.evaluate("() => window.printed") is True
+    page.emulate_media(media="print")
+    expect(page.locator("#units-table tbody tr")).to_have_count(40)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= A4_WIDTH
+    assert overflowing(page, A4_WIDTH) == []
+    status = page.locator("#units-table thead th").last
+    expect(status).to_have_text("Kết quả")
+    assert status.bounding_box()["x"] + status.bounding_box()["width"] <= A4_WIDTH
+    for box in (t.bounding_box() for t in page.locator(".tiles > div").all()):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= A4_WIDTH
+    # The longest name takes at most three lines; a figure never wraps.
+    row = page.locator("#units-table tbody tr", has_text=LONG_NAMES[1])
+    name = row.locator("td").nth(1).locator("a")
+    line_height = name.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+    assert name.bounding_box()["height"] <= 3.5 * line_height + 8
+    for cell in page.locator("#units-table tbody tr").first.locator("td.num").all():
+        assert cell.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    expect(page.get_by_role("button", name="In báo cáo")).to_be_hidden()
+    expect(page.get_by_role("link", name="Tải báo cáo Excel")).to_be_hidden()
+    tab.shot("a4")
+    page.pdf(path=str(SCREENSHOTS / "7-print-a4.pdf"), format="A4", print_background=True)
+    assert tab.errors == []
