@@ -388,12 +388,18 @@ def sort_by_rate(page: Page) -> None:
     assert page.locator("thead th[aria-sort=ascending]").inner_text().strip() == "Tỷ lệ"
 
 
+def open_the_menu(page: Page) -> None:
+    page.get_by_role("button", name="Menu").click()
+    assert page.get_by_role("link", name="Kế hoạch", exact=True).is_visible()
+
+
 #: (role, view, URL, what is done on the page before axe looks): sorted by the server and
 #: by the script, in English, and the states _states_the_demo_lacks sets up.
 STATES: list[tuple[str, str, str, Callable[[Page], None] | None]] = [
     ("organiser", "desktop", "/ke-hoach/{plan}?sort=rate&dir=desc", None),
     ("organiser", "desktop", "/ke-hoach/{plan}", sort_by_rate),
     ("organiser", "english", "/", None),
+    ("leader", "phone", "/ke-hoach/{plan}", open_the_menu),
     ("organiser", "english", "/ke-hoach/{plan}", None),
     ("reporter", "english", "/bao-cao/don-vi/{unit}/dot/{drive}", None),
     ("organiser", "desktop", "/bao-cao/don-vi/{returned_unit}/dot/{drive}", None),

@@ -534,7 +534,7 @@ def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp
 
     page.get_by_role("link", name="Bỏ lọc").click()
     shown = dashboard_rows(page)
-    footer = [c.strip() for c in page.locator("#units-table tfoot th").all_inner_texts()]
+    footer = [c.strip() for c in page.locator("#units-table tfoot th:visible").all_inner_texts()]
     with page.expect_download() as download:
         page.get_by_role("link", name="Tải báo cáo Excel").click()
     path = tmp_path / download.value.suggested_filename
@@ -806,4 +806,56 @@ def test_the_dashboard_prints_whole_on_a4(browser, live):
     expect(page.get_by_role("link", name="Tải báo cáo Excel")).to_be_hidden()
     tab.shot("a4")
     page.pdf(path=str(SCREENSHOTS / "7-print-a4.pdf"), format="A4", print_background=True)
+    assert tab.errors == []
+
+
+PHONE_390 = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def test_the_leaders_dashboard_on_a_phone(browser, live):
+    """At 390 x 844 the top bar folds into a menu button, the page never scrolls sideways,
+    and every unit's name, rate and status are on the screen."""
+    plan = forty_unit_plan()
+    tab = new_page(browser, live, "7-phone", **PHONE_390)
+    page = tab.page
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    page.goto(f"/ke-hoach/{plan.id}")
+
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("link", name="Kế hoạch", exact=True)).to_be_hidden()
+    assert page.locator("header").bounding_box()["height"] <= 844 / 10
+    page.screenshot(path=str(SCREENSHOTS / "7-phone-top.png"))
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("link", name="Kế hoạch", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+    assert_fits_the_screen(page)
+    tab.shot("menu")
+    menu.click()
+    expect(page.get_by_role("link", name="Kế hoạch", exact=True)).to_be_hidden()
+
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    rows = page.locator("#units-table tbody tr")
+    expect(rows).to_have_count(40)
+    for row in rows.all():
+        name = row.locator("td a").first
+        rate = row.locator("td.rate")
+        status = row.locator(".badge:visible").first
+        for part in (name, rate, status):
+            expect(part).to_be_visible()
+            box = part.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, part
+        assert re.fullmatch(r"\d+,\d%", rate.inner_text().strip())
+    expect(rows.filter(has_text=LONG_NAMES[1]).locator(".badge:visible")).to_have_text(
+        "Chưa báo cáo"
+    )
+    tab.shot("dashboard")
+    rows.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "7-phone-screen.png"))  # what the phone shows
     assert tab.errors == []
