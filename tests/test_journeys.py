@@ -859,3 +859,38 @@ def test_the_leaders_dashboard_on_a_phone(browser, live):
     rows.first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "7-phone-screen.png"))  # what the phone shows
     assert tab.errors == []
+
+
+def test_the_reporters_form_adds_up_the_bags_as_they_are_typed(browser, live):
+    issuer, communes = district(COMMUNES[:2])
+    quang_binh = communes["Quảng Bình"]
+    plan, first = plan_276(issuer, {quang_binh: 40})
+    second = plans.add_drive(
+        plan, name="Đợt 2", starts_on=date(2021, 9, 10), ends_on=date(2021, 9, 10), site=SITE
+    )
+    f.result(first, quang_binh, 0, 12, 0)
+    f.user("reporter", [quang_binh], username="qbinh")
+    f.commit()
+    url = f"/bao-cao/don-vi/{quang_binh.id}/dot/{second.id}"
+    db.session.rollback()
+    tab = new_page(browser, live, "7-reporter", **PHONE_390)
+    page = tab.page
+    sign_in(tab, "qbinh", f.PASSWORD)
+    page.goto(url)
+    outlook = page.locator("#outlook")
+    expect(outlook).to_contain_text("Chỉ tiêu40")
+    expect(page.locator("#expected-rate")).to_have_text("30,0%")
+    page.get_by_label("Số túi 250 ml", exact=True).fill("10")
+    page.get_by_label("Số túi 350 ml", exact=True).fill("17")
+    expect(page.locator("#typed-bags")).to_have_text("27")
+    expect(page.locator("#expected-rate")).to_have_text("97,5%")
+    page.get_by_label("Số túi 450 ml", exact=True).fill("1")
+    expect(page.locator("#expected-rate")).to_have_text("100,0%")
+    page.get_by_label("Số túi 450 ml", exact=True).fill("")  # emptied: counts none
+    expect(page.locator("#typed-bags")).to_have_text("27")
+    assert_fits_the_screen(page)
+    tab.shot("outlook")
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("link", name="Đơn vị của tôi")).to_be_visible()
+    expect(page.get_by_role("link", name="Mã API")).to_have_count(0)
+    assert tab.errors == []

@@ -21,6 +21,8 @@ from campaign.models import COUNTED_STATES, Drive, Plan, Result
 from campaign.rates import (
     EMPTY,
     NO_TARGETS,
+    Bags,
+    CountingRule,
     Line,
     MonthPoint,
     PlanSummary,
@@ -31,12 +33,14 @@ from campaign.rates import (
     Totals,
     UnitNode,
     blood_units,
+    completion_rate,
     totals,
 )
 from campaign.services.summary import (
     Monthly,
     plan_and_descendants,
     plan_progress,
+    plan_summary,
     read_plan_and_months,
     unit_and_descendants,
 )
@@ -257,3 +261,33 @@ def _subtree(unit_id: int, nodes: dict[int, UnitNode]) -> set[int]:
         found.add(uid)
         stack.extend(children.get(uid, []))
     return found
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a reporter reads beside the result form: the unit's quota in the drive's plan
+    and what counts for it already, this drive's report left out, so the page can add
+    what is being typed."""
+
+    rule: CountingRule
+    #: The unit's own quota in the plan; ``None`` when it holds none.
+    quota: int | None
+    #: Counted blood units of the unit's subtree in the plan, without this drive's report.
+    others: Fraction
+
+    @property
+    def rate_now(self) -> Fraction | None:
+        return completion_rate(self.others, self.quota)
+
+    def rate_with(self, bags: Bags) -> Fraction | None:
+        """The rate once ``bags`` count too."""
+        return completion_rate(self.others + blood_units(bags, self.rule), self.quota)
+
+
+def report_outlook(drive: Drive, unit_id: int, result: Result | None) -> Outlook:
+    summary = plan_summary(drive.plan)
+    line = next((ln for ln in summary.lines if ln.unit.id == unit_id), None)
+    if line is None:
+        return Outlook(summary.rule, None, Fraction(0))
+    own = blood_units(result.bags, summary.rule) if result and result.state in COUNTED_STATES else 0
+    return Outlook(summary.rule, line.quota if line.is_holder else None, line.collected - own)
