@@ -113,7 +113,9 @@ def _edit_page(plan: Plan, **forms: object) -> str:
         _plan_choices(form, plan)
         form.parent_id.data = plan.parent_id or 0
         forms["form"] = form
-    return render_template("plans/form.html", plan=plan, **forms)
+    return render_template(
+        "plans/form.html", plan=plan, has_quotas=bool(plans.quotas_of(plan)), **forms
+    )
 
 
 @bp.post("/<int:plan_id>/xoa")
