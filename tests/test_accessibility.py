@@ -400,6 +400,7 @@ STATES: list[tuple[str, str, str, Callable[[Page], None] | None]] = [
     ("organiser", "desktop", "/ke-hoach/{plan}", sort_by_rate),
     ("organiser", "english", "/", None),
     ("leader", "phone", "/ke-hoach/{plan}", open_the_menu),
+    ("leader", "desktop", "/ke-hoach/{plan}?status=not_completed", None),
     ("organiser", "english", "/ke-hoach/{plan}", None),
     ("reporter", "english", "/bao-cao/don-vi/{unit}/dot/{drive}", None),
     ("organiser", "desktop", "/bao-cao/don-vi/{returned_unit}/dot/{drive}", None),

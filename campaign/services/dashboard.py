@@ -89,6 +89,11 @@ class Filters:
             group=group if group in GROUPS else "kind",
         )
 
+    @property
+    def narrows(self) -> bool:
+        """Whether some lines may be left out (sorting and grouping leave out none)."""
+        return bool(self.status or self.kind or self.q or self.missed)
+
     def keep(self, line: Line) -> bool:
         if self.status == NOT_COMPLETED:
             if not line.is_holder or line.status.completed:
@@ -160,23 +165,26 @@ def dashboard(
     summary, units, monthly = read_plan_and_months(plan, approved_only)
     nodes = {n.id: n for n in units}
     lines = [line for line in summary.lines if filters.keep(line)]
+    # Subtotals and chart follow the filter; the tiles and the table's total stay the plan's.
+    groups = _groups(lines, nodes, filters.group, summary.rule)
+    holders = [line for line in lines if line.is_holder]
+    chart = sorted(holders, key=lambda line: (line.rate or Fraction(0), sort_key(line.unit.name)))
     if filters.sort:
         lines.sort(key=SORTS[filters.sort], reverse=filters.desc)
-    holders = [line for line in summary.lines if line.is_holder]
-    chart = sorted(holders, key=lambda line: (line.rate or Fraction(0), sort_key(line.unit.name)))
     ranks = {
         key: {line.unit.id: n for n, line in enumerate(sorted(summary.lines, key=order))}
         for key, order in SORTS.items()
     }
-    groups = _groups(summary, nodes, filters.group)
     progress = progress_of(plan, summary, nodes, today, None, monthly) if today else None
     return Dashboard(summary, nodes, lines, groups, chart, ranks, progress)
 
 
-def _groups(summary: PlanSummary, nodes: dict[int, UnitNode], by: str) -> list[Group]:
+def _groups(
+    lines: list[Line], nodes: dict[int, UnitNode], by: str, rule: CountingRule
+) -> list[Group]:
     grouped: dict[str, list[Line]] = {}
     names: dict[str, str] = {}
-    for line in summary.lines:
+    for line in lines:
         if by == "parent":
             parent = nodes.get(line.unit.parent_id) if line.unit.parent_id else None
             key, name = (str(parent.id), parent.name) if parent else ("", "")
@@ -186,7 +194,7 @@ def _groups(summary: PlanSummary, nodes: dict[int, UnitNode], by: str) -> list[G
         names[key] = name
     order = sorted(grouped, key=lambda key: sort_key(names[key] or key))
     return [
-        Group(key, names[key], totals(grouped[key], summary.rule))
+        Group(key, names[key], totals(grouped[key], rule))
         for key in order
         if any(line.is_holder for line in grouped[key])
     ]
