@@ -368,19 +368,28 @@ PHONE_PAGES = [
     ("organiser", "/bao-cao/duyet"),
     ("reporter", "/bao-cao/"),
     ("reporter", "/bao-cao/don-vi/{unit}/dot/{drive}"),
+    ("leader", "/ke-hoach/{plan}"),
+    ("organiser", "/ke-hoach/{plan}/chi-tieu"),
 ]
 
 
 def test_main_pages_on_a_phone(served, tabs, axe):
+    """No violation, and no page wider than the phone: a table wider than the screen
+    scrolls in its own box, never the page."""
     _server, _app, data = served
     violations: Violations = []
+    too_wide = {}
     for role, url in PHONE_PAGES:
         page = tabs(role, "phone")
         url = url.format(**data)
         response = page.goto(url)
         assert response is not None and response.status == 200, url
         violations += check(axe, page, f"{url} on a phone as {role}")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > PHONE["viewport"]["width"]:
+            too_wide[url] = width
     assert_none(violations)
+    assert too_wide == {}
 
 
 def sort_by_rate(page: Page) -> None:
