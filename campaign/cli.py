@@ -12,12 +12,14 @@ from typing import BinaryIO, NoReturn, ParamSpec
 
 import click
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import run_simple
 
 from campaign.database import writing
 from campaign.extensions import db
+from campaign.formatting import vietnam_time
 from campaign.models import Drive, Plan, Role
 from campaign.services import (
     demo,
@@ -204,11 +206,17 @@ def _progress(rows: list) -> Iterable:
     return click.progressbar(rows, label="Đang đọc", file=sys.stderr)
 
 
-def _run_import(preview: imports.Preview, dry_run: bool, row: str = "dòng") -> None:
+def _run_import(
+    preview: imports.Preview,
+    dry_run: bool,
+    row: str = "dòng",
+    apply: Callable[[], int] | None = None,
+) -> None:
     """Prints the preview; applies it unless it is a dry run; fails with every problem.
 
     A refused file shows its problems only, a single one on the line that ends the command.
-    ``row`` names what a change's number counts (a file's rows, the official list's)."""
+    ``row`` names what a change's number counts (a file's rows, the official list's);
+    ``apply`` writes the preview when :func:`imports.apply` is not the whole of it."""
     if preview.problem_count == 1:
         (problem,) = preview.problems
         where = f"{row} {problem.row}: " if problem.row is not None else ""
@@ -225,7 +233,7 @@ def _run_import(preview: imports.Preview, dry_run: bool, row: str = "dòng") -> 
         db.session.rollback()
         click.echo("Chạy thử: chưa lưu gì.")
         return
-    written = imports.apply(preview)
+    written = apply() if apply is not None else imports.apply(preview)
     db.session.commit()
     click.echo(f"Đã lưu {written} thay đổi.")
 
@@ -274,7 +282,20 @@ def import_official_units(province_ref: str, dry_run: bool) -> None:
     case optional). Units already there (by official code, else by name) are kept."""
     province = official_import.find_province(province_ref)
     click.echo(f"{province.name} ({province.code}), danh mục từ 01/07/2025:")
-    _run_import(official_import.preview(province), dry_run, row="mục")
+    result = official_import.preview(province)
+    for split in result.reform.splits:
+        options = ", ".join(f"{o.name} ({o.code})" for o in split.options)
+        click.echo(
+            _(
+                "%(name)s được chia cho: %(options)s; nhận theo đề xuất: %(code)s.",
+                name=split.unit.name,
+                options=options,
+                code=split.proposed,
+            )
+        )
+    for line in result.unmatched:
+        click.echo(_("Chưa đối chiếu được: %(what)s", what=line))
+    _run_import(result, dry_run, row="mục", apply=lambda: official_import.apply(result))
 
 
 @click.command("import-quotas")
@@ -343,11 +364,10 @@ def list_tokens(username: str | None) -> None:
         found = tokens.tokens_of(user)
     for token in found:
         state = "thu hồi" if token.revoked_at else "hiệu lực"
-        used = token.last_used_at.isoformat(" ", "minutes") if token.last_used_at else "-"
-        click.echo(
-            f"{token.id}\t{token.user.username}\t{state}\t"
-            f"{token.created_at.isoformat(' ', 'minutes')}\t{used}\t{token.name}"
-        )
+        # In Vietnam time, as every page shows times.
+        used = vietnam_time(token.last_used_at) or "-"
+        created = vietnam_time(token.created_at)
+        click.echo(f"{token.id}\t{token.user.username}\t{state}\t{created}\t{used}\t{token.name}")
 
 
 @click.command("revoke-token")

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
-from campaign.rates import display_percent, display_share, display_units
+from campaign.rates import change, display_change, display_percent, display_share, display_units
 from campaign.text import fold
 
 #: Vietnam keeps UTC+7 all year (no daylight saving): no time zone database needed.
@@ -41,6 +41,15 @@ def share(value: Fraction | None, target: int | None = None) -> str:
     """A share judged against a target: 69,96 % against 70 % reads 69,9 %."""
     shown = display_share(value, target)
     return "" if shown is None else number(shown) + "%"
+
+
+def change_from(collected: Fraction, previous: Fraction | None) -> str:
+    """Collected against an earlier figure, signed: "+12,5%", "−3,0%", "0,0%"."""
+    shown = display_change(change(collected, previous))
+    if shown is None:
+        return ""
+    sign = "+" if shown > 0 else "−" if shown < 0 else ""
+    return sign + number(abs(shown)) + "%"
 
 
 def short_date(value: date | None) -> str:
@@ -88,6 +97,7 @@ FILTERS = {
     "units": units,
     "percent": percent,
     "share": share,
+    "change_from": change_from,
     "short_date": short_date,
     "long_date": long_date,
     "vietnam_time": vietnam_time,

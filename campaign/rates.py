@@ -8,7 +8,7 @@ Arithmetic is exact (``Fraction``); rounding happens once, for display, in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -519,7 +519,7 @@ def _roll_up(
     nodes: Mapping[int, UnitNode],
     order: list[int],
     tallies: Mapping[int, Tally],
-    keep: Mapping[int, object],
+    keep: Container[int],
 ) -> dict[int, Tally]:
     """The tallies of the units in ``keep``, each plus those of all units below it.
 
@@ -640,3 +640,119 @@ def _subtree_ids(nodes: Mapping[int, UnitNode], root: int) -> set[int]:
         if nodes[uid].parent_id in found:
             found.add(uid)
     return found
+
+
+# --- Compared with an earlier plan ("so với cùng kỳ") --------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A plan's figures beside those of the plan it is compared with (usually the same
+    issuer's plan of the year before)."""
+
+    #: Unit id -> what the earlier plan counted for the unit and the units merged into
+    #: it, or ``None`` when none of them was in the earlier plan's tree.
+    previous: Mapping[int, Fraction | None]
+    #: Σ of the previous figures of the lines the totals add up (like for like).
+    total: Fraction | None
+
+    def of(self, unit_id: int) -> Fraction | None:
+        return self.previous.get(unit_id)
+
+    def total_of(self, lines: Iterable[Line]) -> Fraction | None:
+        """Σ of the previous figures of the lines :func:`totals` adds up for ``lines``,
+        ``None`` when none has one."""
+        return _previous_total(lines, self.previous)
+
+
+NO_COMPARISON = Comparison({}, None)
+
+
+def compare(
+    summary: PlanSummary,
+    before: Iterable[UnitNode],
+    tallies: Mapping[int, Tally],
+    rule: CountingRule,
+    merged_into: Mapping[int, int],
+) -> Comparison:
+    """Each quota line of ``summary`` beside what an earlier plan counted.
+
+    ``before`` is the earlier plan's unit tree (as it stood on that plan's date),
+    ``tallies`` the counted results its units reported themselves, ``rule`` its counting
+    rule; ``merged_into`` maps a unit that ceased to the unit it was merged into.
+
+    A unit's previous figure is the earlier plan's collected figure (its subtree, by the
+    earlier plan's rule) for the unit and for every unit merged into it, directly or
+    through earlier mergers, each counted once: a predecessor lying under another one in
+    the earlier tree is already in that one's figure.
+    """
+    nodes = {u.id: u for u in before}
+    order = _preorder(nodes)
+    merged_from: dict[int, list[int]] = {}
+    for old, new in merged_into.items():
+        merged_from.setdefault(new, []).append(old)
+    wanted = {line.unit.id: _predecessors(line.unit.id, merged_from) for line in summary.lines}
+    rolled = _roll_up(nodes, order, tallies, keep=set().union(*wanted.values()))
+    previous: dict[int, Fraction | None] = {}
+    for uid, family in wanted.items():
+        counted = [v for v in family if v in nodes and not _has_ancestor_in(v, family, nodes)]
+        if not counted:
+            previous[uid] = None
+            continue
+        bags = Bags()
+        for v in counted:
+            bags = bags + rolled.get(v, EMPTY).bags
+        previous[uid] = blood_units(bags, rule)
+    return Comparison(previous, _previous_total(summary.lines, previous))
+
+
+def _previous_total(
+    lines: Iterable[Line], previous: Mapping[int, Fraction | None]
+) -> Fraction | None:
+    holders = [line for line in lines if line.is_holder]
+    ids = {line.unit.id for line in holders}
+    tops = [previous.get(ln.unit.id) for ln in holders if ids.isdisjoint(ln.holders_above)]
+    known = [figure for figure in tops if figure is not None]
+    return sum(known, Fraction(0)) if known else None
+
+
+def _predecessors(unit_id: int, merged_from: Mapping[int, list[int]]) -> set[int]:
+    """The unit and every unit merged into it, however many mergers back."""
+    found, stack = {unit_id}, [unit_id]
+    while stack:
+        for old in merged_from.get(stack.pop(), ()):
+            if old not in found:
+                found.add(old)
+                stack.append(old)
+    return found
+
+
+def _has_ancestor_in(unit_id: int, family: set[int], nodes: Mapping[int, UnitNode]) -> bool:
+    parent = nodes[unit_id].parent_id
+    seen = {unit_id}
+    while parent is not None and parent in nodes and parent not in seen:
+        if parent in family:
+            return True
+        seen.add(parent)
+        parent = nodes[parent].parent_id
+    return False
+
+
+def change(collected: Fraction, previous: Fraction | None) -> Fraction | None:
+    """(C − previous) / previous, or ``None`` with nothing or zero to compare with."""
+    if previous is None or previous == 0:
+        return None
+    return (Fraction(collected) - previous) / previous
+
+
+def display_change(rate: Fraction | None) -> Decimal | None:
+    """A change as a percentage with one decimal whose sign never contradicts it: a rise
+    of 0,04 % shows +0,1, not 0,0."""
+    if rate is None:
+        return None
+    shown = _round_one_decimal(rate * 100)
+    if rate > 0 and shown <= 0:
+        return ONE_DECIMAL
+    if rate < 0 and shown >= 0:
+        return -ONE_DECIMAL
+    return shown

@@ -24,7 +24,7 @@ from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, PlanStatus, Result, User
-from campaign.services import demo, plans, results, tokens
+from campaign.services import demo, plans, results, tokens, units
 from campaign.spreadsheets import XLSX_MIMETYPE
 from tests.browser import DESKTOP, LiveServer
 from tests.conftest import empty_tables, live_database, make_app
@@ -87,7 +87,7 @@ def _demo_ids(passwords: dict[str, str]) -> dict[str, Any]:
     report is a draft."""
     district = db.session.scalars(select(OrgUnit).filter_by(code="QX")).one()
     commune = db.session.scalars(select(OrgUnit).filter_by(code="QX-BINH")).one()
-    plan = db.session.scalars(select(Plan).filter_by(issuer_id=district.id)).one()
+    plan = db.session.scalars(select(Plan).filter_by(issuer_id=district.id, year=2021)).one()
     drive = db.session.scalars(select(Drive).filter_by(plan_id=plan.id)).one()
     result = db.session.scalars(
         select(Result).filter_by(drive_id=drive.id, unit_id=commune.id)
@@ -115,7 +115,7 @@ def _states_the_demo_lacks() -> dict[str, Any]:
     """The province's plan closed, a report reopened with a reason and an API token of the
     organiser's: what some pages show that the demo data leaves out."""
     province = db.session.scalars(select(OrgUnit).filter_by(code="TH")).one()
-    closed = db.session.scalars(select(Plan).filter_by(issuer_id=province.id)).one()
+    closed = db.session.scalars(select(Plan).filter_by(issuer_id=province.id, year=2021)).one()
     plans.set_status(closed, PlanStatus.CLOSED.value)
     school = db.session.scalars(select(OrgUnit).filter_by(code="QX-BINH-THQB")).one()
     reopened = db.session.scalars(select(Result).filter_by(unit_id=school.id)).one()
@@ -123,9 +123,14 @@ def _states_the_demo_lacks() -> dict[str, Any]:
     organiser = db.session.scalars(select(User).filter_by(username=ACCOUNTS["organiser"])).one()
     tokens.create_token(organiser, "Phần mềm của bệnh viện")
     district = db.session.scalars(select(OrgUnit).filter_by(code="QX")).one()
-    published = db.session.scalars(select(Plan).filter_by(issuer_id=district.id)).first()
+    published = db.session.scalars(select(Plan).filter_by(issuer_id=district.id, year=2021)).first()
     assert published is not None
     plans.set_public(published, True)
+    # Hà Nội's Phường Thụy Khuê, split by the 2025 reform: the official list's page shows
+    # a choice for it.
+    hanoi = units.create_unit(code="HN", name="Thành phố Hà Nội", kind="province")
+    tay_ho = units.create_unit(code="HN-TH", name="Quận Tây Hồ", kind="district", parent=hanoi)
+    units.create_unit(code="HN-TK", name="Phường Thụy Khuê", kind="ward", parent=tay_ho)
     return {
         "closed_plan": closed.id,
         "returned_unit": school.id,
@@ -416,6 +421,8 @@ STATES: list[tuple[str, str, str, Callable[[Page], None] | None]] = [
     ("admin", "desktop", "/ke-hoach/{closed_plan}", None),
     ("admin", "desktop", "/ke-hoach/{closed_plan}/sua", None),
     ("admin", "desktop", "/ke-hoach/{closed_plan}/chi-tieu", None),
+    ("admin", "desktop", "/don-vi/danh-muc-2025?tinh=38", None),
+    ("admin", "desktop", "/don-vi/danh-muc-2025?tinh=01", None),
 ]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
+from campaign.formatting import vietnam_time
 from campaign.models import ApiToken, AuditEntry, OrgUnit, Plan, Quota, Result
 from campaign.rates import display_units
 from campaign.services import plans, results, tokens
@@ -744,6 +745,7 @@ def test_token_commands(runner, world):
     assert stored.token_hash == tokens.digest(plain)
     listed = runner.invoke(args=["list-tokens", world.leader.username])
     assert "Tỉnh" in listed.output and plain not in listed.output
+    assert vietnam_time(stored.created_at) in listed.output  # Vietnam time, as pages show
     revoked = runner.invoke(args=["revoke-token", str(stored.id)])
     assert revoked.exit_code == 0, revoked.output
     db.session.rollback()

@@ -6,13 +6,14 @@ Runs on the file-based SQLite test database, and on PostgreSQL when TEST_DATABAS
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import func, select
 
 from campaign.database import writing
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result
-from campaign.services import plans, results
+from campaign.services import plans, results, units
 from campaign.services.errors import Conflict, ServiceError
 from tests import factories as f
 
@@ -141,3 +142,26 @@ def test_a_plan_is_not_deleted_under_a_quota_being_set(app, engine_name):
     assert db.session.get(Plan, plan_id) is not None
     stored = select(Quota.amount).where(Quota.plan_id == plan_id)
     assert db.session.scalars(stored).all() == [10]
+
+
+def test_one_official_code_given_twice_at_once_is_refused_once(app, engine_name):
+    """A code is unique day by day, which no index can say: the second of two units given
+    the same code at the same moment must be refused, not saved beside the first."""
+    province = f.unit("Tỉnh Thanh Hóa", "province")
+    f.commit()
+    province_id = province.id
+
+    def create(code: str) -> Callable[[], None]:
+        def run() -> None:
+            parent = db.session.get(OrgUnit, province_id)
+            units.create_unit(
+                code=code, name="Xã Quảng Bình", kind="commune", parent=parent,
+                official_code="16543",
+            )  # fmt: skip
+
+        return run
+
+    outcomes = save_during_delete(app, create("QB-1"), create("QB-2"))
+    assert outcomes == {"save": "saved", "delete": "refused"}
+    given = select(OrgUnit.code).where(OrgUnit.official_code == "16543")
+    assert db.session.scalars(given).all() == ["QB-1"]

@@ -199,6 +199,7 @@ def _plan(w: dict[str, Any]) -> dict[str, str]:
         "year": "2022",
         "counting_rule": "bag",
         "parent_id": "0",
+        "compare_with_id": "auto",
         "note": "",
     }
 

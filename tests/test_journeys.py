@@ -753,9 +753,11 @@ A4_WIDTH = round((210 - 20) / 25.4 * 96)
 
 def forty_unit_plan() -> Plan:
     """A district plan with 40 quota holders, some with names as long as real ones, and
-    every status among them."""
+    every status among them; compared with the plan of the year before, so the table has
+    every column it can have but the targets'."""
     names = [*COMMUNES, *(f"Trường THCS {c}" for c in COMMUNES[:13]), *LONG_NAMES[:2]]
     issuer, units = district(names)
+    f.plan(issuer, number="250/KH-BCĐTH", issued_on=date(2019, 12, 20), year=2020)
     plan, drive = plan_276(issuer, {unit: 30 + n % 7 for n, unit in enumerate(units.values())})
     for n, unit in enumerate(list(units.values())[:34]):
         f.result(drive, unit, n % 5, 25 + n % 11, n % 3, state="approved" if n % 2 else "submitted")

@@ -110,3 +110,47 @@ def test_official_codes_and_special_zones_keep_existing_units_and_are_never_down
     # SQLite runs each migration in a transaction of its own: the later revisions the
     # refused downgrade passed through stay undone. Back to the head for the next tests.
     upgrade()
+
+
+BEFORE_COMPARISONS = "a290bc38d972"
+
+
+def test_existing_plans_are_compared_with_their_issuers_plan_of_the_year_before(app):
+    downgrade(revision=BEFORE_COMPARISONS)
+    plans = [  # id, issuer, year, issued on, status
+        (1, 1, 2024, "2024-01-05", "active"),
+        (2, 1, 2025, "2025-01-05", "active"),
+        (3, 1, 2025, "2025-03-01", "draft"),
+        (4, 1, 2026, "2026-01-05", "active"),
+        (5, 2, 2026, "2026-01-05", "active"),
+        (6, 1, 2024, "2024-06-01", "active"),
+    ]
+    with db.engine.begin() as connection:
+        for unit in (1, 2):
+            connection.execute(
+                text(
+                    "INSERT INTO org_unit (id, code, name, kind) VALUES (:id, :c, :c, 'province')"
+                ),
+                {"id": unit, "c": f"P{unit}"},
+            )
+        for plan_id, issuer, year, issued_on, status in plans:
+            connection.execute(
+                text(
+                    "INSERT INTO plan (id, issuer_id, number, issued_on, title, year, "
+                    "counting_rule, status) VALUES (:id, :issuer, :number, :day, 'Kế hoạch', "
+                    ":year, 'bag', :status)"
+                ),
+                {
+                    "id": plan_id,
+                    "issuer": issuer,
+                    "number": f"{plan_id}/KH",
+                    "day": issued_on,
+                    "year": year,
+                    "status": status,
+                },
+            )
+    upgrade()
+    with db.engine.connect() as connection:
+        compared = dict(connection.execute(text("SELECT id, compare_with_id FROM plan")).all())
+    # 2025 with the later 2024 plan; 2026 with the active 2025 plan, not the later draft.
+    assert compared == {1: None, 2: 6, 3: 6, 4: 2, 5: None, 6: None}

@@ -67,7 +67,8 @@ def test_units_already_typed_by_name_receive_their_codes_and_nothing_else_change
     f.commit()
     result = runner.invoke(args=["import-official-units", "THANH HOA"])
     assert result.exit_code == 0, result.output
-    assert "changed: 2" in result.output and "new: 165" in result.output
+    # The province's and Hạc Thành's codes, and the reform: a merge and a district closed.
+    assert "changed: 4" in result.output and "new: 165" in result.output
     db.session.rollback()
     assert province.official_code == "38" and province.name == "Tỉnh Thanh Hóa"
     assert (typed.official_code, typed.name, typed.contact_name) == (
@@ -75,13 +76,17 @@ def test_units_already_typed_by_name_receive_their_codes_and_nothing_else_change
         "phuong hac thanh",
         "Chị Lan",
     )
-    # The pre-reform commune of the same name is not the new one: it stays as it was.
+    # The pre-reform commune of the same name is not the new one: it merges into it.
+    new_binh = by_official_code("16543")
+    assert new_binh.name == "Xã Quảng Bình" and new_binh.id != old_binh.id
     assert (old_binh.official_code, old_binh.parent_id) == (None, district.id)
-    assert by_official_code("16543").name == "Xã Quảng Bình"
+    assert (old_binh.valid_to, old_binh.merged_into) == (date(2025, 6, 30), new_binh)
 
 
 def test_a_code_held_by_a_unit_still_valid_after_the_reform_is_listed_and_nothing_written(runner):
-    district, (old_luu,) = f.district_with_communes(["Xã Quảng Lưu"])
+    # Under a district the list does not know, the reform leaves it as it is.
+    district = f.unit("Huyện Không Có", "district", f.unit("Tỉnh Thanh Hóa", "province"))
+    old_luu = f.unit("Xã Quảng Lưu", "commune", district)
     old_luu.official_code = "16543"  # the old code, reused by the new Xã Quảng Bình
     f.commit()
     before = count()

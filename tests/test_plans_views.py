@@ -56,6 +56,7 @@ PLAN = {
     "year": "2022",
     "counting_rule": "bag",
     "parent_id": "0",
+    "compare_with_id": "auto",
 }
 
 

@@ -27,6 +27,12 @@ def test_tiny_province_is_deterministic_and_adds_up(runner, app):
     first = snapshot()
     province_plans = db.session.scalars(select(Plan).where(Plan.parent_id.is_(None))).all()
     assert len(province_plans) == 2
+    # Each year's plan is read against the same issuer's plan of the year before.
+    first_year, second_year = sorted(province_plans, key=lambda plan: plan.year)
+    assert first_year.compare_with_id is None and second_year.compare_with_id == first_year.id
+    for plan in db.session.scalars(select(Plan).where(Plan.year == second_year.year)):
+        assert plan.compare_with.issuer_id == plan.issuer_id
+        assert plan.compare_with.year == plan.year - 1
     summary = plan_summary(province_plans[-1])
     assert summary.totals.holders == 2  # the districts
     districts = db.session.scalars(select(Plan).where(Plan.parent_id == province_plans[-1].id))

@@ -20,6 +20,7 @@ from campaign.services import (
     official_import,
     pending_imports,
     plans,
+    reform,
     results,
     tokens,
     units,
@@ -124,6 +125,7 @@ def test_a_page_that_shows_a_refusal_commits_nothing(client, auth, refuse_after_
         "year": 2022,
         "counting_rule": "bag",
         "parent_id": 0,
+        "compare_with_id": "auto",
     }
     page = client.post("/ke-hoach/moi", data=form)
     assert page.status_code == 200 and REFUSAL in page.get_data(as_text=True)
@@ -192,6 +194,7 @@ def test_every_service_that_writes_is_atomic():
         plans: {
             "check_open",
             "find_plan",
+            "previous_year_plan",
             "grid_units",
             "quotas_of",
             "quotas_and_headcounts",
@@ -208,6 +211,7 @@ def test_every_service_that_writes_is_atomic():
             "official_code_taken",
         },
         official_import: {"find_province", "app_code", "province_unit", "preview"},
+        reform: {"bare", "find", "check_scope", "new_unit"},
         users: {
             "common_passwords",
             "check_password_rules",

@@ -86,6 +86,10 @@ def handle_http_exception(error: HTTPException) -> Response:
     return response
 
 
+#: Services name a refused field as the forms do; the API's bodies name a few otherwise.
+API_FIELDS = {"parent_id": "parent_plan_id", "compare_with_id": "compare_with_plan_id"}
+
+
 def handle_service_error(error: ServiceError) -> Response:
     if isinstance(error, NotFound):
         status = 404
@@ -93,7 +97,8 @@ def handle_service_error(error: ServiceError) -> Response:
         status = 409
     else:
         status = 422
-    details: dict[str, Any] | None = {error.field: [error.message]} if error.field else None
+    field = API_FIELDS.get(error.field or "", error.field)
+    details: dict[str, Any] | None = {field: [error.message]} if field else None
     if isinstance(error, Conflict) and error.current is not None:
         details = {"current_version": getattr(error.current, "version", None)}
     return error_response(status, error.message, details)

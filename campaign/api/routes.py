@@ -20,7 +20,7 @@ from campaign.auth import access
 from campaign.database import READ_ONLY_METHODS
 from campaign.extensions import csrf, db
 from campaign.formatting import vietnam_today
-from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, Quota, Result, User
+from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, PlanStatus, Quota, Result, User
 from campaign.numbers import parse_id
 from campaign.rates import Targets, display_units
 from campaign.services import exports, plans, results, summary, tokens, units
@@ -159,7 +159,29 @@ def create_plan(data: dict[str, Any]) -> Plan:
         raise ServiceError(_("Không có kế hoạch số %(id)s.", id=parent_id), field="parent_plan_id")
     require(scope().can_issue_plan(issuer))
     targets = targets_of(data.pop("targets"))
-    return plans.create_plan(issuer=issuer, parent=parent, targets=targets, user=user(), **data)
+    compare_with: Plan | plans.Compare | None = plans.Compare.PREVIOUS_YEAR
+    if "compare_with_id" in data:
+        compare_with = compared_plan(data.pop("compare_with_id"))
+    return plans.create_plan(
+        issuer=issuer,
+        parent=parent,
+        targets=targets,
+        compare_with=compare_with,
+        user=user(),
+        **data,
+    )
+
+
+def compared_plan(plan_id: int | None) -> Plan | None:
+    """The plan a body names to compare with: one the caller may see, or none."""
+    if plan_id is None:
+        return None
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or not scope().can_see_plan(plan):
+        raise ServiceError(
+            _("Không có kế hoạch số %(id)s.", id=plan_id), field="compare_with_plan_id"
+        )
+    return plan
 
 
 def targets_of(data: dict[str, Any]) -> Targets:
@@ -188,13 +210,23 @@ def get_plan(plan_id: int) -> Plan:
 @bp.arguments(s.PlanPatch)
 @bp.response(200, s.PlanSchema)
 def update_plan(data: dict[str, Any], plan_id: int) -> Plan:
-    """Sets the plan's targets, and publishes its progress (``{"public": true}``) or stops
-    publishing it; the plan's organisers only."""
+    """Sets the plan's status, targets and compared plan, and publishes its progress
+    (``{"public": true}``) or stops publishing it; the plan's organisers only. A closed
+    plan takes only a status that reopens it."""
     plan = managed_plan(plan_id)
+    status = data.get("status")
+    closing = status == PlanStatus.CLOSED.value
+    if status is not None and not closing:  # reopened first, so the rest may change
+        plans.set_status(plan, status, user=user())
+    if "compare_with_id" in data:
+        compared = compared_plan(data["compare_with_id"])
+        plans.set_comparison(plan, compared, user=user())
     if "targets" in data:
         plans.set_targets(plan, targets_of(data["targets"]), user=user())
     if "public" in data:
         plans.set_public(plan, data["public"], user=user())
+    if closing:  # closed last, once the rest is changed
+        plans.set_status(plan, PlanStatus.CLOSED.value, user=user())
     return plan
 
 
@@ -395,7 +427,12 @@ def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
     """Every quota holder's figures and the plan's totals, as ``rates`` makes them."""
     plan = visible_plan(plan_id)
     made = summary.plan_summary(plan, approved_only=approved_only)
-    return {"plan": plan, "counting_rule": made.rule.value, **summary.figures(made, plan.targets)}
+    compared = summary.comparison(plan, made, approved_only)
+    return {
+        "plan": plan,
+        "counting_rule": made.rule.value,
+        **summary.figures(made, plan.targets, compared),
+    }
 
 
 @bp.get("/plans/<int:plan_id>/progress")

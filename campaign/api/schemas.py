@@ -166,6 +166,17 @@ class PlanIn(ma.Schema):
     )
     status = choice(PlanStatus, load_default=PlanStatus.ACTIVE.value)
     targets = fields.Nested(TargetsSchema, load_default=dict)
+    compare_with_plan_id = fields.Integer(
+        strict=True,
+        attribute="compare_with_id",
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={
+            "description": "The earlier plan its figures are compared with (so với cùng "
+            "kỳ). Left out: the same issuer's plan of the year before, when there is one; "
+            "null: none"
+        },
+    )
 
 
 def public_url(plan: Any) -> str | None:
@@ -207,11 +218,24 @@ class PlanPatch(ma.Schema):
         TargetsSchema,
         metadata={"description": "The plan's targets, all three: one left out is no target"},
     )
+    compare_with_plan_id = fields.Integer(
+        strict=True,
+        attribute="compare_with_id",
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "The earlier plan its figures are compared with; null: none"},
+    )
+    status = choice(
+        PlanStatus,
+        metadata={"description": "draft, active or closed; a closed plan only reopens"},
+    )
 
     @ma.validates_schema
     def something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data:
-            raise ma.ValidationError(str(_l("Ghi public hoặc targets.")))
+            raise ma.ValidationError(
+                str(_l("Ghi public, targets, compare_with_plan_id hoặc status."))
+            )
 
 
 class QuotaSchema(ma.Schema):
@@ -310,6 +334,14 @@ class TotalsSchema(TargetFiguresSchema):
     over = fields.Integer(required=True)
     not_reported = fields.Integer(required=True)
     collected_outside = fields.Float(required=True)
+    previous_collected = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "What the compared plan counted for the same quota holders "
+            "(and the units merged into them); null with nothing to compare with"
+        },
+    )
 
 
 class SummaryUnitSchema(TargetFiguresSchema):
@@ -325,12 +357,28 @@ class SummaryUnitSchema(TargetFiguresSchema):
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in Status]))
     over_amount = fields.Float(required=True)
     headcount = fields.Integer(required=True, allow_none=True)
+    previous_collected = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "What the compared plan counted for the unit and the units "
+            "merged into it, each once; null when none of them was in that plan"
+        },
+    )
+    change_percent = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "collected against previous_collected, one decimal; "
+            "null when that is null or 0"
+        },
+    )
 
 
 class PublicSummarySchema(ma.Schema):
     """What a published plan's JSON gives: no headcounts, only approved results."""
 
-    totals = fields.Nested(TotalsSchema, required=True)
+    totals = fields.Nested(TotalsSchema(exclude=("previous_collected",)), required=True)
     units = fields.List(
         fields.Nested(
             SummaryUnitSchema(

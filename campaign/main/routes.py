@@ -25,7 +25,7 @@ from campaign.formatting import vietnam_today
 from campaign.i18n import LANGUAGES
 from campaign.models import OrgUnit, Plan
 from campaign.services.dashboard import Filters, dashboard, progress_of, unit_page
-from campaign.services.summary import read_plan_and_months
+from campaign.services.summary import comparison, read_plan_and_months
 
 bp = Blueprint("main", __name__)
 
@@ -95,6 +95,7 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
         unit=unit,
         page=unit_page(plan, unit.id, summary, nodes),
         progress=progress_of(plan, summary, nodes, vietnam_today(), unit.id, monthly),
+        compared=comparison(plan, summary),
     )
 
 

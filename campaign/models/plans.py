@@ -65,10 +65,22 @@ class Plan(Model):
     #: The random part of the plan's public address while its progress is published
     #: (``None`` when it is not): unguessable, and new each time it is published again.
     public_slug: Mapped[str | None] = mapped_column(String(32), unique=True)
+    #: The earlier plan whose figures this one is read against ("so với cùng kỳ"): by
+    #: default the same issuer's plan of the year before, when there is one.
+    compare_with_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan.id", ondelete="SET NULL"), index=True
+    )
 
     issuer: Mapped[OrgUnit] = relationship()
-    parent: Mapped[Plan | None] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list[Plan]] = relationship(back_populates="parent")
+    parent: Mapped[Plan | None] = relationship(
+        remote_side=[id], foreign_keys=[parent_id], back_populates="children"
+    )
+    children: Mapped[list[Plan]] = relationship(
+        back_populates="parent", foreign_keys="Plan.parent_id"
+    )
+    compare_with: Mapped[Plan | None] = relationship(
+        remote_side=[id], foreign_keys=[compare_with_id]
+    )
     documents: Mapped[list[PlanDocument]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="PlanDocument.issued_on"
     )

@@ -20,11 +20,18 @@ class PlanForm(FlaskForm):
     year = year_field(_l("Năm thực hiện"))
     counting_rule = choice_field(_l("Cách tính đơn vị máu"))
     parent_id = choice_field(_l("Thực hiện kế hoạch cấp trên"), coerce=int)
+    #: A plan's id, or AUTO_COMPARE / NO_COMPARE.
+    compare_with_id = choice_field(_l("So với cùng kỳ"))
     note = TextAreaField(_l("Ghi chú"), validators=[Optional(), Length(max=2000)])
     #: Targets beyond blood units, named as the plan's columns (TARGET_COLUMNS).
     min_large_bag_percent = percent_field(_l("Tỷ lệ túi 350 ml và 450 ml tối thiểu (%)"))
     min_repeat_percent = percent_field(_l("Tỷ lệ người hiến nhắc lại tối thiểu (%)"))
     min_participation_percent = percent_field(_l("Tỷ lệ quân số tham gia hiến tối thiểu (%)"))
+
+
+#: compare_with_id's choices that name no plan: the issuer's plan of the year before, or none.
+AUTO_COMPARE = "auto"
+NO_COMPARE = "none"
 
 
 class StatusForm(FlaskForm):

@@ -17,7 +17,15 @@ from campaign.extensions import db
 from campaign.formfields import show_error
 from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, PlanDocument, PlanStatus, Result
 from campaign.numbers import parse_id
-from campaign.plans.forms import DocumentForm, DriveForm, PlanForm, PublicForm, StatusForm
+from campaign.plans.forms import (
+    AUTO_COMPARE,
+    NO_COMPARE,
+    DocumentForm,
+    DriveForm,
+    PlanForm,
+    PublicForm,
+    StatusForm,
+)
 from campaign.plans.grids import read_row
 from campaign.rates import Targets
 from campaign.services import plans, results, units
@@ -43,8 +51,16 @@ def _plan_choices(form: PlanForm, plan: Plan | None = None) -> None:
         if r.unit.valid_to is None or (plan and r.unit.id == plan.issuer_id)
     ]
     others = db.session.scalars(scope.plans().order_by(Plan.year.desc(), Plan.issued_on.desc()))
-    form.parent_id.choices = [(0, _("— Không có —"))] + [
-        (p.id, f"{p.number} ({p.year})") for p in others if plan is None or p.id != plan.id
+    named = [(p.id, f"{p.number} ({p.year})") for p in others if plan is None or p.id != plan.id]
+    form.parent_id.choices = [(0, _("— Không có —")), *named]
+    compared = [(str(plan_id), name) for plan_id, name in named]
+    kept = plan.compare_with if plan else None  # named by someone who sees more plans
+    if kept is not None and all(kept.id != plan_id for plan_id, _name in named):
+        compared.append((str(kept.id), f"{kept.number} ({kept.year})"))
+    form.compare_with_id.choices = [
+        (AUTO_COMPARE, _("— Kế hoạch năm trước của cùng đơn vị (nếu có) —")),
+        (NO_COMPARE, _("— Không so sánh —")),
+        *compared,
     ]
     form.counting_rule.choices = [(k, str(v)) for k, v in labels.COUNTING_RULE.items()]
 
@@ -59,7 +75,21 @@ def _plan_fields(form: PlanForm) -> dict:
         "counting_rule": form.counting_rule.data,
         "parent": db.session.get(Plan, form.parent_id.data) if form.parent_id.data else None,
         "targets": Targets(*(getattr(form, column).data for column in TARGET_COLUMNS)),
+        "compare_with": _compared(form.compare_with_id.data),
     }
+
+
+def _compared(choice: str | None) -> Plan | plans.Compare | None:
+    if choice == NO_COMPARE:
+        return None
+    if choice == AUTO_COMPARE or not choice:
+        return plans.Compare.PREVIOUS_YEAR
+    return db.session.get(Plan, int(choice))  # one of the choices: a plan the user may see
+
+
+def _plan_ids(form: PlanForm, plan: Plan) -> None:
+    form.parent_id.data = plan.parent_id or 0
+    form.compare_with_id.data = str(plan.compare_with_id or NO_COMPARE)
 
 
 @bp.route("/moi", methods=["GET", "POST"])
@@ -91,7 +121,7 @@ def edit(plan_id: int) -> str | Response:
     form = PlanForm(obj=plan)
     _plan_choices(form, plan)
     if request.method == "GET":
-        form.parent_id.data = plan.parent_id or 0
+        _plan_ids(form, plan)
     if form.validate_on_submit():
         try:
             plans.update_plan(plan, **_plan_fields(form), note=form.note.data, user=current_user)
@@ -111,7 +141,7 @@ def _edit_page(plan: Plan, **forms: object) -> str:
     if "form" not in forms:
         form = PlanForm(obj=plan)
         _plan_choices(form, plan)
-        form.parent_id.data = plan.parent_id or 0
+        _plan_ids(form, plan)
         forms["form"] = form
     return render_template(
         "plans/form.html", plan=plan, has_quotas=bool(plans.quotas_of(plan)), **forms

@@ -20,8 +20,10 @@ from campaign.extensions import db
 from campaign.models import COUNTED_STATES, Drive, Plan, Result
 from campaign.rates import (
     EMPTY,
+    NO_COMPARISON,
     NO_TARGETS,
     Bags,
+    Comparison,
     CountingRule,
     Line,
     MonthPoint,
@@ -38,6 +40,7 @@ from campaign.rates import (
 )
 from campaign.services.summary import (
     Monthly,
+    comparison,
     plan_and_descendants,
     plan_progress,
     plan_summary,
@@ -151,6 +154,8 @@ class Dashboard:
     #: Each line's position under every sort, so the page can re-sort without asking again.
     ranks: dict[str, dict[int, int]]
     progress: Progress | None
+    #: Each line beside what the plan compared with counted ("so với cùng kỳ").
+    compared: Comparison = NO_COMPARISON
 
     @property
     def kinds(self) -> list[str]:
@@ -176,7 +181,8 @@ def dashboard(
         for key, order in SORTS.items()
     }
     progress = progress_of(plan, summary, nodes, today, None, monthly) if today else None
-    return Dashboard(summary, nodes, lines, groups, chart, ranks, progress)
+    compared = comparison(plan, summary, approved_only)
+    return Dashboard(summary, nodes, lines, groups, chart, ranks, progress, compared)
 
 
 def _groups(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from campaign.extensions import db
-from campaign.models import OrgUnit, Plan, ResultState
+from campaign.models import OrgUnit, Plan, PlanStatus, ResultState
 from campaign.services import plans, results, units, users
 from campaign.services.errors import ServiceError
 
@@ -36,6 +36,7 @@ def load(directory: Path = DEMO_DIR) -> dict[str, int]:
                 code=row["code"],
                 name=row["name"],
                 kind=row["kind"],
+                official_code=row["official_code"] or None,
                 parent=by_code[row["parent_code"]] if row["parent_code"] else None,
                 contact_name=row["contact_name"],
                 contact_phone=row["contact_phone"],
@@ -59,7 +60,7 @@ def _load_plan(
         year=spec["year"],
         counting_rule=spec["counting_rule"],
         parent=created[spec["parent"]] if spec.get("parent") else None,
-        status=spec["status"],
+        status=PlanStatus.ACTIVE.value,  # closed, if it is, once its figures are in
     )
     plan.note = note
     for doc in spec["documents"]:
@@ -88,6 +89,8 @@ def _load_plan(
             )
             if r["state"] == ResultState.APPROVED:
                 results.approve(result)
+    if spec["status"] != plan.status:
+        plans.set_status(plan, spec["status"])
     return plan
 
 

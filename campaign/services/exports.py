@@ -16,6 +16,7 @@ from campaign.formatting import vietnam_today
 from campaign.models import OrgUnit, Plan
 from campaign.services.plans import grid_units
 from campaign.services.summary import (
+    comparison,
     drive_tallies,
     plan_progress,
     plan_quotas_and_headcounts,
@@ -100,7 +101,7 @@ def issuer_symbol(number: str) -> str:
 
 def summary_export(plan: Plan, day: date | None = None) -> bytes:
     """Five queries (the summary's four, counted by month too, and the drive detail) whatever
-    the plan's size."""
+    the plan's size; four more for the plan it is compared with."""
     summary, units, monthly = read_plan_and_months(plan)
     _quota, months = plan_progress(plan, summary, units, day or vietnam_today(), None, monthly)
     detail = [
@@ -127,6 +128,8 @@ def summary_export(plan: Plan, day: date | None = None) -> bytes:
         parent_body=names.parent_body,
         symbol=issuer_symbol(plan.number),
         recipient=names.recipient,
+        compared_year=plan.compare_with.year if plan.compare_with else None,
+        compared=comparison(plan, summary),
     )
     return summary_workbook(info, summary, detail, kinds, statuses, months, plan.year)
 

@@ -5,11 +5,17 @@ applying it goes through the units service (:func:`units.create_unit`, :func:`un
 so every rule of a unit typed by hand holds. Running it again changes nothing: a unit is
 found by its official code on :data:`official_units.VALID_FROM`, else by its name (accents and
 case ignored) among the units without an official code, which then receive theirs.
+
+When the tree already holds the province's pre-reform districts and communes, the same
+preview holds the reform (:mod:`campaign.services.reform`), recorded by the same
+confirmation once the new units are there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, select
@@ -17,10 +23,11 @@ from sqlalchemy import ColumnElement, select
 from campaign import labels, official_units
 from campaign.extensions import db
 from campaign.models import ImportKind, OrgUnit, UnitKind, User
-from campaign.services import units
+from campaign.services import audit, imports, reform, units
 from campaign.services.errors import NotFound
 from campaign.services.imports import Change, ChangeKind, Preview
 from campaign.services.scope import Scope
+from campaign.services.transaction import atomic
 from campaign.text import fold
 
 VALID_FROM = official_units.VALID_FROM
@@ -50,21 +57,132 @@ def province_unit(province: official_units.Province) -> OrgUnit | None:
     return _match(roots, province.code, province.name, (UnitKind.PROVINCE,), parent=None)
 
 
-def preview(province: official_units.Province, scope: Scope | None = None) -> Preview:
+@dataclass
+class OfficialPreview(Preview):
+    """The units to add from the list, and the reform to record in the tree."""
+
+    reform: reform.Reform = field(default_factory=reform.Reform)
+    root: OrgUnit | None = None
+    scope: Scope | None = None
+    #: Rows whose "after" follows a split commune's choice; the fingerprint leaves it out,
+    #: so the organiser may change the choice on the page that was confirmed.
+    choice_rows: set[int] = field(default_factory=set)
+
+    @property
+    def unmatched(self) -> list[str]:
+        return self.reform.unmatched
+
+    def fingerprint(self) -> str:
+        shown = [
+            (c.row, c.unit, c.kind.value, c.before, "" if c.row in self.choice_rows else c.after)
+            for c in self.changes
+        ]
+        splits = [(m.unit.id, m.options) for m in self.reform.splits]
+        return hashlib.sha256(repr((shown, splits)).encode()).hexdigest()
+
+
+def preview(
+    province: official_units.Province,
+    scope: Scope | None = None,
+    choices: Mapping[int, str] | None = None,
+) -> OfficialPreview:
     """What importing ``province`` would write; nothing is written. Applying it creates
-    units through the units service, checked against ``scope`` (the acting user's)."""
-    result = Preview(ImportKind.UNITS)
-    alive = _units_valid_from_reform()
+    units through the units service, checked against ``scope`` (the acting user's), then
+    records the reform in the tree's pre-reform units, if any. ``choices`` maps a split old
+    commune's id to the code of the new unit it goes to, instead of the proposed one."""
     root = province_unit(province)
-    root_step = _plan_unit(result, 0, root, province.code, province.name, "province", None, scope)
+    found_reform = reform.find(province, root, choices)
+    result = OfficialPreview(ImportKind.UNITS, reform=found_reform, root=root, scope=scope)
+    spared = found_reform.closing_ids
+    alive = _units_valid_from_reform()
+    root_step = _plan_unit(
+        result, 0, root, province.code, province.name, "province", None, scope, spared
+    )
     children = [u for u in alive if root is not None and u.parent_id == root.id]
-    for row, official in enumerate(official_units.units_of(province), start=1):
+    units_of = official_units.units_of(province)
+    for row, official in enumerate(units_of, start=1):
         # A unit elsewhere in the tree that holds the code is a clash, listed, never taken.
         found = _match(children, official.code, official.name, COMMUNE_LEVEL, parent=root)
         _plan_unit(
-            result, row, found, official.code, official.name, official.kind, root_step, scope
-        )
+            result, row, found, official.code, official.name, official.kind, root_step, scope,
+            spared,
+        )  # fmt: skip
+    if root is not None:
+        _plan_reform(result, root, len(units_of) + 1)
     return result
+
+
+def _plan_reform(result: OfficialPreview, root: OrgUnit, row: int) -> None:
+    """The reform's changes, after the units': it merges into units the import adds."""
+    found = result.reform
+    rows = iter(range(row, row + 10**9))
+    for unit in found.done:
+        shown = f"{unit.code} · {unit.name}"
+        result.changes.append(Change(next(rows), unit.name, ChangeKind.UNCHANGED, shown, shown))
+    for merge in found.merges:
+        target = merge.option(merge.chosen)
+        after = _("Sáp nhập vào %(name)s (%(code)s) từ 01/07/2025", **vars(target))
+        change = Change(
+            next(rows),
+            merge.unit.name,
+            ChangeKind.CHANGED,
+            f"{merge.unit.code} · {merge.unit.name} · {merge.district.name}",
+            after,
+        )
+        result.changes.append(change)
+        if merge.is_split:
+            result.choice_rows.add(change.row)
+    merges = {m.unit.id: m for m in found.merges}
+    for move in found.moves:
+        name = root.name if move.to is None else merges[move.old_parent.id].option(move.to).name
+        change = Change(
+            next(rows),
+            move.unit.name,
+            ChangeKind.CHANGED,
+            f"{move.unit.code} · {move.unit.name} · {move.old_parent.name}",
+            _("Chuyển về %(name)s từ 01/07/2025", name=name),
+        )
+        result.changes.append(change)
+        if move.split_of is not None:
+            result.choice_rows.add(change.row)
+    for district in found.closes:
+        result.changes.append(
+            Change(
+                next(rows),
+                district.name,
+                ChangeKind.CHANGED,
+                f"{district.code} · {district.name}",
+                _("Hết hiệu lực sau 30/06/2025"),
+            )
+        )
+    if found.merges or found.closes or found.moves:
+        result.steps.insert(0, lambda user: reform.close_first(found, user))
+        result.steps.append(lambda user: reform.record(found, root, user))
+
+
+@atomic
+def apply(result: OfficialPreview, user: User | None = None) -> int:
+    """Writes the preview all or nothing (see :func:`imports.apply`), once the scope it
+    was read with may write every unit the reform changes. Returns the changes written."""
+    if result.root is not None:
+        reform.check_scope(result.reform, result.root, result.scope)
+    user = user or (result.scope.user if result.scope else None)
+    written = imports.apply(result, user)
+    found = result.reform
+    if found.merges or found.closes or found.moves:
+        # One entry says what the reform did as a whole; each unit's own entries follow.
+        audit.record(
+            "unit.reform",
+            result.root,
+            user=user,
+            after={
+                "valid_from": VALID_FROM.isoformat(),
+                "merged": {str(m.unit.id): m.chosen for m in found.merges},
+                "closed": [d.id for d in found.closes],
+                "moved": [m.unit.id for m in found.moves],
+            },
+        )
+    return written
 
 
 def _units_valid_from_reform(*where: ColumnElement[bool]) -> list[OrgUnit]:
@@ -106,18 +224,20 @@ def _plan_unit(
     kind: str,
     parent: Callable[[], OrgUnit | None] | None,
     scope: Scope | None,
+    spared: Collection[int] = (),
 ) -> Callable[[], OrgUnit | None]:
-    """Adds the row's change and step; returns how a later step gets the unit."""
+    """Adds the row's change and step; returns how a later step gets the unit. The units
+    ``spared`` cease before the list is in force: their codes are free from then."""
     shown = f"{official_code} · {name} · {labels.UNIT_KIND[kind]}"
     if found is not None and found.official_code == official_code:
         result.changes.append(Change(row, name, ChangeKind.UNCHANGED, shown, shown))
         return lambda: found
     if found is not None:
-        return _give_code(result, row, found, official_code, shown)
+        return _give_code(result, row, found, official_code, shown, spared)
     code = app_code(official_code)
     if db.session.scalar(select(OrgUnit.id).where(units.code_is(code))) is not None:
         result.problem(row, _("Mã đơn vị %(code)s đã được dùng.", code=code))
-    elif units.official_code_taken(official_code, VALID_FROM, None):
+    elif units.official_code_taken(official_code, VALID_FROM, None, spared=spared):
         result.problem(row, _clash(official_code))
     result.changes.append(Change(row, name, ChangeKind.NEW, "", f"{code} · {shown}"))
     made: list[OrgUnit] = []
@@ -141,10 +261,15 @@ def _plan_unit(
 
 
 def _give_code(
-    result: Preview, row: int, unit: OrgUnit, official_code: str, shown: str
+    result: Preview,
+    row: int,
+    unit: OrgUnit,
+    official_code: str,
+    shown: str,
+    spared: Collection[int],
 ) -> Callable[[], OrgUnit | None]:
     """A unit found by its name receives its official code; nothing else of it changes."""
-    if units.official_code_taken(official_code, unit.valid_from, unit.valid_to, unit):
+    if units.official_code_taken(official_code, unit.valid_from, unit.valid_to, unit, spared):
         result.problem(row, _clash(official_code))
     before = f"{unit.code} · {unit.name} · {unit.kind_label}"
     result.changes.append(Change(row, unit.name, ChangeKind.CHANGED, before, shown))

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 from typing import Any
 
 from flask_babel import gettext as _
@@ -108,6 +109,54 @@ def _check_parent(plan: Plan | None, parent: Plan | None) -> None:
         ancestor = ancestor.parent
 
 
+class Compare(Enum):
+    """What a plan is compared with, when the caller names no plan."""
+
+    #: The same issuer's plan of the year before, when there is one.
+    PREVIOUS_YEAR = "previous_year"
+    #: What the plan names already.
+    UNCHANGED = "unchanged"
+
+
+def previous_year_plan(issuer: OrgUnit, year: int, plan: Plan | None = None) -> Plan | None:
+    """The issuer's plan for ``year - 1`` that a plan for ``year`` is read against: the
+    last one issued, a draft only when there is nothing else."""
+    query = (
+        select(Plan)
+        .where(Plan.issuer_id == issuer.id, Plan.year == year - 1)
+        .order_by(Plan.status == PlanStatus.DRAFT.value, Plan.issued_on.desc(), Plan.id.desc())
+    )
+    if plan is not None and plan.id is not None:
+        query = query.where(Plan.id != plan.id)
+    return db.session.scalars(query.limit(1)).first()
+
+
+def _compared_with(
+    plan: Plan | None, compare_with: Plan | Compare | None, issuer: OrgUnit, year: int
+) -> Plan | None:
+    """The plan to compare ``plan`` (``None`` while being created) with."""
+    if compare_with is Compare.UNCHANGED:
+        return plan.compare_with if plan is not None else None
+    if compare_with is Compare.PREVIOUS_YEAR:
+        return previous_year_plan(issuer, year, plan)
+    if compare_with is not None and plan is not None and compare_with.id == plan.id:
+        raise ServiceError(
+            _("Không so sánh kế hoạch với chính nó; chọn kế hoạch của năm trước."),
+            field="compare_with_id",
+        )
+    return compare_with
+
+
+@atomic
+def set_comparison(plan: Plan, compare_with: Plan | None, *, user: User | None = None) -> Plan:
+    """The earlier plan whose figures this plan's are read against, or none."""
+    check_open(plan)
+    before = audit.snapshot(plan)
+    plan.compare_with = _compared_with(plan, compare_with, plan.issuer, plan.year)
+    audit.record("plan.edit", plan, user=user, before=before)
+    return plan
+
+
 @atomic
 def create_plan(
     *,
@@ -121,10 +170,16 @@ def create_plan(
     status: str = PlanStatus.ACTIVE.value,
     note: str | None = None,
     targets: Targets = NO_TARGETS,
+    compare_with: Plan | Compare | None = Compare.PREVIOUS_YEAR,
     user: User | None = None,
 ) -> Plan:
+    """A new plan; read against the issuer's plan of the year before unless the caller
+    names another plan, or ``None`` for none."""
     number = _check_fields(number, issued_on, title, counting_rule, status)
     _check_targets(targets)
+    if compare_with is Compare.UNCHANGED:
+        compare_with = Compare.PREVIOUS_YEAR
+    compared = _compared_with(None, compare_with, issuer, year)
     plan = Plan(
         note=(note or "").strip() or None,
         issuer=issuer,
@@ -137,6 +192,7 @@ def create_plan(
         status=status,
     )
     _set_targets(plan, targets)
+    plan.compare_with = compared
     db.session.add(plan)
     audit.record("plan.create", plan, user=user)
     return plan
@@ -161,6 +217,7 @@ def update_plan(
     parent: Plan | None = None,
     note: str | None = None,
     targets: Targets | None = None,
+    compare_with: Plan | Compare | None = Compare.UNCHANGED,
     user: User | None = None,
 ) -> Plan:
     """Changes the plan's fields; its targets too, unless ``targets`` is ``None``."""
@@ -169,7 +226,9 @@ def update_plan(
     _check_parent(plan, parent)
     if targets is not None:
         _check_targets(targets)
+    compared = _compared_with(plan, compare_with, issuer, year)
     before = audit.snapshot(plan)
+    plan.compare_with = compared
     if targets is not None:
         _set_targets(plan, targets)
     plan.issuer, plan.number, plan.issued_on = issuer, number, issued_on

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Select, case, func, or_, select
@@ -20,8 +22,10 @@ from campaign.models import (
     UnitMove,
 )
 from campaign.rates import (
+    NO_COMPARISON,
     NO_TARGETS,
     Bags,
+    Comparison,
     MonthPoint,
     PlanSummary,
     Shares,
@@ -29,6 +33,9 @@ from campaign.rates import (
     Target,
     Targets,
     UnitNode,
+    change,
+    compare,
+    display_change,
     display_units,
     progress,
     result_tally,
@@ -190,15 +197,33 @@ def _summarized(plan: Plan, tallies: dict[int, Tally]) -> tuple[PlanSummary, lis
     return summarize(units, quotas, tallies, plan.rule, headcounts), units
 
 
+def comparison(plan: Plan, summary: PlanSummary, approved_only: bool = False) -> Comparison:
+    """``summary`` (of ``plan``) beside the plan it is compared with: that plan's counted
+    results, its tree as of its date and the mergers since, in four more queries.
+
+    ``approved_only`` reads the earlier plan the same way as ``summary``."""
+    before = plan.compare_with
+    if before is None:
+        return NO_COMPARISON
+    tallies = counted_tallies(before.id, approved_only)
+    units = plan_units(before, set(tallies))
+    merged = select(OrgUnit.id, OrgUnit.merged_into_id).where(OrgUnit.merged_into_id.is_not(None))
+    merged_into = {old: new for old, new in _rows(merged)}
+    return compare(summary, units, tallies, before.rule, merged_into)
+
+
 def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
     """Four queries whatever the size of the plan; the rules are in ``rates``."""
     return read_plan(plan, approved_only)[0]
 
 
-def figures(made: PlanSummary, targets: Targets = NO_TARGETS) -> dict[str, Any]:
+def figures(
+    made: PlanSummary, targets: Targets = NO_TARGETS, compared: Comparison = NO_COMPARISON
+) -> dict[str, Any]:
     """The summary's totals and lines as the API writes them (``SummarySchema``): plain
     numbers, rounded for display by ``rates``, so every JSON answer shows the same; each
-    share judged against the plan's ``targets``."""
+    share judged against the plan's ``targets``, each collected figure beside the
+    ``compared`` plan's."""
     totals = made.totals
     return {
         "totals": {
@@ -211,6 +236,7 @@ def figures(made: PlanSummary, targets: Targets = NO_TARGETS) -> dict[str, Any]:
             "over": totals.over,
             "not_reported": totals.not_reported,
             "collected_outside": display_units(made.collected_outside),
+            "previous_collected": _units_or_none(compared.total),
             **_target_figures(totals.shares, targets),
         },
         "units": [
@@ -228,9 +254,21 @@ def figures(made: PlanSummary, targets: Targets = NO_TARGETS) -> dict[str, Any]:
                 "over_amount": display_units(line.over_amount),
                 "headcount": line.headcount,
                 **_target_figures(line.shares, targets),
+                **_compared_figures(line.collected, compared.of(line.unit.id)),
             }
             for line in made.lines
         ],
+    }
+
+
+def _units_or_none(units: Fraction | None) -> Decimal | None:
+    return None if units is None else display_units(units)
+
+
+def _compared_figures(collected: Fraction, previous: Fraction | None) -> dict[str, Any]:
+    return {
+        "previous_collected": _units_or_none(previous),
+        "change_percent": display_change(change(collected, previous)),
     }
 
 

@@ -100,6 +100,8 @@ def generate(
 
     plan_ids, drive_ids = _Ids(Plan), _Ids(Drive)
     plans, quotas, drives = [], [], []
+    #: Issuer id -> its plan of the year before, which its next plan is compared with.
+    previous: dict[int, int] = {}
     for year in range(sizes.first_year, sizes.first_year + sizes.years):
         last_year = year == sizes.first_year + sizes.years - 1
         province_plan_id = plan_ids()
@@ -110,15 +112,20 @@ def generate(
             "title": f"Tuyên truyền vận động, tổ chức hiến máu tình nguyện năm {year}",
             "counting_rule": "bag", "status": "active" if last_year else "closed",
             "parent_id": None, "note": SYNTHETIC_NOTE,
+            "compare_with_id": previous.get(built.province_id),
         }  # fmt: skip
+        previous[built.province_id] = province_plan_id
         plans.append(province_plan)
         built.province_plan_ids.append(province_plan_id)
         for district_id, district_holders in holders.items():
+            district_plan_id = plan_ids()
             plan = {
-                **province_plan, "id": plan_ids(), "issuer_id": district_id,
+                **province_plan, "id": district_plan_id, "issuer_id": district_id,
                 "number": f"{rnd.randint(1, 99)}/KH-BCĐ", "parent_id": province_plan["id"],
                 "issued_on": date(year, rnd.randint(1, 3), rnd.randint(1, 28)),
+                "compare_with_id": previous.get(district_id),
             }  # fmt: skip
+            previous[district_id] = district_plan_id
             plans.append(plan)
             amounts = {uid: rnd.choice([10, 15, 20, 25, 30, 40]) for uid in district_holders}
             quotas += [

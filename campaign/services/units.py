@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -127,6 +127,7 @@ def check_official_code(
         raise ServiceError(
             _("Mã đơn vị hành chính không hợp lệ (tối đa 16 ký tự)."), field="official_code"
         )
+    _lock_official_code(official_code)
     if official_code_taken(official_code, valid_from, valid_to, unit):
         # The other unit may be outside the user's scope: say why, never which unit it is.
         raise ServiceError(
@@ -140,17 +141,31 @@ def check_official_code(
     return official_code
 
 
+def _lock_official_code(official_code: str) -> None:
+    """Two people giving one code at the same moment would both find it free: no index can
+    refuse the second, as a code is unique only day by day. On PostgreSQL the check waits
+    for a lock on the code, held until the first one's transaction ends, and then sees its
+    unit. SQLite's writers already take turns (BEGIN IMMEDIATE)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = func.hashtext("org_unit.official_code:" + official_code)
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def official_code_taken(
     official_code: str,
     valid_from: date | None,
     valid_to: date | None,
     unit: OrgUnit | None = None,
+    spared: Collection[int] = (),
 ) -> bool:
     """Whether a unit other than ``unit`` has this official code on a day of the period
-    (an empty bound is no bound)."""
+    (an empty bound is no bound). The units ``spared`` (ids) are not counted: they are about
+    to cease before the period, as the communes merged by a reform."""
     query = select(OrgUnit.id).where(OrgUnit.official_code == official_code)
     if unit is not None and unit.id is not None:
         query = query.where(OrgUnit.id != unit.id)
+    if spared:
+        query = query.where(OrgUnit.id.not_in(spared))
     if valid_to is not None:
         query = query.where((OrgUnit.valid_from.is_(None)) | (OrgUnit.valid_from <= valid_to))
     if valid_from is not None:

@@ -114,6 +114,9 @@ class ReportInfo:
     rule_label: str
     #: The plan's targets beyond blood units: a column each, and a note under the table.
     targets: rates.Targets = rates.NO_TARGETS
+    #: The year of the plan compared with ("cùng kỳ"), which adds two columns; or none.
+    compared_year: int | None = None
+    compared: rates.Comparison = rates.NO_COMPARISON
     #: The body the issuer answers to, above it in the header, e.g. "UBND huyện Quảng Xương".
     parent_body: str = ""
     #: The issuer's symbol after "BC-" in the report's number, e.g. "BCĐTH" (may be empty).
@@ -129,7 +132,20 @@ class ReportInfo:
     @property
     def headers(self) -> tuple[str, ...]:
         added = tuple(TARGET_HEADERS[t] for t in self.targets.set())
-        return (*SUMMARY_HEADERS[:-1], *added, SUMMARY_HEADERS[-1])
+        return (*SUMMARY_HEADERS[:-1], *self.compared_headers, *added, SUMMARY_HEADERS[-1])
+
+    @property
+    def compared_headers(self) -> tuple[str, ...]:
+        if self.compared_year is None:
+            return ()
+        return (f"Cùng kỳ {self.compared_year}", "So với cùng kỳ")
+
+    def compared_cells(self, collected: Fraction, previous: Fraction | None) -> list[Any]:
+        """The previous figure and the change, where the report compares."""
+        if self.compared_year is None:
+            return []
+        change = rates.display_change(rates.change(collected, previous))
+        return [None if previous is None else number(previous), _fraction(change)]
 
 
 @dataclass(frozen=True)
@@ -298,8 +314,9 @@ def _summary_row(
     index: int | None,
     kinds: Mapping[str, str],
     statuses: Mapping[str, str],
-    targets: rates.Targets,
+    info: ReportInfo,
 ) -> list[Any]:
+    targets = info.targets
     status = statuses[line.status.value]
     missed = line.shares.missed(targets) if line.is_holder and targets.set() else []
     if missed:
@@ -315,6 +332,7 @@ def _summary_row(
         number(line.collected),
         _fraction(rates.display_percent(line.rate)),
         number(line.over_amount) if line.over_amount else None,
+        *info.compared_cells(line.collected, info.compared.of(line.unit.id)),
         *_shares(line.shares, targets),
         status,
     ]
@@ -325,7 +343,10 @@ def _shares(shares: rates.Shares, targets: rates.Targets) -> list[float | None]:
     return [_fraction(rates.display_share(shares.of(t), targets.of(t))) for t in targets.set()]
 
 
-def _totals_row(label: str, totals: rates.Totals, targets: rates.Targets) -> list[Any]:
+def _totals_row(
+    label: str, totals: rates.Totals, info: ReportInfo, previous: Fraction | None
+) -> list[Any]:
+    targets = info.targets
     return [
         None,
         label,
@@ -337,6 +358,7 @@ def _totals_row(label: str, totals: rates.Totals, targets: rates.Targets) -> lis
         number(totals.collected),
         _fraction(totals.rate_percent),
         number(rates.over_amount(totals.collected, totals.quota)) or None,
+        *info.compared_cells(totals.collected, previous),
         *_shares(totals.shares, targets),
         f"{totals.completed}/{totals.holders} hoàn thành",
     ]
@@ -362,10 +384,12 @@ def _summary_sheet(
         body.append((None, [ROMAN[position], title]))
         for line in members:
             counter += 1
-            body.append((line.depth, _summary_row(line, counter, kinds, statuses, targets)))
+            body.append((line.depth, _summary_row(line, counter, kinds, statuses, info)))
         subtotal = rates.totals(members, summary.rule)
-        body.append((None, _totals_row(f"Cộng {title.lower()}", subtotal, targets)))
-    body.append((None, _totals_row("TỔNG CỘNG", summary.totals, targets)))
+        previous = info.compared.total_of(members)
+        body.append((None, _totals_row(f"Cộng {title.lower()}", subtotal, info, previous)))
+    total = _totals_row("TỔNG CỘNG", summary.totals, info, info.compared.total)
+    body.append((None, total))
     if summary.outside:
         outside = summary.tally_outside
         body.append(
@@ -391,6 +415,7 @@ def _summary_sheet(
     )
     formats = (
         *(None, None, None, INTEGER, INTEGER, INTEGER, INTEGER, UNITS, PERCENT, UNITS),
+        *((UNITS, PERCENT) if info.compared_year is not None else ()),
         *(PERCENT for _ in targets.set()),
         None,
     )

@@ -228,27 +228,53 @@ def official() -> str | Response:
         preview=result,
         form=form,
         kinds=imports.ChangeKind,
+        split_field=SPLIT_FIELD,
     )
 
 
-def _official_preview(province: official_units.Province) -> imports.Preview:
+#: The page's select for a split old commune is named this and the commune's id.
+SPLIT_FIELD = "tach-"
+
+
+def _official_preview(
+    province: official_units.Province, choices: dict[int, str] | None = None
+) -> official_import.OfficialPreview:
     """The preview, for a user who may write all of it: administrators, and organisers
-    whose scope holds the province's unit (its own code is an administrator's change)."""
+    whose scope holds the province's unit (its own code is an administrator's change) and
+    every unit the reform changes."""
     scope = current_scope()
     root = official_import.province_unit(province)
     require(scope.can_add_unit(root))
     if root is not None and root.official_code != province.code:
         require(scope.can_manage_unit(root))
-    return official_import.preview(province, scope)
+    result = official_import.preview(province, scope, choices)
+    require(all(scope.can_manage_unit(unit) for unit in result.reform.written))
+    return result
+
+
+def _split_choices() -> dict[int, str]:
+    """The new unit chosen on the page for each split old commune."""
+    choices = {}
+    for key, value in request.form.items():
+        if key.startswith(SPLIT_FIELD):
+            unit_id = parse_id(key.removeprefix(SPLIT_FIELD))
+            if unit_id is None:
+                raise ServiceError(_("Lựa chọn đơn vị nhận sáp nhập không hợp lệ."))
+            choices[unit_id] = value.strip()[:16]
+    return choices
 
 
 def _confirm_official(form: OfficialImportForm) -> Response:
     province = official_units.find_province(form.province.data or "")
     if not form.validate_on_submit() or province is None:
         abort(400)
-    result = _official_preview(province)
+    try:
+        result = _official_preview(province, _split_choices())
+    except ServiceError as error:
+        flash(_("Chưa có gì được lưu: %(reason)s", reason=error.message), "error")
+        return redirect(url_for("units.official", tinh=province.code))
     problems = _("Danh mục còn lỗi; chưa có gì được lưu.")
-    written = apply_confirmed(result, form.fingerprint.data, problems)
+    written = apply_confirmed(result, form.fingerprint.data, problems, official_import.apply)
     if written is None:
         return redirect(url_for("units.official", tinh=province.code))
     flash(
