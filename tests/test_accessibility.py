@@ -391,24 +391,38 @@ PHONE_PAGES = [
     ("organiser", "/bao-cao/duyet"),
     ("reporter", "/bao-cao/"),
     ("reporter", "/bao-cao/don-vi/{unit}/dot/{drive}"),
+    ("leader", "/ke-hoach/{plan}"),
+    ("organiser", "/ke-hoach/{plan}/chi-tieu"),
 ]
 
 
 def test_main_pages_on_a_phone(served, tabs, axe):
+    """No violation, and no page wider than the phone: a table wider than the screen
+    scrolls in its own box, never the page."""
     _server, _app, data = served
     violations: Violations = []
+    too_wide = {}
     for role, url in PHONE_PAGES:
         page = tabs(role, "phone")
         url = url.format(**data)
         response = page.goto(url)
         assert response is not None and response.status == 200, url
         violations += check(axe, page, f"{url} on a phone as {role}")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        if width > PHONE["viewport"]["width"]:
+            too_wide[url] = width
     assert_none(violations)
+    assert too_wide == {}
 
 
 def sort_by_rate(page: Page) -> None:
     page.locator("thead a[data-sort=rate]").click()
     assert page.locator("thead th[aria-sort=ascending]").inner_text().strip() == "Tỷ lệ"
+
+
+def open_the_menu(page: Page) -> None:
+    page.get_by_role("button", name="Menu").click()
+    assert page.get_by_role("link", name="Kế hoạch", exact=True).is_visible()
 
 
 #: (role, view, URL, what is done on the page before axe looks): sorted by the server and
@@ -417,6 +431,8 @@ STATES: list[tuple[str, str, str, Callable[[Page], None] | None]] = [
     ("organiser", "desktop", "/ke-hoach/{plan}?sort=rate&dir=desc", None),
     ("organiser", "desktop", "/ke-hoach/{plan}", sort_by_rate),
     ("organiser", "english", "/", None),
+    ("leader", "phone", "/ke-hoach/{plan}", open_the_menu),
+    ("leader", "desktop", "/ke-hoach/{plan}?status=not_completed", None),
     ("organiser", "english", "/ke-hoach/{plan}", None),
     ("reporter", "english", "/bao-cao/don-vi/{unit}/dot/{drive}", None),
     ("organiser", "desktop", "/bao-cao/don-vi/{returned_unit}/dot/{drive}", None),

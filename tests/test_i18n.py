@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -13,28 +15,54 @@ from babel.messages.pofile import read_po
 
 from campaign import formatting
 from campaign.i18n import SOURCE
+from campaign.services import plans
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def interface_texts() -> set[str]:
+def interface_texts() -> set[tuple[str | None, str]]:
+    """Every text to translate, with its context (pgettext's, e.g. "plural") or None."""
     method_map = [("campaign/**.py", "python"), ("templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+    keywords: dict[str, Any] = {
+        "_": None,
+        "gettext": None,
+        "_l": None,
+        "lazy_gettext": None,
+        "pgettext": ((1, "c"), 2),
+    }
     texts = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
+    for _file, _line, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, keywords=keywords
     ):
-        texts.add(message if isinstance(message, str) else message[0])
+        texts.add((context, message if isinstance(message, str) else message[0]))
     return texts
 
 
 def test_english_catalogue_translates_every_interface_text():
     with open(SOURCE / "en" / "LC_MESSAGES" / "messages.po", "rb") as handle:
         catalogue = read_po(handle)
-    translated = {m.id for m in catalogue if m.id and m.string and not m.fuzzy}
-    missing = sorted(interface_texts() - translated)
-    assert missing == [], "run scripts/update-translations and translate: " + "; ".join(missing)
+    translated = {(m.context, m.id) for m in catalogue if m.id and m.string and not m.fuzzy}
+    missing = sorted(interface_texts() - translated, key=str)
+    assert missing == [], "run scripts/update-translations and translate: " + "; ".join(
+        f"{context}: {text}" if context else text for context, text in missing
+    )
+
+
+def test_english_names_the_unit_list_in_the_plural_and_unit_kinds_one_way(client, auth):
+    district, communes = f.district_with_communes(["Quảng Bình"])
+    plan = f.plan(district)
+    plans.set_quotas(plan, {communes[0]: 40})
+    user = f.user("organiser", [district])
+    f.commit()
+    auth.sign_in(user)
+    client.post("/ngon-ngu", data={"lang": "en"})
+    units = client.get("/don-vi/").get_data(as_text=True)
+    assert ">Units</a>" in units and "<title>Units ·" in units
+    assert ">Unit</th>" in units  # a column holds one unit a row
+    for page in (units, client.get(f"/ke-hoach/{plan.id}").get_data(as_text=True)):
+        assert "Unit type" in page
+        assert not re.search(r"\bKind\b", page)
 
 
 def test_pages_are_vietnamese_by_default_and_english_on_request(client, auth):

@@ -14,10 +14,11 @@ from sqlalchemy import func, select, update
 
 from campaign.extensions import db
 from campaign.models import AuditEntry, OrgUnit, Plan, Quota, Result, UnitMove
-from campaign.services import demo, imports
+from campaign.services import demo, imports, plans
 from campaign.services.errors import Conflict, Forbidden
 from campaign.services.exports import summary_export
 from campaign.services.summary import plan_summary
+from campaign.spreadsheets.cells import INTEGER, UNITS
 from campaign.spreadsheets.summary import SUMMARY_HEADERS, TITLE_ROWS
 from campaign.spreadsheets.templates import quota_template
 from tests import factories as f
@@ -286,9 +287,10 @@ def test_export_of_the_demo_equals_rates(app, count_queries):
     head = [c for row in wb["Tổng hợp"].iter_rows(max_row=7, values_only=True) for c in row if c]
     assert "Quảng Xương, ngày 13 tháng 6 năm 2021" in head
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in head
-    assert wb["Tổng hợp"].print_title_rows == "$9:$9"
+    header = TITLE_ROWS + 1
+    assert wb["Tổng hợp"].print_title_rows == f"${header}:${header}"
     assert wb["Tổng hợp"].page_setup.orientation == "landscape"
-    assert wb["Tổng hợp"].freeze_panes == "C10"
+    assert wb["Tổng hợp"].freeze_panes == f"C{header + 1}"
     assert wb.sheetnames == ["Tổng hợp", "Theo đợt", "Theo tháng", "Biểu đồ"]
 
 
@@ -559,3 +561,33 @@ def test_a_results_file_may_carry_repeat_donors_checked_against_the_donations(se
     imports.apply(imports.preview_results(xlsx(without, ["Quảng Bình", 22, 12, 10]), drive))
     db.session.expire_all()
     assert db.session.execute(select(Result.bags_250, Result.repeat_donors)).one() == (12, 8)
+
+
+@pytest.mark.parametrize("rule", ["bag", "ml250"])
+def test_whole_blood_units_are_formatted_as_whole_numbers(app, rule):
+    """Per bag every figure is whole ("50", never "50,0"); under the 250 ml rule a whole
+    figure reads whole and the others with their decimal, as the screens show them."""
+    district, (binh, hai) = f.district_with_communes(["Quảng Bình", "Quảng Hải"])
+    plan = f.plan(district, rule=rule)
+    plans.set_quotas(plan, {binh: 10, hai: 10})
+    drive = f.drive(plan)
+    f.result(drive, binh, 0, 10, 0)  # 10 bags; 14 units under the 250 ml rule
+    f.result(drive, hai, 0, 1, 0)  # 1 bag; 1,4 units
+    ws = openpyxl.load_workbook(io.BytesIO(summary_export(plan)))["Tổng hợp"]
+    header = TITLE_ROWS + 1
+    column = [c.value for c in ws[header]].index("Đơn vị máu") + 1
+    shown = {
+        ws.cell(row, 2).value: ws.cell(row, column)
+        for row in range(header + 1, ws.max_row + 1)
+        if ws.cell(row, 2).value in ("Quảng Bình", "Quảng Hải")
+    }
+    if rule == "bag":
+        assert {name: (c.value, c.number_format) for name, c in shown.items()} == {
+            "Quảng Bình": (10, INTEGER),
+            "Quảng Hải": (1, INTEGER),
+        }
+    else:
+        assert {name: (c.value, c.number_format) for name, c in shown.items()} == {
+            "Quảng Bình": (14, INTEGER),
+            "Quảng Hải": (1.4, UNITS),
+        }

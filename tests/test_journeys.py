@@ -25,6 +25,7 @@ from campaign.services import plans
 from tests import factories as f
 from tests.browser import (
     DESKTOP,
+    SCREENSHOTS,
     LiveServer,
     Watched,
     focused_label,
@@ -533,7 +534,7 @@ def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp
 
     page.get_by_role("link", name="Bỏ lọc").click()
     shown = dashboard_rows(page)
-    footer = [c.strip() for c in page.locator("#units-table tfoot th").all_inner_texts()]
+    footer = [c.strip() for c in page.locator("#units-table tfoot th:visible").all_inner_texts()]
     with page.expect_download() as download:
         page.get_by_role("link", name="Tải báo cáo Excel").click()
     path = tmp_path / download.value.suggested_filename
@@ -742,3 +743,156 @@ def test_organiser_publishes_the_progress_and_a_phone_opens_it_from_the_poster(b
     expect(flash(page)).to_have_text("Đã thôi công khai; địa chỉ cũ không còn mở được.")
     assert screen.request.get(address).status == 404
     assert organiser.errors == phone_tab.errors == site.errors == []
+
+
+# --- journey 7: the dashboard on paper and on a phone ------------------------------------
+
+#: A4 portrait less the print stylesheet's margins (210 mm - 2 x 10 mm) in CSS pixels.
+A4_WIDTH = round((210 - 20) / 25.4 * 96)
+
+
+def forty_unit_plan() -> Plan:
+    """A district plan with 40 quota holders, some with names as long as real ones, and
+    every status among them; compared with the plan of the year before, so the table has
+    every column it can have but the targets'."""
+    names = [*COMMUNES, *(f"Trường THCS {c}" for c in COMMUNES[:13]), *LONG_NAMES[:2]]
+    issuer, units = district(names)
+    f.plan(issuer, number="250/KH-BCĐTH", issued_on=date(2019, 12, 20), year=2020)
+    plan, drive = plan_276(issuer, {unit: 30 + n % 7 for n, unit in enumerate(units.values())})
+    for n, unit in enumerate(list(units.values())[:34]):
+        f.result(drive, unit, n % 5, 25 + n % 11, n % 3, state="approved" if n % 2 else "submitted")
+    f.user("leader", [issuer], username="lanhdao")
+    f.commit()
+    db.session.rollback()
+    return plan
+
+
+def overflowing(page: Page, width: int) -> list[str]:
+    """The tables, tiles and figures whose right edge passes ``width``."""
+    return page.evaluate(
+        """width => [...document.querySelectorAll('main table, main .tiles > div, main figure')]
+            .filter(e => e.getBoundingClientRect().right > width + 0.5)
+            .map(e => `${e.tagName}.${e.className} ${e.getBoundingClientRect().right}`)""",
+        width,
+    )
+
+
+def test_the_dashboard_prints_whole_on_a4(browser, live):
+    """Every column, "Kết quả" included, and every tile fit an A4 page; names wrap as
+    words, not a word per line, while the figures stay on one line."""
+    plan = forty_unit_plan()
+    tab = new_page(browser, live, "7-print", viewport={"width": A4_WIDTH, "height": 1100})
+    page = tab.page
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    page.goto(f"/ke-hoach/{plan.id}")
+    page.evaluate("() => { window.print = () => { window.printed = true; }; }")
+    page.get_by_role("button", name="In báo cáo").click()
+    assert page.evaluate("() => window.printed") is True
+    page.emulate_media(media="print")
+    expect(page.locator("#units-table tbody tr")).to_have_count(40)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= A4_WIDTH
+    assert overflowing(page, A4_WIDTH) == []
+    status = page.locator("#units-table thead th").last
+    expect(status).to_have_text("Kết quả")
+    assert status.bounding_box()["x"] + status.bounding_box()["width"] <= A4_WIDTH
+    for box in (t.bounding_box() for t in page.locator(".tiles > div").all()):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= A4_WIDTH
+    # The longest name takes at most three lines; a figure never wraps.
+    row = page.locator("#units-table tbody tr", has_text=LONG_NAMES[1])
+    name = row.locator("td").nth(1).locator("a")
+    line_height = name.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+    assert name.bounding_box()["height"] <= 3.5 * line_height + 8
+    for cell in page.locator("#units-table tbody tr").first.locator("td.num").all():
+        assert cell.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    expect(page.get_by_role("button", name="In báo cáo")).to_be_hidden()
+    expect(page.get_by_role("link", name="Tải báo cáo Excel")).to_be_hidden()
+    tab.shot("a4")
+    page.pdf(path=str(SCREENSHOTS / "7-print-a4.pdf"), format="A4", print_background=True)
+    assert tab.errors == []
+
+
+PHONE_390 = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def test_the_leaders_dashboard_on_a_phone(browser, live):
+    """At 390 x 844 the top bar folds into a menu button, the page never scrolls sideways,
+    and every unit's name, rate and status are on the screen."""
+    plan = forty_unit_plan()
+    tab = new_page(browser, live, "7-phone", **PHONE_390)
+    page = tab.page
+    sign_in(tab, "lanhdao", f.PASSWORD)
+    page.goto(f"/ke-hoach/{plan.id}")
+
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("link", name="Kế hoạch", exact=True)).to_be_hidden()
+    assert page.locator("header").bounding_box()["height"] <= 844 / 10
+    page.screenshot(path=str(SCREENSHOTS / "7-phone-top.png"))
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("link", name="Kế hoạch", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+    assert_fits_the_screen(page)
+    tab.shot("menu")
+    menu.click()
+    expect(page.get_by_role("link", name="Kế hoạch", exact=True)).to_be_hidden()
+
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    rows = page.locator("#units-table tbody tr")
+    expect(rows).to_have_count(40)
+    for row in rows.all():
+        name = row.locator("td a").first
+        rate = row.locator("td.rate")
+        status = row.locator(".badge:visible").first
+        for part in (name, rate, status):
+            expect(part).to_be_visible()
+            box = part.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, part
+        assert re.fullmatch(r"\d+,\d%", rate.inner_text().strip())
+    expect(rows.filter(has_text=LONG_NAMES[1]).locator(".badge:visible")).to_have_text(
+        "Chưa báo cáo"
+    )
+    tab.shot("dashboard")
+    rows.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "7-phone-screen.png"))  # what the phone shows
+    assert tab.errors == []
+
+
+def test_the_reporters_form_adds_up_the_bags_as_they_are_typed(browser, live):
+    issuer, communes = district(COMMUNES[:2])
+    quang_binh = communes["Quảng Bình"]
+    plan, first = plan_276(issuer, {quang_binh: 40})
+    second = plans.add_drive(
+        plan, name="Đợt 2", starts_on=date(2021, 9, 10), ends_on=date(2021, 9, 10), site=SITE
+    )
+    f.result(first, quang_binh, 0, 12, 0)
+    f.user("reporter", [quang_binh], username="qbinh")
+    f.commit()
+    url = f"/bao-cao/don-vi/{quang_binh.id}/dot/{second.id}"
+    db.session.rollback()
+    tab = new_page(browser, live, "7-reporter", **PHONE_390)
+    page = tab.page
+    sign_in(tab, "qbinh", f.PASSWORD)
+    page.goto(url)
+    outlook = page.locator("#outlook")
+    expect(outlook).to_contain_text("Chỉ tiêu40")
+    expect(page.locator("#expected-rate")).to_have_text("30,0%")
+    page.get_by_label("Số túi 250 ml", exact=True).fill("10")
+    page.get_by_label("Số túi 350 ml", exact=True).fill("17")
+    expect(page.locator("#typed-bags")).to_have_text("27")
+    expect(page.locator("#expected-rate")).to_have_text("97,5%")
+    page.get_by_label("Số túi 450 ml", exact=True).fill("1")
+    expect(page.locator("#expected-rate")).to_have_text("100,0%")
+    page.get_by_label("Số túi 450 ml", exact=True).fill("")  # emptied: counts none
+    expect(page.locator("#typed-bags")).to_have_text("27")
+    assert_fits_the_screen(page)
+    tab.shot("outlook")
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("link", name="Đơn vị của tôi")).to_be_visible()
+    expect(page.get_by_role("link", name="Mã API")).to_have_count(0)
+    assert tab.errors == []

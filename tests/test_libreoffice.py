@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from campaign import formatting
 from campaign.extensions import db
 from campaign.models import Plan
 from campaign.services import demo
@@ -64,11 +65,24 @@ def test_libreoffice_reads_the_same_numbers(app, tmp_path):
             line.tally.donors,
             line.tally.deferred,
         ]
-        # Shown as formatted in the sheet: one decimal, "%" as LibreOffice writes it.
-        shown = row[8].replace(",", ".").rstrip("%")
-        assert shown == str(line.rate_percent), line.unit.name
+        # Shown as the pages and the report's sentence write it, whatever the computer's
+        # language: one decimal after a comma ("125,0%"), and under the per-bag rule
+        # whole blood units ("50", never "50.0").
+        assert row[8] == formatting.percent(line.rate), line.unit.name
+        assert row[7] == formatting.units(line.collected), line.unit.name
+        assert re.fullmatch(r"\d{1,3}(\.\d{3})*", row[7]), row
+        assert row[9] == (formatting.units(line.over_amount) if line.over_amount else "")
     total = next(row for row in rows if row[1] == "TỔNG CỘNG")
-    assert int(total[3].replace(".", "").replace(",", "")) == summary.totals.quota
+    assert total[3] == formatting.number(summary.totals.quota)
+    assert total[7] == formatting.units(summary.totals.collected)
+    assert total[8] == formatting.percent(summary.totals.rate)
+    # The header: the body above the issuing committee, the report's number left to fill
+    # in with the issuer's symbol, and whom it is sent to.
+    head = [value for row in rows[:header] for value in row if value]
+    assert head.index("UBND HUYỆN QUẢNG XƯƠNG") < head.index("BCĐ VẬN ĐỘNG HMTN HUYỆN QUẢNG XƯƠNG")
+    number_line = next(value for value in head if value.startswith("Số:"))
+    assert re.fullmatch(r"Số: +/BC-BCĐ", number_line), number_line
+    assert "Kính gửi: BCĐ vận động HMTN tỉnh Thanh Hóa" in head
 
 
 def test_libreoffice_charts_the_units_alone(app, tmp_path):

@@ -460,3 +460,36 @@ def test_dates_are_shown_day_first_in_a_text_field_and_read_as_typed(client, set
     db.session.rollback()
     drive = db.session.scalar(select(Drive).where(Drive.name == "Đợt 2"))
     assert (drive.starts_on, drive.ends_on) == (date(2022, 10, 1), date(2022, 10, 2))
+
+
+def test_a_new_plan_says_quotas_come_next_and_offers_the_link_once(client, setup):
+    _, district, _ = setup
+    response = client.post("/ke-hoach/moi", data={**PLAN, "issuer_id": district.id})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Bước tiếp theo: giao chỉ tiêu cho các đơn vị" in page
+    db.session.rollback()
+    plan = db.session.scalar(select(Plan).where(Plan.number == "16/KH-BCĐ"))
+    quotas = f"/ke-hoach/{plan.id}/chi-tieu"
+    assert f'href="{quotas}"' in page
+    dashboard = client.get(f"/ke-hoach/{plan.id}").get_data(as_text=True)
+    assert dashboard.count(f'href="{quotas}"') == 1
+    assert "chưa giao chỉ tiêu cho đơn vị nào" in dashboard
+
+    plans.set_quotas(fresh(Plan, plan.id), {setup[2][0]: 10})
+    f.commit()
+    assert "Bước tiếp theo" not in client.get(f"/ke-hoach/{plan.id}/sua").get_data(as_text=True)
+    assert client.get(f"/ke-hoach/{plan.id}").get_data(as_text=True).count(f'href="{quotas}"') == 1
+
+
+def test_the_drives_of_a_draft_plan_say_reporters_cannot_see_them_yet(client, setup):
+    plan, _, _ = setup
+    drive = f.drive(plan)
+    plans.set_status(plan, "draft")
+    f.commit()
+    hidden = "các đơn vị chưa thấy đợt hiến máu để báo cáo"
+    for url in (f"/ke-hoach/{plan.id}", f"/ke-hoach/{plan.id}/dot/{drive.id}/sua"):
+        assert hidden in client.get(url).get_data(as_text=True), url
+    plans.set_status(fresh(Plan, plan.id), "active")
+    f.commit()
+    for url in (f"/ke-hoach/{plan.id}", f"/ke-hoach/{plan.id}/dot/{drive.id}/sua"):
+        assert hidden not in client.get(url).get_data(as_text=True), url

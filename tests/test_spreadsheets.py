@@ -275,7 +275,7 @@ def test_rows_written_as_text_equal_the_rows_openpyxl_writes(monkeypatch):
     assert by_ref["B5"][1] == "Têncóký tự điều khiển"
     assert len(by_ref["B6"][1]) == 32_767
     assert by_ref["B7"][1] == "=SUM(A1)" and by_ref["B7"][8] is True
-    assert by_ref["G2"][3] == "0.0%"
+    assert by_ref["G2"][3] == "[$-42A]0.0%"
 
 
 def test_a_report_cell_refuses_a_value_it_cannot_write():

@@ -143,7 +143,9 @@ def _edit_page(plan: Plan, **forms: object) -> str:
         _plan_choices(form, plan)
         _plan_ids(form, plan)
         forms["form"] = form
-    return render_template("plans/form.html", plan=plan, **forms)
+    return render_template(
+        "plans/form.html", plan=plan, has_quotas=bool(plans.quotas_of(plan)), **forms
+    )
 
 
 @bp.post("/<int:plan_id>/xoa")

@@ -13,8 +13,10 @@ from campaign.extensions import db
 from campaign.formfields import show_error
 from campaign.models import Drive, OrgUnit, Plan, Result
 from campaign.numbers import parse_id
+from campaign.rates import Bags
 from campaign.reports.forms import ReasonForm, ResultForm, VersionForm, version_of
 from campaign.services import results
+from campaign.services.dashboard import report_outlook
 from campaign.services.errors import Conflict, ServiceError
 from campaign.text import sort_key
 
@@ -99,8 +101,21 @@ def report(unit_id: int, drive_id: int) -> str | Response | tuple[str, int]:
             flash(_("Đã gửi báo cáo.") if form.send.data else _("Đã lưu nháp."), "info")
             return redirect(url_for(".report", unit_id=unit.id, drive_id=drive.id))
     return render_template(
-        "reports/form.html", form=form, unit=unit, drive=drive, result=result, action=VersionForm()
+        "reports/form.html",
+        form=form,
+        unit=unit,
+        drive=drive,
+        result=result,
+        action=VersionForm(),
+        outlook=report_outlook(drive, unit.id, result),
+        typed=_typed_bags(form),
     )
+
+
+def _typed_bags(form: ResultForm) -> Bags:
+    """The bags as typed, a field that is not a count read as none."""
+    fields = (form.bags_250, form.bags_350, form.bags_450)
+    return Bags(*(f.data if isinstance(f.data, int) and f.data >= 0 else 0 for f in fields))
 
 
 def _conflict(form: ResultForm, drive: Drive, unit: OrgUnit, conflict: Conflict) -> tuple[str, int]:
@@ -115,6 +130,8 @@ def _conflict(form: ResultForm, drive: Drive, unit: OrgUnit, conflict: Conflict)
         result=current,
         conflict=conflict.message,
         action=VersionForm(),
+        outlook=report_outlook(drive, unit.id, current),
+        typed=_typed_bags(form),
     )
     return page, 409
 

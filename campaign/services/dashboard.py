@@ -22,7 +22,9 @@ from campaign.rates import (
     EMPTY,
     NO_COMPARISON,
     NO_TARGETS,
+    Bags,
     Comparison,
+    CountingRule,
     Line,
     MonthPoint,
     PlanSummary,
@@ -33,6 +35,7 @@ from campaign.rates import (
     Totals,
     UnitNode,
     blood_units,
+    completion_rate,
     totals,
 )
 from campaign.services.summary import (
@@ -40,6 +43,7 @@ from campaign.services.summary import (
     comparison,
     plan_and_descendants,
     plan_progress,
+    plan_summary,
     read_plan_and_months,
     unit_and_descendants,
 )
@@ -87,6 +91,11 @@ class Filters:
             desc=args.get("dir") == "desc",
             group=group if group in GROUPS else "kind",
         )
+
+    @property
+    def narrows(self) -> bool:
+        """Whether some lines may be left out (sorting and grouping leave out none)."""
+        return bool(self.status or self.kind or self.q or self.missed)
 
     def keep(self, line: Line) -> bool:
         if self.status == NOT_COMPLETED:
@@ -161,24 +170,27 @@ def dashboard(
     summary, units, monthly = read_plan_and_months(plan, approved_only)
     nodes = {n.id: n for n in units}
     lines = [line for line in summary.lines if filters.keep(line)]
+    # Subtotals and chart follow the filter; the tiles and the table's total stay the plan's.
+    groups = _groups(lines, nodes, filters.group, summary.rule)
+    holders = [line for line in lines if line.is_holder]
+    chart = sorted(holders, key=lambda line: (line.rate or Fraction(0), sort_key(line.unit.name)))
     if filters.sort:
         lines.sort(key=SORTS[filters.sort], reverse=filters.desc)
-    holders = [line for line in summary.lines if line.is_holder]
-    chart = sorted(holders, key=lambda line: (line.rate or Fraction(0), sort_key(line.unit.name)))
     ranks = {
         key: {line.unit.id: n for n, line in enumerate(sorted(summary.lines, key=order))}
         for key, order in SORTS.items()
     }
-    groups = _groups(summary, nodes, filters.group)
     progress = progress_of(plan, summary, nodes, today, None, monthly) if today else None
     compared = comparison(plan, summary, approved_only)
     return Dashboard(summary, nodes, lines, groups, chart, ranks, progress, compared)
 
 
-def _groups(summary: PlanSummary, nodes: dict[int, UnitNode], by: str) -> list[Group]:
+def _groups(
+    lines: list[Line], nodes: dict[int, UnitNode], by: str, rule: CountingRule
+) -> list[Group]:
     grouped: dict[str, list[Line]] = {}
     names: dict[str, str] = {}
-    for line in summary.lines:
+    for line in lines:
         if by == "parent":
             parent = nodes.get(line.unit.parent_id) if line.unit.parent_id else None
             key, name = (str(parent.id), parent.name) if parent else ("", "")
@@ -188,7 +200,7 @@ def _groups(summary: PlanSummary, nodes: dict[int, UnitNode], by: str) -> list[G
         names[key] = name
     order = sorted(grouped, key=lambda key: sort_key(names[key] or key))
     return [
-        Group(key, names[key], totals(grouped[key], summary.rule))
+        Group(key, names[key], totals(grouped[key], rule))
         for key in order
         if any(line.is_holder for line in grouped[key])
     ]
@@ -263,3 +275,33 @@ def _subtree(unit_id: int, nodes: dict[int, UnitNode]) -> set[int]:
         found.add(uid)
         stack.extend(children.get(uid, []))
     return found
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a reporter reads beside the result form: the unit's quota in the drive's plan
+    and what counts for it already, this drive's report left out, so the page can add
+    what is being typed."""
+
+    rule: CountingRule
+    #: The unit's own quota in the plan; ``None`` when it holds none.
+    quota: int | None
+    #: Counted blood units of the unit's subtree in the plan, without this drive's report.
+    others: Fraction
+
+    @property
+    def rate_now(self) -> Fraction | None:
+        return completion_rate(self.others, self.quota)
+
+    def rate_with(self, bags: Bags) -> Fraction | None:
+        """The rate once ``bags`` count too."""
+        return completion_rate(self.others + blood_units(bags, self.rule), self.quota)
+
+
+def report_outlook(drive: Drive, unit_id: int, result: Result | None) -> Outlook:
+    summary = plan_summary(drive.plan)
+    line = next((ln for ln in summary.lines if ln.unit.id == unit_id), None)
+    if line is None:
+        return Outlook(summary.rule, None, Fraction(0))
+    own = blood_units(result.bags, summary.rule) if result and result.state in COUNTED_STATES else 0
+    return Outlook(summary.rule, line.quota if line.is_holder else None, line.collected - own)

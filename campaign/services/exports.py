@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import force_locale
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from campaign import labels
+from campaign.documents import InvalidDocumentNumber, parse_document_number
+from campaign.extensions import db
 from campaign.formatting import vietnam_today
-from campaign.models import Plan
+from campaign.models import OrgUnit, Plan
 from campaign.services.plans import grid_units
 from campaign.services.summary import (
     comparison,
@@ -34,7 +39,64 @@ def place_name(unit_name: str) -> str:
 
 
 def steering_committee(unit_name: str) -> str:
-    return f"BCĐ vận động HMTN {unit_name[:1].lower()}{unit_name[1:]}"
+    return f"BCĐ vận động HMTN {_lower_first(unit_name)}"
+
+
+#: Units governed by a People's Committee (UBND), under which their steering committee sits.
+_ADMINISTRATIVE = {"province", "district", "commune", "ward", "special_zone", "town"}
+
+
+@dataclass(frozen=True)
+class Heading:
+    """The names a report's header needs, read in one query."""
+
+    issuer: str
+    issuer_kind: str
+    #: The unit above the issuer, if any.
+    above: str | None
+    #: The issuer of the plan above this one, if any.
+    parent_plan_issuer: str | None
+
+    @property
+    def parent_body(self) -> str:
+        """The body above the issuing committee: the People's Committee of an
+        administrative unit ("UBND huyện Quảng Xương"), else the unit above, if any."""
+        if self.issuer_kind in _ADMINISTRATIVE:
+            return f"UBND {_lower_first(self.issuer)}"
+        return self.above or ""
+
+    @property
+    def recipient(self) -> str:
+        """Whom the report goes to: the committee that issued the plan above, else the one
+        above the issuer; nobody known leaves the line to fill in."""
+        above = self.parent_plan_issuer or self.above
+        return steering_committee(above) if above else ""
+
+
+def heading(plan: Plan) -> Heading:
+    issuer, above, parent_plan = aliased(OrgUnit), aliased(OrgUnit), aliased(Plan)
+    parent_issuer = aliased(OrgUnit)
+    row = db.session.execute(
+        select(issuer.name, issuer.kind, above.name, parent_issuer.name)
+        .select_from(issuer)
+        .outerjoin(above, above.id == issuer.parent_id)
+        .outerjoin(parent_plan, parent_plan.id == plan.parent_id)
+        .outerjoin(parent_issuer, parent_issuer.id == parent_plan.issuer_id)
+        .where(issuer.id == plan.issuer_id)
+    ).one()
+    return Heading(*row)
+
+
+def _lower_first(name: str) -> str:
+    return f"{name[:1].lower()}{name[1:]}"
+
+
+def issuer_symbol(number: str) -> str:
+    """ "276/KH-BCĐTH" -> "BCĐTH", for the report's own number "…/BC-BCĐTH"."""
+    try:
+        return parse_document_number(number).issuer
+    except InvalidDocumentNumber:
+        return ""
 
 
 def summary_export(plan: Plan, day: date | None = None) -> bytes:
@@ -51,10 +113,11 @@ def summary_export(plan: Plan, day: date | None = None) -> bytes:
         kinds = {code: str(name) for code, name in labels.UNIT_KIND.items()}
         statuses = {code: str(name) for code, name in labels.STATUS.items()}
         rule_label = plan.rule_label
-    committee = steering_committee(plan.issuer.name)
+    names = heading(plan)
+    committee = steering_committee(names.issuer)
     info = ReportInfo(
         issuer=committee,
-        place=place_name(plan.issuer.name),
+        place=place_name(names.issuer),
         day=day or vietnam_today(),
         plan_number=plan.number,
         plan_issued_on=plan.issued_on,
@@ -62,6 +125,9 @@ def summary_export(plan: Plan, day: date | None = None) -> bytes:
         plan_title=plan.title,
         rule_label=rule_label,
         targets=plan.targets,
+        parent_body=names.parent_body,
+        symbol=issuer_symbol(plan.number),
+        recipient=names.recipient,
         compared_year=plan.compare_with.year if plan.compare_with else None,
         compared=comparison(plan, summary),
     )

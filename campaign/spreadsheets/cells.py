@@ -28,9 +28,14 @@ ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 #: The most characters a cell holds.
 MAX_CELL_TEXT = 32_767
 
-INTEGER = "#,##0"
-UNITS = "#,##0.0"
-PERCENT = "0.0%"
+#: Number formats tagged Vietnamese ([$-42A]): LibreOffice then writes "1.315" and "94,1%"
+#: whatever the computer's language, as the report's sentences do; Excel keeps the tag and
+#: uses the computer's separators, which in Vietnamese are the same. The value stays a
+#: number (a ratio for a percentage), so it still adds up and sorts.
+VIETNAMESE = "[$-42A]"
+INTEGER = VIETNAMESE + "#,##0"
+UNITS = VIETNAMESE + "#,##0.0"
+PERCENT = VIETNAMESE + "0.0%"
 THIN = Side(style="thin")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 

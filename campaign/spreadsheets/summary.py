@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -11,6 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -89,8 +91,11 @@ GROUPS = (
     ("Đơn vị khác", ("other",)),
 )
 ROMAN = ("I", "II", "III", "IV", "V", "VI")
-#: Rows above the table header on "Tổng hợp": the official header, title and citation.
-TITLE_ROWS = 8
+#: Rows above the table header on "Tổng hợp": the official header, title, citation and
+#: recipient.
+TITLE_ROWS = 9
+#: Room for the number written by hand once the report is registered.
+NUMBER_BLANK = " " * 8
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,17 @@ class ReportInfo:
     #: The year of the plan compared with ("cùng kỳ"), which adds two columns; or none.
     compared_year: int | None = None
     compared: rates.Comparison = rates.NO_COMPARISON
+    #: The body the issuer answers to, above it in the header, e.g. "UBND huyện Quảng Xương".
+    parent_body: str = ""
+    #: The issuer's symbol after "BC-" in the report's number, e.g. "BCĐTH" (may be empty).
+    symbol: str = ""
+    #: Whom the report is sent to ("Kính gửi"); empty leaves dots to fill in.
+    recipient: str = ""
+
+    @property
+    def number_line(self) -> str:
+        """ "Số:      /BC-BCĐTH": the number is given when the report is registered."""
+        return f"Số:{NUMBER_BLANK}/BC-{self.symbol}" if self.symbol else f"Số:{NUMBER_BLANK}/BC"
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -213,18 +229,47 @@ def _widths(headers: Sequence[str], rows: Iterable[Sequence[Any]], cap: int = 60
     ]
 
 
+class _Formats:
+    """A row's styles by column, and the same with whole blood units written as whole
+    numbers: under the per-bag rule every figure is whole and reads "50", not "50,0"; under
+    the 250 ml rule a whole figure reads as the screens show it ("14", beside "14,4")."""
+
+    def __init__(self, styles: Styles, formats: Sequence[str | None], **style: Any) -> None:
+        self.styles = [styles.get(number_format=f, **style) for f in formats]
+        whole = [INTEGER if f == UNITS else f for f in formats]
+        self.whole = [styles.get(number_format=f, **style) for f in whole]
+
+    def with_column(self, index: int, style: StyleArray) -> _Formats:
+        changed = copy(self)
+        changed.styles = [*self.styles[:index], style, *self.styles[index + 1 :]]
+        changed.whole = [*self.whole[:index], style, *self.whole[index + 1 :]]
+        return changed
+
+    def of(self, values: Sequence[Any]) -> list[StyleArray]:
+        return [
+            whole if isinstance(value, int) else style
+            for value, style, whole in zip(values, self.styles, self.whole, strict=False)
+        ]
+
+
 def _official_header(
     ws: WriteOnlyWorksheet, styles: Styles, info: ReportInfo, columns: int
 ) -> None:
     bold_center = styles.get(bold=True, align="center", wrap=True)
     center_italic = styles.get(italic=True, align="center")
     left = 3  # the issuing body spans A:C, the national motto the rest
+    center = styles.get(align="center", wrap=True)
     rows: list[list[Any]] = [
-        [cell(ws, info.issuer.upper(), bold_center)]
+        # Decree 30: the body above in capitals, the issuing body in bold capitals under it.
+        [text_cell(ws, info.parent_body.upper(), styles, align="center", wrap=True)]
         + [None] * (left - 1)
         + [cell(ws, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold_center)],
-        [None] * left + [cell(ws, "Độc lập - Tự do - Hạnh phúc", bold_center)],
-        [None] * left + [cell(ws, long_date(info.day, info.place), center_italic)],
+        [text_cell(ws, info.issuer.upper(), styles, bold=True, align="center", wrap=True)]
+        + [None] * (left - 1)
+        + [cell(ws, "Độc lập - Tự do - Hạnh phúc", bold_center)],
+        [cell(ws, info.number_line, center)]
+        + [None] * (left - 1)
+        + [cell(ws, long_date(info.day, info.place), center_italic)],
         [],
         [
             cell(
@@ -245,15 +290,22 @@ def _official_header(
             )
         ],
         [cell(ws, f"Đơn vị máu tính: {info.rule_label}", center_italic)],
+        [
+            text_cell(
+                ws, f"Kính gửi: {info.recipient or '.' * 40}", styles, align="center", wrap=True
+            )
+        ],
         [],
     ]
     for header_row in rows:
         ws.append(header_row)
     last = get_column_letter(columns)
-    for merged in ("A1:C1", "A2:C2", f"D1:{last}1", f"D2:{last}2", f"D3:{last}3"):
-        ws.merged_cells.add(merged)
-    for row in (5, 6, 7):
+    for row in (1, 2, 3):
+        ws.merged_cells.add(f"A{row}:C{row}")
+        ws.merged_cells.add(f"D{row}:{last}{row}")
+    for row in (5, 6, 7, 8):
         ws.merged_cells.add(f"A{row}:{last}{row}")
+    ws.row_dimensions[1].height = 32  # a long parent body wraps
     ws.row_dimensions[6].height = 36
 
 
@@ -367,12 +419,12 @@ def _summary_sheet(
         *(PERCENT for _ in targets.set()),
         None,
     )
-    plain = [styles.get(number_format=f, grid=True) for f in formats]
-    strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
+    plain = _Formats(styles, formats, grid=True)
+    strong = _Formats(styles, formats, grid=True, bold=True)
     # The tree shows as an indent, so a unit's name stays exactly as stored.
-    by_depth = [[plain[0], styles.get(grid=True, indent=depth), *plain[2:]] for depth in range(4)]
+    by_depth = [plain.with_column(1, styles.get(grid=True, indent=depth)) for depth in range(4)]
     for depth, values in body:
-        ws.append_styled(values, strong if depth is None else by_depth[min(depth, 3)])
+        ws.append_styled(values, (strong if depth is None else by_depth[min(depth, 3)]).of(values))
     for row in _closing(summary, info):
         ws.append([None, *(cell(ws, v, styles.get(**s)) for v, s in row)])
 
@@ -461,10 +513,10 @@ def _drive_sheet(
         ]
     )
     formats = (None, None, None, None, *([INTEGER] * 6), UNITS)
-    plain = [styles.get(number_format=f, grid=True) for f in formats]
-    strong = [styles.get(number_format=f, grid=True, bold=True) for f in formats]
+    plain = _Formats(styles, formats, grid=True)
+    strong = _Formats(styles, formats, grid=True, bold=True)
     for index, values in enumerate(rows):
-        ws.append_styled(values, strong if index == len(rows) - 1 else plain)
+        ws.append_styled(values, (strong if index == len(rows) - 1 else plain).of(values))
 
 
 def _month_sheet(
@@ -499,9 +551,9 @@ def _month_sheet(
         ]
     )
     formats = (None, UNITS, UNITS, UNITS, PERCENT)
-    plain = [styles.get(number_format=f, grid=True) for f in formats]
+    plain = _Formats(styles, formats, grid=True)
     for values in rows:
-        ws.append_styled(values, plain)
+        ws.append_styled(values, plain.of(values))
     if not rows:
         ws.append([cell(ws, "Năm của kế hoạch chưa bắt đầu.", styles.get(italic=True))])
 

@@ -49,7 +49,14 @@
     });
   }
 
+  // The print button is hidden until this script makes it work (no inline handler: the CSP).
+  function printButton(button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("button[data-print]").forEach(printButton);
     document.querySelectorAll("input[data-live-search]").forEach(liveSearch);
     document.querySelectorAll("table.summary").forEach(sortable);
   });
