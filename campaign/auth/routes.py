@@ -78,7 +78,15 @@ def end_expired_session() -> None:
 
 #: What an account holding a one-time password may reach before it picks its own.
 BEFORE_OWN_PASSWORD = frozenset(
-    {"auth.change_password", "auth.logout", "auth.login", "main.language", "static"}
+    {
+        "auth.change_password",
+        "auth.logout",
+        "auth.login",
+        "main.language",
+        "static",
+        "offline.service_worker",
+        "offline.manifest",
+    }
 )
 
 
