@@ -1,6 +1,6 @@
 """Reporting with no signal, in the system Chromium: the report form kept by the service
 worker, a report sent offline kept on the phone and sent when the connection returns, a
-report changed meanwhile never overwritten.
+report changed meanwhile never overwritten, and signing out clearing what was kept.
 
 Playwright's ``set_offline`` cuts the page's and the service worker's requests alike (in
 Chromium, as Playwright drives it here): no ``route`` is needed to cut the connection.
@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, Route, expect
 from sqlalchemy import select
 
 from campaign.extensions import db
@@ -261,3 +261,62 @@ def test_the_worker_keeps_the_form_and_static_files_only(browser: Browser, live:
     assert form in urls
     assert [u for u in urls if u != form and not u.startswith(live + "/static/")] == []
     assert tab.errors == []
+
+
+def waiting_report(tab: Watched, url: str) -> None:
+    """The form kept by the worker and a report kept while offline; online again, with
+    the report still waiting (as if sending it had failed)."""
+    page = tab.page
+    open_form(tab, url)
+    page.context.set_offline(True)
+    fill(page, (50, 5, 10, 30, 5))
+    page.get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.get_by_role("status")).to_contain_text(WAITING)
+    page.context.set_offline(False)
+    kept_before = kept(page)
+    assert kept_before["urls"] and kept_before["waiting"]
+
+
+@pytest.mark.parametrize("header", ["sent", "ignored"])
+def test_signing_out_clears_what_was_kept(
+    browser: Browser, playwright: Playwright, live: str, header: str
+):
+    """By the Clear-Site-Data header, and by the page's script where a browser ignores it."""
+    url = quang_binh().url
+    tab = new_page(browser, live, f"offline-sign-out-{header}", **phone(playwright))
+    page = tab.page
+    sign_in(tab, "qbinh", f.PASSWORD)
+
+    def without_header(route: Route) -> None:
+        response = route.fetch(max_redirects=0)
+        headers = {k: v for k, v in response.headers.items() if k != "clear-site-data"}
+        route.fulfill(response=response, headers=headers)
+
+    if header == "ignored":
+        page.route("**/dang-xuat", without_header)
+
+    # No connection to send the report: it waits, and signing out asks first.
+    def no_connection_for_posts(route: Route) -> None:
+        if route.request.method == "POST":
+            route.abort()
+        else:
+            route.fallback()
+
+    page.route(f"**{url}", no_connection_for_posts)
+    waiting_report(tab, url)
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Đăng xuất").click()
+    expect(flash(page)).to_have_text("Bạn đã đăng xuất.")
+    assert asked == ["Báo cáo đang chờ gửi sẽ bị xóa khỏi máy này. Vẫn đăng xuất?"]
+    assert kept(page) == {"urls": [], "waiting": None}
+    assert stored(select(Result)) == []
+
+
+def test_signing_out_sends_clear_site_data(client, auth):
+    user = f.user("reporter", [f.unit("Xã Quảng Bình", "commune")])
+    f.commit()
+    auth.sign_in(user)
+    response = auth.logout()
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'

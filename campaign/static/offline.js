@@ -5,7 +5,7 @@
 // The kept report names the version the reporter saw, so the server refuses it, rather
 // than overwrite, if someone else changed the report meanwhile.
 // Without JavaScript the form posts as usual. The texts come translated in the data-
-// attributes of #outbox.
+// attributes of #outbox. Signing out deletes what this script and the worker kept.
 (function () {
   "use strict";
 
@@ -174,10 +174,31 @@
       }, function () { keep(item); });
   }
 
+  function clearKept() {
+    localStorage.removeItem(KEY);
+    if (!window.caches) { return Promise.resolve(); }
+    return caches.keys().then(function (names) {
+      return Promise.all(names.map(function (name) { return caches.delete(name); }));
+    });
+  }
+
+  // A phone may be shared: what was kept goes with the reporter.
+  function onSignOut(event, form) {
+    if (form.dataset.cleared === "yes") { return; }
+    event.preventDefault();
+    if (waiting().length && !window.confirm(texts.discard)) { return; }
+    clearKept().then(function () {
+      form.dataset.cleared = "yes";
+      form.requestSubmit();
+    });
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.hasAttribute("data-offline")) {
       onReport(event, form);
+    } else if (form.hasAttribute("data-sign-out")) {
+      onSignOut(event, form);
     }
   });
 

@@ -1,6 +1,7 @@
 // The reporter's service worker. It keeps the report form (network first, so a reporter
 // with a signal always sees what is stored now) and the app's static files (cache first).
 // It keeps no other page and no figures: not the lists, not the reviewers' pages.
+// Signing out clears it all (Clear-Site-Data, and static/offline.js).
 "use strict";
 
 const CACHE = {{ cache|tojson }};
