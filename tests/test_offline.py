@@ -27,6 +27,9 @@ from tests.test_journeys import COMMUNES, district, flash, new_page, phone, plan
 
 WAITING = "Chưa có kết nối: báo cáo được giữ trên máy này và sẽ tự gửi khi có mạng trở lại."
 CONFLICT = "Báo cáo này vừa được người khác thay đổi."
+#: The connection may come back to the page before the service worker: the script tries
+#: again after 5 s (offline.js, RETRY_AFTER).
+SENT_WITHIN = 15_000
 LABELS = (
     "Số người đăng ký",
     "Số người không đủ điều kiện hiến",
@@ -136,7 +139,7 @@ def test_a_report_sent_with_no_signal_waits_on_the_phone_then_arrives(
     assert json.loads(kept(page)["waiting"])[0]["url"] == live + url
 
     page.context.set_offline(False)
-    expect(flash(page)).to_have_text("Đã gửi báo cáo.")
+    expect(flash(page)).to_have_text("Đã gửi báo cáo.", timeout=SENT_WITHIN)
     expect(page.locator("p > .badge")).to_have_text("Đã gửi")
     expect(page.locator("#outbox")).to_have_text(
         "Đã gửi báo cáo giữ trên máy; trả lời của máy chủ ở dưới."
@@ -176,7 +179,7 @@ def test_the_form_opens_again_with_no_signal_and_sends_on_the_next_page_load(
     page.goto("about:blank")  # the app's page is gone, its "online" event with it
     page.context.set_offline(False)
     page.goto("/bao-cao/")
-    expect(flash(page)).to_have_text("Đã lưu nháp.")
+    expect(flash(page)).to_have_text("Đã lưu nháp.", timeout=SENT_WITHIN)
     expect(page).to_have_url(live + url)
     (result,) = stored(select(Result))
     assert (result.unit_id, result.state, result.bags_250) == (unit, "draft", 18)
@@ -207,7 +210,7 @@ def test_a_report_changed_meanwhile_is_not_overwritten(
     organiser_id = organiser.id
 
     page.context.set_offline(False)
-    expect(page.get_by_role("alert")).to_contain_text(CONFLICT)
+    expect(page.get_by_role("alert")).to_contain_text(CONFLICT, timeout=SENT_WITHIN)
     expect(page.locator(".notice .figures")).to_contain_text("54")  # the organiser's donors
     tab.shot("conflict")
     (result,) = stored(select(Result))

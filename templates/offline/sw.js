@@ -70,7 +70,9 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   const url = new URL(request.url);
-  if (isForm(url)) {
+  // The kept form is for the reporter opening it; the page's script, asking for the form
+  // before it sends a kept report, needs the server's answer or none.
+  if (isForm(url) && request.mode === "navigate") {
     event.respondWith(formFromNetworkFirst(request, url));
   } else if (isStatic(url)) {
     event.respondWith(staticFromCacheFirst(request));
