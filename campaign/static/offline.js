@@ -117,6 +117,9 @@
 
   function sendWaiting() {
     var items = waiting();
+    if (!items.length && (status.textContent === texts.sending || status.textContent === texts.waiting)) {
+      say("");  // sent from another page of the app
+    }
     if (!items.length || sending) { return; }
     if (navigator.onLine === false) {
       say(texts.waiting);
@@ -126,6 +129,7 @@
     var free = items.filter(function (item) { return !(now - (item.sending || 0) < SENDING_FOR); });
     if (!free.length) {
       say(texts.sending);
+      setTimeout(sendWaiting, SENDING_FOR);  // in case that page was closed meanwhile
       return;
     }
     var item = free[0];
@@ -203,6 +207,9 @@
   });
 
   window.addEventListener("online", sendWaiting);
+  window.addEventListener("storage", function (event) {  // another page kept or sent one
+    if (event.key === KEY) { sendWaiting(); }
+  });
   window.addEventListener("offline", function () {
     if (waiting().length) { say(texts.waiting); }
   });
