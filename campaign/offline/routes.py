@@ -75,7 +75,7 @@ def _static_version() -> str:
     """A digest of the static files and of the worker itself (a few dozen kilobytes)."""
     digest = hashlib.sha256()
     folder = Path(current_app.static_folder or "")
-    worker = Path(current_app.root_path).parent / "templates" / "offline" / "sw.js"
+    worker = Path(current_app.template_folder or "") / "offline" / "sw.js"
     for path in [worker, *sorted(p for p in folder.iterdir() if p.is_file())]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
