@@ -187,6 +187,35 @@ def test_the_form_opens_again_with_no_signal_and_sends_on_the_next_page_load(
     assert tab.errors == []
 
 
+def test_a_report_kept_past_the_session_is_sent_after_signing_in_again(
+    browser: Browser, playwright: Playwright, live: str
+):
+    """Hours without signal: the session (and its CSRF token) ended meanwhile. The report
+    waits for the reporter to sign in again, then goes with the new session's token."""
+    commune = quang_binh()
+    tab = new_page(browser, live, "offline-session", **phone(playwright))
+    page = tab.page
+    sign_in(tab, "qbinh", f.PASSWORD)
+    open_form(tab, commune.url)
+    page.context.set_offline(True)
+    fill(page, (50, 5, 10, 30, 5))
+    page.get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.get_by_role("status")).to_contain_text(WAITING)
+
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    expect(page.get_by_role("status")).to_have_text(
+        "Báo cáo vẫn được giữ trên máy: hãy đăng nhập lại để gửi.", timeout=SENT_WITHIN
+    )
+    assert stored(select(Result)) == []
+    sign_in(tab, "qbinh", f.PASSWORD)
+    expect(flash(page)).to_have_text("Đã gửi báo cáo.", timeout=SENT_WITHIN)
+    (result,) = stored(select(Result))
+    assert (result.state, result.bags_350) == ("submitted", 30)
+    assert kept(page)["waiting"] is None
+    assert tab.errors == []
+
+
 def test_a_report_changed_meanwhile_is_not_overwritten(
     browser: Browser, playwright: Playwright, live: str
 ):
