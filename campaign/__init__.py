@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from campaign.history.routes import bp as history_bp
     from campaign.imports.routes import bp as imports_bp
     from campaign.main.routes import bp as main_bp
+    from campaign.offline.routes import bp as offline_bp
     from campaign.plans.routes import bp as plans_bp
     from campaign.public.routes import bp as public_bp
     from campaign.reports.routes import bp as reports_bp
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tokens_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(offline_bp)
     api.init_app(app)
 
 

@@ -72,6 +72,9 @@ Url = Callable[[dict[str, Any]], str]
 #: endpoint -> method and, per variant, the URL and the outcome for each role by name.
 ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
     "static": ("GET", {"file": (lambda w: "/static/app.css", ALL_OK)}),
+    # The installable app's files name no unit and no figure: anyone may fetch them.
+    "offline.service_worker": ("GET", {"": (lambda w: "/sw.js", ALL_OK)}),
+    "offline.manifest": ("GET", {"": (lambda w: "/manifest.webmanifest", ALL_OK)}),
     "auth.login": ("GET", {"": (lambda w: "/dang-nhap", ALL_OK)}),
     "auth.logout": ("POST", {"": (lambda w: "/dang-xuat", SIGNED_IN)}),
     "auth.change_password": ("GET", {"": (lambda w: "/doi-mat-khau", SIGNED_IN)}),

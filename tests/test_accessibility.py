@@ -41,8 +41,8 @@ ACCOUNTS = {
     "leader": "demo.lanhdao",
     "reporter": "demo.quangbinh",
 }
-#: Not pages: programs' endpoints and files to download.
-NOT_PAGES = ("static", "api.", "api-docs.")
+#: Not pages: programs' endpoints, files to download, the installable app's script and manifest.
+NOT_PAGES = ("static", "api.", "api-docs.", "offline.")
 DOWNLOADS = (".xlsx", ".json")
 #: Pages reached only through a form, checked in test_import_preview; and images.
 REACHED_BY_FORM = {"imports.preview", "main.public_qr"}

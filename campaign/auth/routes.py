@@ -78,7 +78,15 @@ def end_expired_session() -> None:
 
 #: What an account holding a one-time password may reach before it picks its own.
 BEFORE_OWN_PASSWORD = frozenset(
-    {"auth.change_password", "auth.logout", "auth.login", "main.language", "static"}
+    {
+        "auth.change_password",
+        "auth.logout",
+        "auth.login",
+        "main.language",
+        "static",
+        "offline.service_worker",
+        "offline.manifest",
+    }
 )
 
 
@@ -163,11 +171,14 @@ def _start_session(user: User) -> None:
 @bp.post("/dang-xuat")
 @login_required
 def logout() -> Response:
-    """Ends this session and every other session of the user."""
+    """Ends this session and every other session of the user, and clears what this browser
+    kept for reporting with no signal: the report form, reports waiting to be sent."""
     users.sign_out_everywhere(current_user._get_current_object())
     logout_user()
     flash(_("Bạn đã đăng xuất."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.route("/doi-mat-khau", methods=["GET", "POST"])
