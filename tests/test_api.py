@@ -515,8 +515,12 @@ def test_create_and_list_drives(client, world):
     response = client.post(url, json=body, headers=world.headers("organiser"))
     assert response.status_code == 201
     assert response.get_json()["id"] > world.drive.id
+    assert response.get_json()["report_due_on"] == "2021-09-14"  # the default: 3 days after
+    chosen = {**body, "name": "Đợt 3", "report_due_on": "2021-09-30"}
+    response = client.post(url, json=chosen, headers=world.headers("organiser"))
+    assert response.get_json()["report_due_on"] == "2021-09-30"
     listed = client.get(url, headers=world.headers("leader")).get_json()
-    assert [d["name"] for d in listed["items"]] == ["Đợt 1", "Đợt 2"]
+    assert [d["name"] for d in listed["items"]] == ["Đợt 1", "Đợt 2", "Đợt 3"]
     assert client.get(url, headers=world.headers("stranger")).status_code == 403
 
 
@@ -527,6 +531,8 @@ def test_create_and_list_drives(client, world):
         ("stranger", {}, 403),
         ("organiser", {"ends_on": "2021-09-01"}, 422),
         ("organiser", {"name": ""}, 422),
+        ("organiser", {"report_due_on": "2021-09-10"}, 422),
+        ("organiser", {"report_due_on": "10/09/2021"}, 422),
         ("organiser", {"starts_on": None}, 422),
     ],
 )

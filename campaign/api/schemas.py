@@ -234,6 +234,14 @@ class DriveSchema(ma.Schema):
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
     site = Text(load_default="", validate=validate.Length(max=300))
+    report_due_on = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Last day a report is on time (Vietnam date); "
+            "empty: the drive's last day + 3 days"
+        },
+    )
 
 
 # --- results -------------------------------------------------------------------
