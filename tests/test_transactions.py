@@ -20,6 +20,8 @@ from campaign.services import (
     official_import,
     pending_imports,
     plans,
+    reminders,
+    reporting,
     results,
     tokens,
     units,
@@ -218,6 +220,8 @@ def test_every_service_that_writes_is_atomic():
         },
         tokens: {"digest", "tokens_of", "all_tokens", "by_id", "authenticate"},
         pending_imports: {"clean_filename", "find"},
+        reporting: {"submitted_at", "vietnam_day", "drive_reporting"},
+        reminders: {"no_mail_server", "reminded_today", "due", "short_message"},
         imports: {
             "file_problem",
             "file_message",

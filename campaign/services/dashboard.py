@@ -12,7 +12,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
 from campaign.charts import LineChart, line_chart
@@ -33,6 +33,7 @@ from campaign.rates import (
     blood_units,
     totals,
 )
+from campaign.services.reporting import DriveReporting, drive_reporting
 from campaign.services.summary import (
     Monthly,
     plan_and_descendants,
@@ -257,3 +258,18 @@ def _subtree(unit_id: int, nodes: dict[int, UnitNode]) -> set[int]:
         found.add(uid)
         stack.extend(children.get(uid, []))
     return found
+
+
+def drives_reporting(plan: Plan, within: Select[tuple[int]], today: date) -> list[DriveReporting]:
+    """Each drive of the plan: the reports expected from the units ``within``, received,
+    on time, late and overdue."""
+    return [drive_reporting(drive, within, today) for drive in plan.drives]
+
+
+def drive_to_chase(drives: Sequence[Drive], today: date) -> Drive | None:
+    """The drive whose missing reports matter now: the latest one that has begun, else
+    the first to come."""
+    begun = [d for d in drives if d.starts_on <= today]
+    if begun:
+        return max(begun, key=lambda d: (d.starts_on, d.id))
+    return min(drives, key=lambda d: (d.starts_on, d.id), default=None)
