@@ -310,11 +310,17 @@ def test_create_unit(client, world):
         "kind": "school",
         "parent_code": world.district.code,
         "valid_from": "2021-01-01",
+        "contact_email": "thpt1@example.vn",
     }
     response = client.post("/api/v1/units", json=body, headers=world.headers("organiser"))
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     assert created["id"] > 0 and created["valid_to"] is None
+    assert created["contact_email"] == "thpt1@example.vn"
+    listed = client.get("/api/v1/units", headers=world.headers("organiser")).get_json()
+    assert {u["code"]: u["contact_email"] for u in listed["items"]}["QX-THPT1"] == (
+        "thpt1@example.vn"
+    )
     assert created["parent_code"] == world.district.code and created["kind"] == "school"
 
 
@@ -336,6 +342,7 @@ def test_create_unit(client, world):
             422,
         ),
         ("organiser", {"parent_code": "D", "code": "DUP"}, 422),
+        ("organiser", {"parent_code": "D", "contact_email": "not an address"}, 422),
     ],
 )
 def test_create_unit_refusals(client, world, who, body, status):

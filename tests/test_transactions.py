@@ -208,6 +208,7 @@ def test_every_service_that_writes_is_atomic():
             "tree_rows",
             "check_official_code",
             "official_code_taken",
+            "check_email",
         },
         official_import: {"find_province", "app_code", "province_unit", "preview"},
         users: {

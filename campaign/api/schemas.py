@@ -110,6 +110,12 @@ class UnitIn(ma.Schema):
     official_code = Text(load_default=None, allow_none=True, validate=validate.Length(max=16))
     valid_from = fields.Date(load_default=None, allow_none=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
+    contact_email = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "Where reminders to report go; null: none"},
+    )
 
 
 class UnitSchema(UnitIn):
