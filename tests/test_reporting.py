@@ -3,6 +3,7 @@ judged in Vietnam days (on every engine the tests run on)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -115,3 +116,31 @@ def test_only_the_units_within_the_scope_are_expected(world):
     made = reporting.drive_reporting(drive, within, LATER)
     assert [row.unit.name for row in made.units] == ["Quảng Bình"]  # Yên: no quota, no report
     db.session.rollback()
+
+
+def test_the_drive_page_and_the_dashboard_show_the_reporting_rate(client, auth, world, monkeypatch):
+    drive, u = world
+    at(monkeypatch, datetime(2021, 6, 13, 2, 0))
+    f.result(drive, u["binh"], 5)
+    at(monkeypatch, datetime(2021, 6, 16, 2, 0))
+    f.result(drive, u["hai"], 5)
+    leader = f.user("leader", [drive.plan.issuer])
+    f.commit()
+    monkeypatch.setattr("campaign.reports.routes.vietnam_today", lambda: LATER)
+    monkeypatch.setattr("campaign.main.routes.vietnam_today", lambda: LATER)
+    auth.sign_in(leader)
+
+    page = client.get(f"/bao-cao/dot/{drive.id}").get_data(as_text=True)
+    owing = page.split('id="chua-bao-cao"')[1].split("Báo cáo đã nhận")[0]
+    received = page.split("Báo cáo đã nhận")[1]
+    assert "<dt>Phải báo cáo</dt><dd>4</dd>" in page
+    assert "<dt>Đã nhận</dt><dd>2 (50,0%)</dd>" in page
+    assert "<dt>Quá hạn</dt><dd>2</dd>" in page
+    assert "Quảng Lộc" in owing and "Quá hạn 16 ngày" in owing and "Quảng Bình" not in owing
+    assert "Trễ hạn 2 ngày" in received and "Đúng hạn" in received
+    assert "/nhac" not in page  # leaders read; no reminder button
+
+    board = client.get(f"/ke-hoach/{drive.plan_id}").get_data(as_text=True)
+    table = board.split('id="bao-cao-dung-han"')[1].split("</table>")[0]
+    cells = [c.strip() for c in re.findall(r'<td class="num">(.*?)</td>', table)]
+    assert cells == ["4", "2", "50,0%", "1", "1", "2"]
