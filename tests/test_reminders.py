@@ -29,6 +29,12 @@ class Inbox:
     def __init__(self) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.startswith("bounce@"):
+            return "550 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self.received.append((list(envelope.rcpt_tos), parsed))
@@ -213,3 +219,19 @@ def test_the_drive_list_without_a_public_address_links_to_the_request_s_host(
     auth.sign_in(world["organiser"])
     page = client.get(f"/bao-cao/dot/{world['drive'].id}").get_data(as_text=True)
     assert "http://localhost/bao-cao/don-vi/" in page
+
+
+def test_an_address_the_server_refuses_is_said_and_not_kept_and_the_others_go(app, inbox, world):
+    drive, (_binh, hai, _loc, _ngoc) = world["drive"], world["units"]
+    hai.contact_email = "bounce@example.vn"
+    f.commit()
+    mail = reminders.MailSettings.from_config(app.config)
+    with app.test_request_context():
+        done = reminders.send_reminders(
+            drive, within=select(OrgUnit.id), today=vietnam_today(), link=report_link, mail=mail
+        )
+    assert [r.email for r in done.sent] == ["loc@example.vn"]
+    assert [(r.email, "550" in why) for r, why in done.refused] == [("bounce@example.vn", True)]
+    assert inbox.recipients == ["loc@example.vn"]
+    kept = db.session.scalars(select(ReminderSent.email)).all()
+    assert kept == ["loc@example.vn"]  # the refused one may be tried again today

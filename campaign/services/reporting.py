@@ -14,7 +14,6 @@ from campaign.models import COUNTED_STATES, Drive, OrgUnit, Result, ResultState
 from campaign.rates import (
     ReportingTotals,
     ReportTimeliness,
-    Timeliness,
     reporting_totals,
     timeliness,
 )
@@ -95,6 +94,3 @@ def drive_reporting(drive: Drive, within: Select[tuple[int]], today: date) -> Dr
         rows.append(UnitReport(unit, result, sent, judged))
     totals = reporting_totals(row.timeliness.state for row in rows)
     return DriveReporting(drive, today, rows, totals)
-
-
-__all__ = ["DriveReporting", "Timeliness", "UnitReport", "drive_reporting"]
