@@ -281,7 +281,7 @@ def _reporting_units(province_id: int, count: int) -> tuple[int, list[tuple[str,
     plan_id = _empty_plan(root.id, "2/KH-BENCH")
     drive = Drive(
         plan_id=plan_id, name="Đợt đo hiệu năng", starts_on=date(2025, 6, 1),
-        ends_on=date(2025, 6, 2),
+        ends_on=date(2025, 6, 2), report_due_on=date(2025, 6, 5),
     )  # fmt: skip
     db.session.add(drive)
     db.session.commit()

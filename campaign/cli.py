@@ -14,18 +14,22 @@ import click
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from flask_migrate import upgrade
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import run_simple
 
 from campaign.database import writing
 from campaign.extensions import db
-from campaign.formatting import vietnam_time
-from campaign.models import Drive, Plan, Role
+from campaign.formatting import vietnam_time, vietnam_today
+from campaign.mail import MailSettings
+from campaign.models import Drive, OrgUnit, Plan, Role
+from campaign.reports.links import report_link
 from campaign.services import (
     demo,
     imports,
     official_import,
     plans,
+    reminders,
     synthetic,
     tokens,
     units,
@@ -383,6 +387,47 @@ def revoke_token(token_id: int) -> None:
     click.echo(f"Đã thu hồi mã truy cập số {token_id}.")
 
 
+@click.command("send-reminders")
+@click.argument("drive_id", type=int, metavar="DRIVE_ID")
+@dry_run_option
+@writes
+def send_reminders(drive_id: int, dry_run: bool) -> None:
+    """E-mail each unit that owes DRIVE_ID's report (at most once a day per unit)."""
+    drive = db.session.get(Drive, drive_id)
+    if drive is None:
+        _fail(f"Không có đợt hiến máu {drive_id}.")
+    mail = MailSettings.from_config(current_app.config)
+    if mail is None and not dry_run:
+        _fail(reminders.no_mail_server())
+    if not current_app.config.get("PUBLIC_BASE_URL"):
+        _fail("Cần đặt PUBLIC_BASE_URL (địa chỉ của ứng dụng) để thư có đường dẫn báo cáo.")
+    done = reminders.send_reminders(
+        drive,
+        within=select(OrgUnit.id),
+        today=vietnam_today(),
+        link=report_link,
+        mail=mail,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for reminder in done.sent:
+        verb = "Sẽ gửi" if dry_run else "Đã gửi"
+        click.echo(f"{verb}: {reminder.unit.code}\t{reminder.unit.name}\t{reminder.email}")
+    for reminder, why in done.refused:
+        click.echo(f"Không gửi được: {reminder.unit.code}\t{reminder.email}\t{why}", err=True)
+    if not done.sent and not done.refused:
+        click.echo("Không có đơn vị nào cần nhắc: không gửi e-mail nào.")
+    elif dry_run:
+        click.echo(f"Chạy thử: {len(done.sent)} e-mail nhắc sẽ được gửi; chưa gửi gì.")
+        if mail is None:
+            click.echo(reminders.no_mail_server())
+    else:
+        click.echo(f"Đã gửi {len(done.sent)} e-mail nhắc.")
+
+
 commands = [
     init_db,
     load_demo,
@@ -397,4 +442,5 @@ commands = [
     create_token,
     list_tokens,
     revoke_token,
+    send_reminders,
 ]

@@ -86,6 +86,18 @@ def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[s
         # Seconds a published plan is served from memory before it is read again; browsers
         # and proxies may keep it 60 s more (Cache-Control), so more gains little.
         "PUBLIC_PAGE_CACHE_SECONDS": float(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", 30)),
+        # The SMTP server that sends reminders to report (campaign.mail); without
+        # MAIL_SERVER no e-mail is sent, and the command and the page say so.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT") or 587),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "1").strip().lower()
+        not in ("0", "false", "no", "off", ""),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "").strip(),
+        # The address users reach the app at, e.g. https://hienmau.example.vn: links in
+        # reminders are made from it (the command line has no request to take it from).
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
     }
     if "SECRET_KEY" not in overrides:
         settings["SECRET_KEY"] = secret_key(instance_path)

@@ -16,7 +16,7 @@ from campaign.services.errors import ServiceError
 DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 
 
-def date_field(label: Any, required: bool = True) -> DateField:
+def date_field(label: Any, required: bool = True, description: Any = "") -> DateField:
     """A text field, not the browser's date picker: the picker shows mm/dd/yyyy in a browser
     set to English, and "01/10/2022" would become 10 January."""
     return DateField(
@@ -26,6 +26,7 @@ def date_field(label: Any, required: bool = True) -> DateField:
         validators=[InputRequired(_l("Nhập ngày."))] if required else [Optional()],
         invalid_value_message=_l("Ngày không hợp lệ; ghi theo dạng dd/mm/yyyy."),
         render_kw={"placeholder": "dd/mm/yyyy", "autocomplete": "off", "maxlength": 10},
+        description=description,
     )
 
 

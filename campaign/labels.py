@@ -84,6 +84,14 @@ AUDIT_ENTITY = {
     "user_account": _l("Tài khoản"),
 }
 
+#: Whether a unit's report for a drive came on time (campaign.rates.Timeliness).
+TIMELINESS = {
+    "on_time": _l("Đúng hạn"),
+    "late": _l("Trễ hạn"),
+    "overdue": _l("Quá hạn"),
+    "not_due": _l("Chưa đến hạn"),
+}
+
 AUDIT_ACTION = {
     "result.save": _l("Lưu nháp"),
     "result.submit": _l("Gửi báo cáo"),
@@ -95,6 +103,7 @@ AUDIT_ACTION = {
     "plan.create": _l("Tạo kế hoạch"),
     "plan.cite": _l("Thêm văn bản"),
     "drive.create": _l("Tạo đợt hiến máu"),
+    "reminder.send": _l("Gửi e-mail nhắc báo cáo"),
     "quota.set": _l("Giao chỉ tiêu"),
     "user.create": _l("Tạo tài khoản"),
     "user.update": _l("Đổi vai trò hoặc phạm vi"),

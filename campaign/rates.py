@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -756,3 +757,88 @@ def display_change(rate: Fraction | None) -> Decimal | None:
     if rate < 0 and shown >= 0:
         return -ONE_DECIMAL
     return shown
+
+
+# --- Reports on time ----------------------------------------------------------------
+
+#: Days between a drive's last day and its report deadline, unless the organiser sets one.
+DAYS_TO_REPORT = 3
+
+
+def default_report_due(ends_on: date) -> date:
+    """The deadline a drive gets when none is given: its last day + 3 days."""
+    try:
+        return ends_on + timedelta(days=DAYS_TO_REPORT)
+    except OverflowError:  # a last day in the last days of year 9999
+        return date.max
+
+
+class Timeliness(StrEnum):
+    #: Submitted on or before the deadline.
+    ON_TIME = "on_time"
+    #: Submitted after the deadline.
+    LATE = "late"
+    #: Not submitted, and the deadline has passed.
+    OVERDUE = "overdue"
+    #: Not submitted yet, and the deadline has not passed.
+    NOT_DUE = "not_due"
+
+
+class ReportTimeliness(NamedTuple):
+    state: Timeliness
+    #: Days after the deadline: of the submission when late, of today when overdue;
+    #: ``None`` when on time or not due.
+    days_late: int | None
+
+
+def timeliness(due_on: date, submitted_on: date | None, today: date) -> ReportTimeliness:
+    """A unit's report for a drive, judged against the deadline, in Vietnam days.
+
+    ``submitted_on`` is the day of the submission that counts now (a report returned and
+    sent again is judged by when it was sent again), ``None`` while nothing counts: a
+    draft or a returned report is not a report received."""
+    if submitted_on is not None:
+        if submitted_on <= due_on:
+            return ReportTimeliness(Timeliness.ON_TIME, None)
+        return ReportTimeliness(Timeliness.LATE, (submitted_on - due_on).days)
+    if today > due_on:
+        return ReportTimeliness(Timeliness.OVERDUE, (today - due_on).days)
+    return ReportTimeliness(Timeliness.NOT_DUE, None)
+
+
+@dataclass(frozen=True)
+class ReportingTotals:
+    """How many reports a drive expects, and how they came."""
+
+    expected: int
+    received: int
+    on_time: int
+    late: int
+    overdue: int
+    not_due: int
+
+    @property
+    def rate(self) -> Fraction | None:
+        """Reports received / reports expected; ``None`` when none is expected."""
+        return Fraction(self.received, self.expected) if self.expected else None
+
+    @property
+    def on_time_rate(self) -> Fraction | None:
+        """Reports on time / reports expected (DHIS2's "reporting rate on time")."""
+        return Fraction(self.on_time, self.expected) if self.expected else None
+
+
+def reporting_totals(states: Iterable[Timeliness]) -> ReportingTotals:
+    """The totals of the expected units' states (one state per expected unit)."""
+    counts = dict.fromkeys(Timeliness, 0)
+    for state in states:
+        counts[state] += 1
+    on_time, late = counts[Timeliness.ON_TIME], counts[Timeliness.LATE]
+    return ReportingTotals(
+        expected=sum(counts.values()),
+        received=on_time + late,
+        on_time=on_time,
+        late=late,
+        overdue=counts[Timeliness.OVERDUE],
+        not_due=counts[Timeliness.NOT_DUE],
+    )

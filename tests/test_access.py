@@ -176,12 +176,24 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
             ("reports.reopen", "mo-lai"),
         ]
     },
+    # Leaders read the list of units that owe a report; only organisers send reminders.
     "reports.drive": (
         "GET",
         {
-            "x": (lambda w: f"/bao-cao/dot/{w['drive_x']}", REVIEW_X),
-            "y": (lambda w: f"/bao-cao/dot/{w['drive_y']}", REVIEW_Y),
-            "missing": (lambda w: "/bao-cao/dot/999999", MISSING_REVIEW),
+            "x": (lambda w: f"/bao-cao/dot/{w['drive_x']}", SEE_X),
+            "y": (lambda w: f"/bao-cao/dot/{w['drive_y']}", SEE_Y),
+            "missing": (
+                lambda w: "/bao-cao/dot/999999",
+                by_role(anonymous=L, rep_a=F, rep_b=F, others=N),
+            ),
+        },
+    ),
+    "reports.remind": (
+        "POST",
+        {
+            "x": (lambda w: f"/bao-cao/dot/{w['drive_x']}/nhac", REVIEW_X),
+            "y": (lambda w: f"/bao-cao/dot/{w['drive_y']}/nhac", REVIEW_Y),
+            "missing": (lambda w: "/bao-cao/dot/999999/nhac", MISSING_REVIEW),
         },
     ),
     "admin.accounts": ("GET", {"": (lambda w: "/quan-tri/tai-khoan", ADMIN_ONLY)}),
@@ -353,6 +365,14 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
     "api.create_drive": (
         "POST",
         {"x": (lambda w: f"/api/v1/plans/{w['plan_x']}/drives", API_BAD_BODY)},
+    ),
+    "api.drive_reporting": (
+        "GET",
+        {
+            "x": (lambda w: f"/api/v1/drives/{w['drive_x']}/reporting", API_REPORT_X),
+            "y": (lambda w: f"/api/v1/drives/{w['drive_y']}/reporting", API_REPORT_Y),
+            "missing": (lambda w: "/api/v1/drives/999999/reporting", API_MISSING),
+        },
     ),
     "api.list_results": (
         "GET",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
-from campaign.formatting import vietnam_time
+from campaign.formatting import vietnam_time, vietnam_today
 from campaign.models import ApiToken, AuditEntry, OrgUnit, Plan, Quota, Result
 from campaign.rates import display_units
 from campaign.services import plans, results, tokens
@@ -79,6 +79,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/plans/1/drives"),
     ("POST", "/api/v1/plans/1/drives"),
     ("GET", "/api/v1/drives/1/results"),
+    ("GET", "/api/v1/drives/1/reporting"),
     ("PUT", "/api/v1/drives/1/results/X"),
     ("POST", "/api/v1/drives/1/results/X/approve"),
     ("POST", "/api/v1/drives/1/results/X/return"),
@@ -309,11 +310,17 @@ def test_create_unit(client, world):
         "kind": "school",
         "parent_code": world.district.code,
         "valid_from": "2021-01-01",
+        "contact_email": "thpt1@example.vn",
     }
     response = client.post("/api/v1/units", json=body, headers=world.headers("organiser"))
     assert response.status_code == 201, response.get_json()
     created = response.get_json()
     assert created["id"] > 0 and created["valid_to"] is None
+    assert created["contact_email"] == "thpt1@example.vn"
+    listed = client.get("/api/v1/units", headers=world.headers("organiser")).get_json()
+    assert {u["code"]: u["contact_email"] for u in listed["items"]}["QX-THPT1"] == (
+        "thpt1@example.vn"
+    )
     assert created["parent_code"] == world.district.code and created["kind"] == "school"
 
 
@@ -335,6 +342,7 @@ def test_create_unit(client, world):
             422,
         ),
         ("organiser", {"parent_code": "D", "code": "DUP"}, 422),
+        ("organiser", {"parent_code": "D", "contact_email": "not an address"}, 422),
     ],
 )
 def test_create_unit_refusals(client, world, who, body, status):
@@ -516,8 +524,12 @@ def test_create_and_list_drives(client, world):
     response = client.post(url, json=body, headers=world.headers("organiser"))
     assert response.status_code == 201
     assert response.get_json()["id"] > world.drive.id
+    assert response.get_json()["report_due_on"] == "2021-09-14"  # the default: 3 days after
+    chosen = {**body, "name": "Đợt 3", "report_due_on": "2021-09-30"}
+    response = client.post(url, json=chosen, headers=world.headers("organiser"))
+    assert response.get_json()["report_due_on"] == "2021-09-30"
     listed = client.get(url, headers=world.headers("leader")).get_json()
-    assert [d["name"] for d in listed["items"]] == ["Đợt 1", "Đợt 2"]
+    assert [d["name"] for d in listed["items"]] == ["Đợt 1", "Đợt 2", "Đợt 3"]
     assert client.get(url, headers=world.headers("stranger")).status_code == 403
 
 
@@ -528,6 +540,8 @@ def test_create_and_list_drives(client, world):
         ("stranger", {}, 403),
         ("organiser", {"ends_on": "2021-09-01"}, 422),
         ("organiser", {"name": ""}, 422),
+        ("organiser", {"report_due_on": "2021-09-10"}, 422),
+        ("organiser", {"report_due_on": "10/09/2021"}, 422),
         ("organiser", {"starts_on": None}, 422),
     ],
 )
@@ -948,3 +962,57 @@ def test_patch_sets_the_targets_and_refuses_them_out_of_range(client, world):
     assert client.patch(url, json={}, headers=organiser).status_code == 422
     db.session.rollback()
     assert db.session.get(Plan, world.plan.id).targets == (70, None, None)
+
+
+# --- reporting on time -------------------------------------------------------------
+
+
+def test_a_drive_s_reporting_rate_and_timeliness(client, world, monkeypatch):
+    binh, chinh, dinh = world.communes  # Định has no quota
+    monkeypatch.setattr(results, "utcnow", lambda: datetime(2021, 6, 13, 2, 0))
+    f.result(world.drive, binh, 5)
+    monkeypatch.setattr(results, "utcnow", lambda: datetime(2021, 6, 20, 2, 0))
+    f.result(world.drive, chinh, 5, state="approved")
+    f.result(world.drive, dinh, 5, state="draft")  # no quota and nothing sent: not expected
+    f.commit()
+    url = f"/api/v1/drives/{world.drive.id}/reporting"
+
+    body = client.get(url, headers=world.headers("leader")).get_json()
+
+    assert body == {
+        "expected": 2,
+        "received": 2,
+        "on_time": 1,
+        "late": 1,
+        "overdue": 0,
+        "units": [
+            {
+                "code": binh.code,
+                "name": "Quảng Bình",
+                "state": "on_time",
+                "submitted_at": "2021-06-13T02:00:00+00:00",
+                "days_late": None,
+            },
+            {
+                "code": chinh.code,
+                "name": "Quảng Chính",
+                "state": "late",
+                "submitted_at": "2021-06-20T02:00:00+00:00",
+                "days_late": 6,
+            },
+        ],
+    }
+    # A reporter sees their own unit only; another district's organiser is refused.
+    own = client.get(url, headers=world.headers("reporter")).get_json()
+    assert [u["code"] for u in own["units"]] == [binh.code]
+    assert client.get(url, headers=world.headers("stranger")).status_code == 403
+
+
+def test_a_unit_that_owes_the_report_after_the_deadline_is_overdue(client, world):
+    url = f"/api/v1/drives/{world.drive.id}/reporting"
+    body = client.get(url, headers=world.headers("organiser")).get_json()
+    days = (vietnam_today() - date(2021, 6, 14)).days
+    assert (body["expected"], body["received"], body["overdue"]) == (2, 0, 2)
+    assert {u["state"] for u in body["units"]} == {"overdue"}
+    assert {u["days_late"] for u in body["units"]} == {days}
+    assert {u["submitted_at"] for u in body["units"]} == {None}

@@ -306,6 +306,19 @@ def _results_into_a_drive_nobody_has(tmp: Path, hold: ExitStack) -> Refusal:
     return Refusal(["import-results", "999999", sheet], "999999")
 
 
+@refusal("send-reminders")
+def _reminders_of_a_drive_nobody_has(tmp: Path, hold: ExitStack) -> Refusal:
+    return Refusal(["send-reminders", "999999"], "999999")
+
+
+@refusal("send-reminders")
+def _reminders_with_no_mail_server(tmp: Path, hold: ExitStack) -> Refusal:
+    district, (binh,) = f.district_with_communes(["Quảng Bình"])
+    binh.contact_email = "binh@example.vn"
+    drive = f.drive(f.plan(district))
+    return Refusal(["send-reminders", str(drive.id)], "MAIL_SERVER")
+
+
 @refusal("export-summary")
 def _the_summary_of_a_plan_nobody_has(tmp: Path, hold: ExitStack) -> Refusal:
     return Refusal(["export-summary", "99/KH-XX", "-o", str(tmp / "tong-hop.xlsx")], "99/KH-XX")

@@ -46,7 +46,7 @@ def rows(page: str) -> list[list[str]]:
 
 
 def tile(page: str, label: str) -> str:
-    match = re.search(rf"<dt>{re.escape(label)}</dt><dd>(.*?)</dd>", page)
+    match = re.search(rf"<dt>(?:<a [^>]*>)?{re.escape(label)}(?:</a>)?</dt><dd>(.*?)</dd>", page)
     assert match, label
     return match[1]
 
@@ -63,6 +63,9 @@ def test_dashboard_numbers_are_rates_numbers_on_the_demo_data(client, demo_plan)
     )
     assert tile(page, "Vượt chỉ tiêu") == str(t.over)
     assert tile(page, "Chưa báo cáo") == str(t.not_reported)
+    # The tile leads to the units to chase, of the latest drive that has begun.
+    chased = max(demo_plan.drives, key=lambda d: d.starts_on)
+    assert f'<dt><a href="/bao-cao/dot/{chased.id}#chua-bao-cao">Chưa báo cáo</a></dt>' in page
     shown = rows(page)
     assert len(shown) == len(summary.lines) == 34
     for row, line in zip(shown, summary.lines, strict=True):

@@ -351,6 +351,10 @@ FORMS: dict[str, Form] = {
         accepts=frozenset({"empty"}),
     ),
     "reports.reopen": Form(_result_url("mo-lai"), "organiser", ReasonForm, valid=_version),
+    # No field but the CSRF token; no mail server in the tests, so nothing is sent either way.
+    "reports.remind": Form(
+        lambda w: f"/bao-cao/dot/{w['drive']}/nhac", "organiser", NO_FIELDS, accepts=ANYTHING
+    ),
     "reports.approve_many": Form(
         lambda w: "/bao-cao/duyet/nhieu",
         "organiser",

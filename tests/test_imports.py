@@ -198,6 +198,28 @@ def test_units_import_creates_a_tree_under_the_root(setup):
     assert (union.kind, union.parent.parent.name) == ("union", "Quảng Bình")
 
 
+def test_a_units_import_sets_contact_e_mails_and_refuses_one_that_is_not(setup):
+    district, communes, _plan, _drive = setup
+    communes[1].contact_email = "chinh@example.vn"
+    header = ["Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "E-mail"]
+    bad = imports.preview_units(
+        xlsx(header, [communes[0].code, communes[0].name, "Xã", "binh@@example"]), district
+    )
+    assert [p.row for p in bad.problems] == [2]
+    assert "Địa chỉ e-mail không hợp lệ" in bad.problems[0].message
+    good = imports.preview_units(
+        xlsx(header, [communes[0].code, communes[0].name, "Xã", "binh@example.vn"]), district
+    )
+    assert good.ok and imports.apply(good) == 1
+    assert communes[0].contact_email == "binh@example.vn"
+    # A file without the column keeps the e-mail a unit has.
+    kept = imports.preview_units(
+        xlsx(header[:3], [communes[1].code, "Xã Quảng Chính", "Xã"]), district
+    )
+    assert kept.ok and imports.apply(kept) == 1
+    assert (communes[1].name, communes[1].contact_email) == ("Xã Quảng Chính", "chinh@example.vn")
+
+
 def test_a_units_import_that_moves_a_unit_keeps_the_move_dated_today(setup):
     district, communes, _plan, _drive = setup
     union = f.unit("CĐCS Trạm Y tế", "union", communes[0])

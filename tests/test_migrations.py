@@ -154,3 +154,49 @@ def test_existing_plans_are_compared_with_their_issuers_plan_of_the_year_before(
         compared = dict(connection.execute(text("SELECT id, compare_with_id FROM plan")).all())
     # 2025 with the later 2024 plan; 2026 with the active 2025 plan, not the later draft.
     assert compared == {1: None, 2: 6, 3: 6, 4: 2, 5: None, 6: None}
+
+
+BEFORE_DEADLINES = "c3f18e0b7d42"
+
+
+def test_existing_drives_get_the_default_deadline_and_a_stored_e_mail_stops_the_downgrade(app):
+    downgrade(revision=BEFORE_DEADLINES)
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO org_unit (code, name, kind) VALUES ('QX', 'Quảng Xương', 'district')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO plan (issuer_id, number, issued_on, title, year, counting_rule,"
+                " status)"
+                " VALUES (1, '1/KH-BCĐ', '2021-01-04', 'HMTN', 2021, 'bag', 'active')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO drive (plan_id, name, starts_on, ends_on, site)"
+                " VALUES (1, 'Đợt 1', '2021-06-11', '2021-06-30', '')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO result (drive_id, unit_id, registered, deferred, bags_250,"
+                " bags_350, bags_450, state, version, created_at, updated_at)"
+                " VALUES (1, 1, 5, 0, 5, 0, 0, 'submitted', 1, '2021-06-30', '2021-06-30')"
+            )
+        )
+    upgrade()
+    with db.engine.begin() as connection:
+        due = connection.scalar(text("SELECT report_due_on FROM drive"))
+        assert str(due) == "2021-07-03"
+        # Nothing rebuilt the drive table: its results are all there.
+        assert connection.scalar(text("SELECT count(*) FROM result")) == 1
+        connection.execute(text("UPDATE org_unit SET contact_email = 'qx@example.vn'"))
+
+    with pytest.raises(SystemExit):
+        downgrade(revision=BEFORE_DEADLINES)
+    with db.engine.begin() as connection:
+        assert connection.scalar(text("SELECT contact_email FROM org_unit")) == "qx@example.vn"
+        connection.execute(text("UPDATE org_unit SET contact_email = NULL"))
+    downgrade(revision=BEFORE_DEADLINES)  # only default deadlines, no e-mail: nothing is lost
+    upgrade()

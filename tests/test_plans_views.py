@@ -169,7 +169,47 @@ def test_drives(client, setup):
     db.session.rollback()
     drive = db.session.scalar(select(Drive).where(Drive.plan_id == plan.id))
     assert (drive.starts_on, drive.ends_on) == (date(2021, 6, 11), date(2021, 6, 12))
+    # No deadline typed: three days after the drive's last day.
+    assert drive.report_due_on == date(2021, 6, 15)
     assert client.get(f"/ke-hoach/{plan.id}/dot/999999/sua").status_code == 404
+
+
+def test_a_drive_s_report_deadline_is_typed_dd_mm_yyyy_and_not_before_the_drive(client, setup):
+    plan, _, _ = setup
+    fields = {"name": "Đợt 1", "starts_on": "11/06/2021", "ends_on": "12/06/2021"}
+    url = f"/ke-hoach/{plan.id}/dot/moi"
+
+    early = client.post(url, data={**fields, "report_due_on": "10/06/2021"})
+    typo = client.post(url, data={**fields, "report_due_on": "31/02/2021"})
+    good = client.post(url, data={**fields, "report_due_on": "01/07/2021"})
+
+    assert "Hạn báo cáo không được trước ngày kết thúc đợt hiến máu." in early.get_data(True)
+    assert "Ngày không hợp lệ; ghi theo dạng dd/mm/yyyy." in typo.get_data(as_text=True)
+    assert good.status_code == 302
+    db.session.rollback()
+    drives = db.session.scalars(select(Drive).where(Drive.plan_id == plan.id)).all()
+    assert [d.report_due_on for d in drives] == [date(2021, 7, 1)]
+    edit = client.get(f"/ke-hoach/{plan.id}/dot/{drives[0].id}/sua").get_data(as_text=True)
+    assert 'value="01/07/2021"' in edit
+    # Moved past a deadline the organiser set: refused by the deadline's field.
+    moved = {**fields, "starts_on": "01/07/2021", "ends_on": "02/07/2021"}
+    late = client.post(
+        f"/ke-hoach/{plan.id}/dot/{drives[0].id}/sua", data={**moved, "report_due_on": "01/07/2021"}
+    )
+    assert "Hạn báo cáo không được trước ngày kết thúc đợt hiến máu." in late.get_data(True)
+
+
+def test_a_default_deadline_moves_with_the_drive(client, setup):
+    plan, _, _ = setup
+    drive = f.drive(plan)  # 11/06/2021, due 14/06/2021 by default
+    f.commit()
+    moved = {"name": drive.name, "starts_on": "01/10/2022", "ends_on": "02/10/2022"}
+    response = client.post(
+        f"/ke-hoach/{plan.id}/dot/{drive.id}/sua", data={**moved, "report_due_on": "14/06/2021"}
+    )
+    assert response.status_code == 302
+    db.session.rollback()
+    assert db.session.get(Drive, drive.id).report_due_on == date(2022, 10, 5)
 
 
 def test_a_plan_made_by_mistake_is_deleted_and_one_in_use_is_kept(client, auth, setup):

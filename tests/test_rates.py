@@ -17,18 +17,22 @@ from campaign.rates import (
     Tally,
     Target,
     Targets,
+    Timeliness,
     UnitNode,
     blood_units,
     completion_rate,
+    default_report_due,
     display_percent,
     display_share,
     display_units,
     over_amount,
     over_rate,
     progress,
+    reporting_totals,
     result_tally,
     status,
     summarize,
+    timeliness,
     totals,
 )
 
@@ -599,3 +603,44 @@ def test_progress_of_one_unit_is_its_subtree_and_stops_at_the_current_month():
     assert [p.cumulative for p in points] == [0, 0, 10, 10, 10, 14, 14]
     assert points[6].pace == F(700, 12)
     assert progress(NESTED, NESTED_QUOTAS, monthly, BAG, 100, months=0) == []
+
+
+# --- reports on time ----------------------------------------------------------------
+
+
+DUE = date(2021, 6, 15)
+
+
+@pytest.mark.parametrize(
+    ("submitted_on", "today", "state", "days_late"),
+    [
+        (date(2021, 6, 12), date(2021, 6, 30), Timeliness.ON_TIME, None),
+        (DUE, date(2021, 6, 30), Timeliness.ON_TIME, None),  # the deadline day is on time
+        (date(2021, 6, 16), date(2021, 6, 30), Timeliness.LATE, 1),
+        (date(2021, 7, 1), date(2021, 7, 2), Timeliness.LATE, 16),
+        (None, date(2021, 6, 16), Timeliness.OVERDUE, 1),
+        (None, date(2021, 6, 25), Timeliness.OVERDUE, 10),
+        (None, DUE, Timeliness.NOT_DUE, None),
+        (None, date(2021, 6, 1), Timeliness.NOT_DUE, None),
+    ],
+)
+def test_a_report_is_on_time_late_overdue_or_not_due(submitted_on, today, state, days_late):
+    assert timeliness(DUE, submitted_on, today) == (state, days_late)
+
+
+def test_the_default_deadline_is_three_days_after_the_drive_and_never_overflows():
+    assert default_report_due(date(2021, 6, 12)) == date(2021, 6, 15)
+    assert default_report_due(date(2021, 12, 30)) == date(2022, 1, 2)
+    assert default_report_due(date(9999, 12, 30)) == date(9999, 12, 31)
+
+
+def test_reporting_totals_count_each_expected_unit_once():
+    states = [Timeliness.ON_TIME] * 3 + [Timeliness.LATE] + [Timeliness.OVERDUE] * 2
+    made = reporting_totals([*states, Timeliness.NOT_DUE])
+
+    assert (made.expected, made.received, made.on_time, made.late, made.overdue) == (
+        7, 4, 3, 1, 2
+    )  # fmt: skip
+    assert made.rate == F(4, 7)
+    assert made.on_time_rate == F(3, 7)
+    assert reporting_totals([]).rate is None

@@ -64,6 +64,19 @@ def test_create_unit(client, district):
     )
 
 
+def test_a_unit_s_contact_e_mail_is_kept_trimmed_and_shown_on_its_form(client, district):
+    parent, (binh, *_) = district
+    data = {"code": binh.code, "name": binh.name, "kind": "commune", "parent_id": parent.id}
+    response = client.post(
+        f"/don-vi/{binh.id}/sua", data={**data, "contact_email": " cd.quangbinh@gmail.com "}
+    )
+    assert response.status_code == 302
+    db.session.rollback()
+    assert db.session.get(OrgUnit, binh.id).contact_email == "cd.quangbinh@gmail.com"
+    form = client.get(f"/don-vi/{binh.id}/sua").get_data(as_text=True)
+    assert 'value="cd.quangbinh@gmail.com"' in form
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -77,6 +90,8 @@ def test_create_unit(client, district):
         ({"valid_from": "32/13/2025"}, "Ngày không hợp lệ"),
         ({"kind": "castle"}, "Lựa chọn không hợp lệ."),
         ({"parent_id": "999999"}, "Lựa chọn không hợp lệ."),
+        ({"contact_email": "congdoan.quangbinh@"}, "Địa chỉ e-mail không hợp lệ"),
+        ({"contact_email": "hai @example.vn"}, "Địa chỉ e-mail không hợp lệ"),
     ],
 )
 def test_unit_form_rules_show_the_message_and_keep_what_was_typed(

@@ -23,7 +23,7 @@ from campaign.formatting import vietnam_today
 from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, PlanStatus, Quota, Result, User
 from campaign.numbers import parse_id
 from campaign.rates import Targets, display_units
-from campaign.services import exports, plans, results, summary, tokens, units
+from campaign.services import exports, plans, reporting, results, summary, tokens, units
 from campaign.services.errors import Forbidden, NotFound, ServiceError
 from campaign.services.scope import Scope
 from campaign.spreadsheets import XLSX_MIMETYPE as XLSX
@@ -409,6 +409,32 @@ def return_result(
         result, data["reason"], user=user(), expected_version=expected_version(if_match)
     )
     return result, 200, {"ETag": f'"{result.version}"'}
+
+
+@bp.get("/drives/<int:drive_id>/reporting")
+@bp.response(200, s.ReportingSchema)
+def drive_reporting(drive_id: int) -> dict[str, Any]:
+    """Reporting rate and timeliness of the drive's reports from the caller's units."""
+    drive = visible_drive(drive_id)
+    made = reporting.drive_reporting(drive, scope().unit_ids(), vietnam_today())
+    t = made.totals
+    return {
+        "expected": t.expected,
+        "received": t.received,
+        "on_time": t.on_time,
+        "late": t.late,
+        "overdue": t.overdue,
+        "units": [
+            {
+                "code": row.unit.code,
+                "name": row.unit.name,
+                "state": row.timeliness.state.value,
+                "submitted_at": row.submitted_at,
+                "days_late": row.timeliness.days_late,
+            }
+            for row in made.units
+        ],
+    }
 
 
 def reviewed_result(drive_id: int, unit_code: str) -> Result:

@@ -13,7 +13,7 @@ from marshmallow import fields, validate
 
 from campaign.models import PlanStatus, ResultState, UnitKind
 from campaign.numbers import MAX_COUNT, MAX_ID
-from campaign.rates import CountingRule, Status, Target
+from campaign.rates import CountingRule, Status, Target, Timeliness
 
 
 class Text(fields.String):
@@ -110,6 +110,12 @@ class UnitIn(ma.Schema):
     official_code = Text(load_default=None, allow_none=True, validate=validate.Length(max=16))
     valid_from = fields.Date(load_default=None, allow_none=True)
     valid_to = fields.Date(load_default=None, allow_none=True)
+    contact_email = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"description": "Where reminders to report go; null: none"},
+    )
 
 
 class UnitSchema(UnitIn):
@@ -258,6 +264,14 @@ class DriveSchema(ma.Schema):
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
     site = Text(load_default="", validate=validate.Length(max=300))
+    report_due_on = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Last day a report is on time (Vietnam date); "
+            "empty: the drive's last day + 3 days"
+        },
+    )
 
 
 # --- results -------------------------------------------------------------------
@@ -304,6 +318,44 @@ class ReviewIfMatchArgs(ma.Schema):
 
 class ReturnSchema(ma.Schema):
     reason = Text(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class UnitReportingSchema(ma.Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf([t.value for t in Timeliness]),
+        metadata={
+            "description": "on_time, late, overdue (not submitted after the deadline), "
+            "not_due (not submitted, deadline not passed)"
+        },
+    )
+    submitted_at = UtcDateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Latest submission of the report that counts; null: none"},
+    )
+    days_late = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Days after the deadline (of the submission when late, of "
+            "today when overdue); null when on time or not due"
+        },
+    )
+
+
+class ReportingSchema(ma.Schema):
+    """Reports a drive expects from the caller's units: the quota holders (else the units
+    directly below the issuer) and the units that reported anyway; days in Vietnam time."""
+
+    expected = fields.Integer(required=True)
+    received = fields.Integer(required=True)
+    on_time = fields.Integer(required=True)
+    late = fields.Integer(required=True)
+    overdue = fields.Integer(required=True)
+    units = fields.List(fields.Nested(UnitReportingSchema), required=True)
 
 
 # --- summary -------------------------------------------------------------------

@@ -24,7 +24,14 @@ from campaign.extensions import db
 from campaign.formatting import vietnam_today
 from campaign.i18n import LANGUAGES
 from campaign.models import OrgUnit, Plan
-from campaign.services.dashboard import Filters, dashboard, progress_of, unit_page
+from campaign.services.dashboard import (
+    Filters,
+    dashboard,
+    drive_to_chase,
+    drives_reporting,
+    progress_of,
+    unit_page,
+)
 from campaign.services.summary import comparison, read_plan_and_months
 
 bp = Blueprint("main", __name__)
@@ -50,12 +57,15 @@ def plan(plan_id: int) -> str:
     plan = db.session.get(Plan, plan_id) or abort(404)
     require(current_scope().can_see_plan(plan))
     filters = Filters.from_args(request.args, plan.targets)
+    today = vietnam_today()
     return render_template(
         "main/plan.html",
         plan=plan,
-        board=dashboard(plan, filters, vietnam_today()),
+        board=dashboard(plan, filters, today),
         filters=filters,
         can_manage=current_scope().can_manage_plan(plan),
+        reporting=drives_reporting(plan, current_scope().unit_ids(), today),
+        chase=drive_to_chase(plan.drives, today),
     )
 
 

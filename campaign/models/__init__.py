@@ -3,6 +3,7 @@
 from campaign.models.audit import AuditEntry
 from campaign.models.imports import ImportKind, PendingImport
 from campaign.models.plans import TARGET_COLUMNS, Drive, Plan, PlanDocument, PlanStatus, Quota
+from campaign.models.reminders import ReminderSent
 from campaign.models.results import COUNTED_STATES, Result, ResultState
 from campaign.models.tokens import ApiToken
 from campaign.models.units import OrgUnit, UnitKind, UnitMove
@@ -24,6 +25,7 @@ __all__ = [
     "PendingImport",
     "PlanStatus",
     "Quota",
+    "ReminderSent",
     "Result",
     "ResultState",
     "Role",

@@ -147,6 +147,10 @@ class Drive(Model):
     ends_on: Mapped[date]
     #: Where donors go, e.g. "Trung tâm Hội nghị huyện".
     site: Mapped[str] = mapped_column(String(300), default="")
+    #: The last day (Vietnam date) a unit's report is on time; by default three days
+    #: after the drive's last day (:func:`campaign.rates.default_report_due`). Never before
+    #: its last day (services.plans; no CHECK: SQLite cannot add one in place).
+    report_due_on: Mapped[date]
 
     plan: Mapped[Plan] = relationship(back_populates="drives")
 

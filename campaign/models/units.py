@@ -63,6 +63,8 @@ class OrgUnit(Model):
     #: Person to call about the unit's reports, and their phone.
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
+    #: Where reminders to report go (services.reminders); checked as an address.
+    contact_email: Mapped[str | None] = mapped_column(String(254))
 
     parent: Mapped[OrgUnit | None] = relationship(
         remote_side=[id], foreign_keys=[parent_id], back_populates="children"

@@ -58,6 +58,13 @@ class DriveForm(FlaskForm):
     starts_on = date_field(_l("Từ ngày"))
     ends_on = date_field(_l("Đến ngày"))
     site = StringField(_l("Địa điểm"), validators=[Optional(), Length(max=300)])
+    report_due_on = date_field(
+        _l("Hạn báo cáo"),
+        required=False,
+        description=_l(
+            "Để trống: 3 ngày sau ngày kết thúc đợt. Báo cáo gửi sau hạn này là báo cáo trễ."
+        ),
+    )
 
 
 class PublicForm(FlaskForm):

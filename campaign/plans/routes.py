@@ -278,6 +278,7 @@ def _drive_form(plan: Plan, drive: Drive | None) -> str | Response:
             "starts_on": form.starts_on.data,
             "ends_on": form.ends_on.data,
             "site": (form.site.data or "").strip(),
+            "report_due_on": form.report_due_on.data,
             "user": current_user,
         }
         try:

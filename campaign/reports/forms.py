@@ -50,6 +50,10 @@ class VersionForm(FlaskForm):
     version = HiddenField()
 
 
+class RemindForm(FlaskForm):
+    """Sends the drive's reminders: a button, and its CSRF token."""
+
+
 class ReasonForm(VersionForm):
     reason = TextAreaField(
         _l("Lý do"),

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from campaign.auth.access import MANAGERS, current_scope, require, roles_required
+from campaign.auth.access import MANAGERS, TREE_READERS, current_scope, require, roles_required
 from campaign.extensions import db
+from campaign.formatting import vietnam_today
 from campaign.formfields import show_error
+from campaign.mail import MailSettings
 from campaign.models import Drive, OrgUnit, Plan, Result
 from campaign.numbers import parse_id
 from campaign.rates import Bags
-from campaign.reports.forms import ReasonForm, ResultForm, VersionForm, version_of
-from campaign.services import results
+from campaign.reports.forms import (
+    ReasonForm,
+    RemindForm,
+    ResultForm,
+    VersionForm,
+    version_of,
+)
+from campaign.reports.links import report_link, reporter_home
+from campaign.services import reminders, reporting, results
 from campaign.services.dashboard import report_outlook
 from campaign.services.errors import Conflict, ServiceError
-from campaign.text import sort_key
 
 bp = Blueprint("reports", __name__, url_prefix="/bao-cao")
 
@@ -279,19 +296,67 @@ def reopen(result_id: int) -> Response:
     return redirect(url_for(".review", result_id=result_id))
 
 
-@bp.get("/dot/<int:drive_id>")
-@roles_required(*MANAGERS)
-def drive(drive_id: int) -> str:
-    """A drive's reports in the user's scope, and the units still to chase."""
+def _followed(drive_id: int) -> Drive:
+    """A drive whose reports the user follows: organisers and leaders of its plan."""
     drive = db.session.get(Drive, drive_id) or abort(404)
+    require(current_scope().can_see_plan(drive.plan))
+    return drive
+
+
+@bp.get("/dot/<int:drive_id>")
+@roles_required(*TREE_READERS)
+def drive(drive_id: int) -> str:
+    """A drive's reports in the user's scope, on time or not, and the units still to chase
+    with their contacts and a message to send them; leaders read, organisers remind."""
+    drive = _followed(drive_id)
     scope = current_scope()
-    require(scope.can_manage_plan(drive.plan))
-    within = scope.unit_ids()
+    made = reporting.drive_reporting(drive, scope.unit_ids(), vietnam_today())
+    messages = {
+        row.unit.id: reminders.short_message(drive, report_link(drive, row.unit), row.unit)
+        for row in made.owing
+    }
     return render_template(
         "reports/drive.html",
         drive=drive,
-        reported=sorted(results.of_drive(drive, within), key=lambda r: sort_key(r.unit.name)),
-        missing=sorted(
-            results.not_reported(drive, within), key=lambda pair: sort_key(pair[0].name)
-        ),
+        reporting=made,
+        received=[row for row in made.units if not row.owing],
+        messages=messages,
+        message_to_all=reminders.short_message(drive, reporter_home()),
+        can_remind=scope.can_manage_plan(drive.plan),
+        can_review=scope.user.role in MANAGERS,
+        mail_ready=MailSettings.from_config(current_app.config) is not None,
+        form=RemindForm(),
     )
+
+
+@bp.post("/dot/<int:drive_id>/nhac")
+@roles_required(*MANAGERS)
+def remind(drive_id: int) -> Response:
+    """E-mails the units of the user's scope that owe the drive's report."""
+    drive = _followed(drive_id)
+    scope = current_scope()
+    require(scope.can_manage_plan(drive.plan))
+    if not RemindForm().validate_on_submit():
+        abort(400)
+    try:
+        done = reminders.send_reminders(
+            drive,
+            within=scope.unit_ids(),
+            today=vietnam_today(),
+            link=report_link,
+            mail=MailSettings.from_config(current_app.config),
+            user=_user(),
+        )
+    except ServiceError as error:
+        flash(error.message, "error")
+    else:
+        if done.sent:
+            names = ", ".join(r.unit.name for r in done.sent)
+            flash(_("Đã gửi %(n)d e-mail nhắc: %(names)s.", n=len(done.sent), names=names), "info")
+        elif not done.refused:
+            flash(_("Không có e-mail nhắc nào cần gửi hôm nay."), "info")
+        for reminder, why in done.refused:
+            flash(
+                _("Không gửi được cho %(unit)s: %(why)s", unit=reminder.unit.name, why=why), "error"
+            )
+    return redirect(url_for(".drive", drive_id=drive.id))

@@ -12,7 +12,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
 from campaign.charts import LineChart, line_chart
@@ -38,6 +38,7 @@ from campaign.rates import (
     completion_rate,
     totals,
 )
+from campaign.services.reporting import DriveReporting, drive_reporting
 from campaign.services.summary import (
     Monthly,
     comparison,
@@ -305,3 +306,18 @@ def report_outlook(drive: Drive, unit_id: int, result: Result | None) -> Outlook
         return Outlook(summary.rule, None, Fraction(0))
     own = blood_units(result.bags, summary.rule) if result and result.state in COUNTED_STATES else 0
     return Outlook(summary.rule, line.quota if line.is_holder else None, line.collected - own)
+
+
+def drives_reporting(plan: Plan, within: Select[tuple[int]], today: date) -> list[DriveReporting]:
+    """Each drive of the plan: the reports expected from the units ``within``, received,
+    on time, late and overdue."""
+    return [drive_reporting(drive, within, today) for drive in plan.drives]
+
+
+def drive_to_chase(drives: Sequence[Drive], today: date) -> Drive | None:
+    """The drive whose missing reports matter now: the latest one that has begun, else
+    the first to come."""
+    begun = [d for d in drives if d.starts_on <= today]
+    if begun:
+        return max(begun, key=lambda d: (d.starts_on, d.id))
+    return min(drives, key=lambda d: (d.starts_on, d.id), default=None)

@@ -92,6 +92,7 @@ UNIT_COLUMNS = (
     Column("parent", ("Mã đơn vị cấp trên", "Đơn vị cấp trên", "Cấp trên", "Trực thuộc")),
     Column("contact_name", ("Người liên hệ", "Người phụ trách")),
     Column("contact_phone", ("Điện thoại", "Số điện thoại", "SĐT")),
+    Column("contact_email", ("E-mail", "Email", "Thư điện tử")),
     Column("official_code", ("Mã đơn vị hành chính", "Mã ĐVHC", "Mã hành chính")),
 )
 QUOTA_COLUMNS = (
@@ -620,6 +621,8 @@ def preview_units(
     official_codes: dict[str, int] = {}
     #: Without the column, a unit keeps its official code; with it, an empty cell clears it.
     has_official = "official_code" in table.columns
+    #: The same for the contact e-mail.
+    has_email = "contact_email" in table.columns
     created: dict[str, OrgUnit] = {}
     scopes: dict[int, Scope] = {}
     for row, values in progress(table.rows):
@@ -654,12 +657,21 @@ def preview_units(
             official, row, current, official_codes, preview
         ):
             continue
+        email = _text(values.get("contact_email")) if has_email else None
+        if not has_email and current is not None:
+            email = current.contact_email
+        try:
+            email = units.check_email(email)
+        except ServiceError as error:
+            preview.problem(row, error.message)
+            continue
         spec = {
             "code": code,
             "name": name,
             "kind": kind,
             "contact_name": _text(values.get("contact_name")),
             "contact_phone": _text(values.get("contact_phone")),
+            "contact_email": email,
             "official_code": official,
         }
         if current is not None and visible is not None and not visible(current):
@@ -807,7 +819,7 @@ def _unit_update(
 ) -> None:
     if not _allowed(unit, allowed, row, preview):
         return
-    fields = ("name", "kind", "contact_name", "contact_phone", "official_code")
+    fields = ("name", "kind", "contact_name", "contact_phone", "contact_email", "official_code")
     current = {name: getattr(unit, name) for name in fields} | {"code": unit.code}
     wanted = {name: spec[name] for name in fields} | {"code": unit.code}
     same_parent = unit.parent is not None and unit.parent.code.casefold() == parent_code.casefold()
@@ -832,6 +844,7 @@ def _unit_update(
             parent=parent,
             contact_name=spec["contact_name"],
             contact_phone=spec["contact_phone"],
+            contact_email=spec["contact_email"],
             official_code=spec["official_code"],
             valid_from=unit.valid_from,
             valid_to=unit.valid_to,

@@ -285,6 +285,7 @@ def _give_code(
             valid_to=unit.valid_to,
             contact_name=unit.contact_name,
             contact_phone=unit.contact_phone,
+            contact_email=unit.contact_email,
             official_code=official_code,
             user=user,
         )

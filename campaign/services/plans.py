@@ -28,7 +28,14 @@ from campaign.models import (
     User,
 )
 from campaign.numbers import MAX_COUNT, parse_id, too_large
-from campaign.rates import NO_TARGETS, CountingRule, Targets, UnitNode, summarize
+from campaign.rates import (
+    NO_TARGETS,
+    CountingRule,
+    Targets,
+    UnitNode,
+    default_report_due,
+    summarize,
+)
 from campaign.services import audit, public
 from campaign.services.errors import NotFound, ServiceError
 from campaign.services.scope import subtree_ids
@@ -310,21 +317,38 @@ def add_drive(
     starts_on: date,
     ends_on: date,
     site: str = "",
+    report_due_on: date | None = None,
     user: User | None = None,
 ) -> Drive:
+    """A new drive of ``plan``; with no deadline, the default one (its last day + 3 days)."""
     check_open(plan)
-    _check_drive(name, starts_on, ends_on)
-    drive = Drive(plan=plan, name=name.strip(), starts_on=starts_on, ends_on=ends_on, site=site)
+    due = _check_drive(name, starts_on, ends_on, report_due_on)
+    drive = Drive(
+        plan=plan,
+        name=name.strip(),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        site=site,
+        report_due_on=due,
+    )
     db.session.add(drive)
     audit.record("drive.create", drive, user=user)
     return drive
 
 
-def _check_drive(name: str, starts_on: date, ends_on: date) -> None:
+def _check_drive(name: str, starts_on: date, ends_on: date, report_due_on: date | None) -> date:
+    """Refuses a drive that cannot be; answers its report deadline."""
     if not name.strip():
         raise ServiceError(_("Ghi tên đợt hiến máu."), field="name")
     if ends_on < starts_on:
         raise ServiceError(_("Ngày kết thúc đợt hiến máu phải sau ngày bắt đầu."), field="ends_on")
+    if report_due_on is None:
+        return default_report_due(ends_on)
+    if report_due_on < ends_on:
+        raise ServiceError(
+            _("Hạn báo cáo không được trước ngày kết thúc đợt hiến máu."), field="report_due_on"
+        )
+    return report_due_on
 
 
 @atomic
@@ -335,12 +359,19 @@ def update_drive(
     starts_on: date,
     ends_on: date,
     site: str = "",
+    report_due_on: date | None = None,
     user: User | None = None,
 ) -> Drive:
+    """Changes a drive; an empty deadline becomes the default one for its new dates, and so
+    does a default deadline left as it was (moving a drive moves it); one the organiser set
+    stays."""
     check_open(drive.plan)
-    _check_drive(name, starts_on, ends_on)
+    if report_due_on == drive.report_due_on == default_report_due(drive.ends_on):
+        report_due_on = None
+    due = _check_drive(name, starts_on, ends_on, report_due_on)
     before = audit.snapshot(drive)
     drive.name, drive.starts_on, drive.ends_on, drive.site = name.strip(), starts_on, ends_on, site
+    drive.report_due_on = due
     audit.record("drive.edit", drive, user=user, before=before)
     return drive
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select, text
 
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, ResultState
+from campaign.rates import default_report_due
 from campaign.services.errors import ServiceError
 
 FIRST = (
@@ -138,6 +139,7 @@ def generate(
                 drives.append({
                     "id": drive_ids(), "plan_id": plan["id"], "name": f"Đợt {n + 1} năm {year}",
                     "starts_on": start, "ends_on": start + timedelta(days=1),
+                    "report_due_on": default_report_due(start + timedelta(days=1)),
                     "site": "Trung tâm Hội nghị huyện", "district_id": district_id,
                 })  # fmt: skip
     _bulk(Plan, plans)

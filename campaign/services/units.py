@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -47,6 +48,7 @@ def create_unit(
     valid_to: date | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    contact_email: str | None = None,
     official_code: str | None = None,
     user: User | None = None,
     scope: Scope | None = None,
@@ -72,6 +74,7 @@ def create_unit(
         raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
     _check_code(code)
     official_code = check_official_code(official_code, valid_from, valid_to)
+    contact_email = check_email(contact_email)
     unit = OrgUnit(
         code=code,
         name=name,
@@ -82,11 +85,33 @@ def create_unit(
         valid_to=valid_to,
         contact_name=contact_name or None,
         contact_phone=contact_phone or None,
+        contact_email=contact_email,
     )
     db.session.add(unit)
     _flush_code(code)
     audit.record("unit.create", unit, user=user)
     return unit
+
+
+#: An address a mail server takes as it is: ASCII, one "@", a domain with a dot. Wider
+#: forms (quoted local parts, Unicode) would need SMTPUTF8, which many servers lack.
+EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+
+
+def check_email(email: str | None) -> str | None:
+    """A unit's contact e-mail as stored: trimmed, ``None`` when empty; refused unless it
+    reads as an address."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > 254 or not EMAIL.fullmatch(email):
+        raise ServiceError(
+            _("Địa chỉ e-mail không hợp lệ; ghi dạng ten@vidu.vn."), field="contact_email"
+        )
+    return email
 
 
 def _check_code(code: str, unit: OrgUnit | None = None) -> str:
@@ -238,6 +263,7 @@ def update_unit(
     valid_to: date | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    contact_email: str | None = None,
     official_code: str | None = None,
     moved_on: date | None = None,
     user: User | None = None,
@@ -253,6 +279,7 @@ def update_unit(
         raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
     code = _check_code(code, unit)
     official_code = check_official_code(official_code, valid_from, valid_to, unit)
+    contact_email = check_email(contact_email)
     before = audit.snapshot(unit)
     if unit.parent_id != (parent.id if parent else None):
         move_unit(unit, parent, moved_on or date.today())
@@ -260,6 +287,7 @@ def update_unit(
     unit.official_code = official_code
     unit.valid_from, unit.valid_to = valid_from, valid_to
     unit.contact_name, unit.contact_phone = contact_name or None, contact_phone or None
+    unit.contact_email = contact_email
     _flush_code(code)
     action = "unit.move" if before["parent_id"] != (parent.id if parent else None) else "unit.edit"
     audit.record(action, unit, user=user, before=before)

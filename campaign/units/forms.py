@@ -33,6 +33,11 @@ class UnitForm(FlaskForm):
     valid_to = date_field(_l("Hiệu lực đến ngày"), required=False)
     contact_name = StringField(_l("Người liên hệ"), validators=[Optional(), Length(max=200)])
     contact_phone = StringField(_l("Điện thoại"), validators=[Optional(), Length(max=40)])
+    contact_email = StringField(
+        _l("E-mail nhận nhắc báo cáo"),
+        validators=[Optional(), Length(max=254, message=_l("Tối đa 254 ký tự."))],
+        render_kw={"type": "email", "autocomplete": "off", "inputmode": "email"},
+    )
     #: Read only when the parent changes (the edit page).
     moved_on = date_field(_l("Chuyển sang cấp trên mới từ ngày"), required=False)
 

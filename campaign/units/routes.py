@@ -297,5 +297,6 @@ def _unit_fields(form: UnitForm) -> dict:
         "valid_to": form.valid_to.data,
         "contact_name": form.contact_name.data,
         "contact_phone": form.contact_phone.data,
+        "contact_email": form.contact_email.data,
         "official_code": form.official_code.data,
     }
