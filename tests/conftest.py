@@ -76,10 +76,12 @@ def shared_app(migrated: str) -> Flask:
 
 
 @pytest.fixture
-def app(shared_app: Flask) -> Iterator[Flask]:
+def app(request: pytest.FixtureRequest, shared_app: Flask) -> Iterator[Flask]:
     """The shared app as new: its settings as made, an empty login throttle, an empty
-    public page cache, and empty tables after the test."""
-    app = shared_app
+    public page cache, and empty tables after the test. A test marked ``own_app`` (one
+    that adds a route) gets an app of its own."""
+    own = request.node.get_closest_marker("own_app") is not None
+    app = make_app(request.getfixturevalue("migrated")) if own else shared_app
     config, wsgi_app = dict(app.config), app.wsgi_app  # a test may wrap it in ProxyFix
     with app.app_context():
         limiter.reset()

@@ -53,6 +53,7 @@ def test_refused_access_commits_nothing_until_the_request_ends(app):
     assert db.session.scalar(select(func.count()).select_from(OrgUnit)) == 0
 
 
+@pytest.mark.own_app
 def test_refused_page_keeps_only_the_refusal(app, client, auth):
     @app.post("/thu-tu-choi")
     def write_then_refuse() -> str:
