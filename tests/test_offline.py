@@ -9,6 +9,7 @@ Chromium, as Playwright drives it here): no ``route`` is needed to cut the conne
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -133,7 +134,7 @@ def test_a_report_sent_with_no_signal_waits_on_the_phone_then_arrives(
     page.context.set_offline(True)
     fill(page, (50, 5, 10, 30, 5))
     page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.get_by_role("status")).to_contain_text(WAITING)
+    expect(page.locator("#outbox")).to_contain_text(WAITING)
     tab.shot("waiting")
     assert stored(select(Result)) == []
     assert json.loads(kept(page)["waiting"])[0]["url"] == live + url
@@ -170,9 +171,9 @@ def test_the_form_opens_again_with_no_signal_and_sends_on_the_next_page_load(
     expect(page.get_by_role("heading", name="Báo cáo kết quả")).to_be_visible()
     fill(page, (20, 2, 18, 0, 0))
     page.get_by_role("button", name="Lưu nháp").click()
-    expect(page.get_by_role("status")).to_contain_text(WAITING)
+    expect(page.locator("#outbox")).to_contain_text(WAITING)
     page.reload()
-    expect(page.get_by_role("status")).to_contain_text(WAITING)
+    expect(page.locator("#outbox")).to_contain_text(WAITING)
     assert stored(select(Result)) == []
 
     assert tab.errors == []
@@ -200,11 +201,11 @@ def test_a_report_kept_past_the_session_is_sent_after_signing_in_again(
     page.context.set_offline(True)
     fill(page, (50, 5, 10, 30, 5))
     page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.get_by_role("status")).to_contain_text(WAITING)
+    expect(page.locator("#outbox")).to_contain_text(WAITING)
 
     page.context.clear_cookies()
     page.context.set_offline(False)
-    expect(page.get_by_role("status")).to_have_text(
+    expect(page.locator("#outbox")).to_have_text(
         "Báo cáo vẫn được giữ trên máy: hãy đăng nhập lại để gửi.", timeout=SENT_WITHIN
     )
     assert stored(select(Result)) == []
@@ -229,7 +230,7 @@ def test_a_report_changed_meanwhile_is_not_overwritten(
     page.context.set_offline(True)
     fill(page, (50, 5, 10, 30, 5))
     page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.get_by_role("status")).to_contain_text(WAITING)
+    expect(page.locator("#outbox")).to_contain_text(WAITING)
     # Meanwhile the organiser types the commune's figures in from the paper list.
     organiser = db.session.scalars(select(User).filter_by(username="bcd")).one()
     drive, unit = db.session.get(Drive, commune.drive), db.session.get(OrgUnit, commune.unit)
@@ -303,7 +304,7 @@ def waiting_report(tab: Watched, url: str) -> None:
     page.context.set_offline(True)
     fill(page, (50, 5, 10, 30, 5))
     page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.get_by_role("status")).to_contain_text(WAITING)
+    expect(page.locator("#outbox")).to_contain_text(WAITING)
     page.context.set_offline(False)
     kept_before = kept(page)
     assert kept_before["urls"] and kept_before["waiting"]
@@ -338,12 +339,27 @@ def test_signing_out_clears_what_was_kept(
     waiting_report(tab, url)
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Menu").click()  # a phone's top bar is folded
     with page.expect_navigation():
         page.get_by_role("button", name="Đăng xuất").click()
     expect(flash(page)).to_have_text("Bạn đã đăng xuất.")
     assert asked == ["Báo cáo đang chờ gửi sẽ bị xóa khỏi máy này. Vẫn đăng xuất?"]
     assert kept(page) == {"urls": [], "waiting": None}
     assert stored(select(Result)) == []
+
+
+def test_the_worker_keeps_every_static_file_the_form_asks_for(client, auth):
+    """Else the form opened with no signal misses a script or a style."""
+    from campaign.offline.routes import KEPT_FILES
+
+    unit = f.unit("Xã Quảng Bình", "commune")
+    user = f.user("reporter", [unit])
+    drive = f.drive(f.plan(unit.parent or unit))
+    f.commit()
+    auth.sign_in(user)
+    page = client.get(f"/bao-cao/don-vi/{unit.id}/dot/{drive.id}").get_data(as_text=True)
+    asked = set(re.findall(r'(?:src|href)="/static/([^"?]+)', page))
+    assert asked and asked <= set(KEPT_FILES)
 
 
 def test_signing_out_sends_clear_site_data(client, auth):
