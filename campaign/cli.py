@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import run_simple
 
-from campaign.database import writing
+from campaign.database import analyze, writing
 from campaign.extensions import db
 from campaign.formatting import vietnam_time, vietnam_today
 from campaign.mail import MailSettings
@@ -70,6 +70,9 @@ def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     _check_database()
     upgrade()
+    with writing():
+        analyze()  # statistics for the query planner, fresh after an upgrade or a big import
+        db.session.commit()
     click.echo(f"Cơ sở dữ liệu đã sẵn sàng: {db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -97,6 +100,7 @@ def serve_demo(host: str, port: int) -> None:
         if demo.database_is_empty():
             demo.load()
         accounts = demo.reset_demo_accounts()
+        analyze()
         db.session.commit()
     click.echo("\nTài khoản mẫu (mật khẩu mới được tạo ở mỗi lần chạy):")
     for username, role, password in accounts:

@@ -15,7 +15,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
+
+from campaign.extensions import db
 
 #: Requests with these methods never write, so they may read without the lock.
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -69,3 +71,13 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if is_writer() else "BEGIN")
+
+
+def analyze() -> None:
+    """Refreshes the query planner's statistics, as a bulk load or an upgrade needs.
+
+    Without them SQLite reads a plan's results through the index on their state (all the
+    counted results of every plan) rather than through its drives: 30 ms instead of 2 ms
+    for a district's dashboard in a province of 10.000 units. PostgreSQL's autovacuum
+    would catch up by itself, later."""
+    db.session.execute(text("ANALYZE"))

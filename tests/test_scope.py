@@ -76,3 +76,25 @@ def test_plan_page_outside_scope_is_refused_and_logged(client, auth, two_distric
     refused = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "access.refused"))
     assert refused.user_id == d["org_x"].id
     assert refused.after["path"] == f"/ke-hoach/{d['plan_y'].id}"
+
+
+def test_a_plans_reporting_reads_the_units_of_its_tree_the_user_sees(two_districts):
+    """The issuer's subtree when the user sees the issuer, else only the user's own units:
+    the same set as the scope's, read through a smaller query."""
+    w = two_districts
+    province_plan, plan_x = w["province_plan"], w["plan_x"]
+
+    def seen(who: str, plan) -> set[int]:
+        scope = Scope(w[who])
+        return set(db.session.scalars(scope.units_of_plan(plan)))
+
+    def scope_ids(who: str) -> set[int]:
+        return set(db.session.scalars(Scope(w[who]).unit_ids()))
+
+    x_tree = {w["x"].id, w["xa"].id}
+    assert seen("admin", plan_x) == x_tree
+    assert seen("org_x", plan_x) == x_tree == scope_ids("org_x")
+    assert seen("org_x", province_plan) == scope_ids("org_x")  # not the whole province
+    assert seen("rep_x1", plan_x) == {w["xa"].id}  # a reporter: own units only
+    assert Scope(w["leader_x"]).covers(w["xa"].id)
+    assert not Scope(w["leader_x"]).covers(w["y"].id)

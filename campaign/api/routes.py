@@ -416,7 +416,7 @@ def return_result(
 def drive_reporting(drive_id: int) -> dict[str, Any]:
     """Reporting rate and timeliness of the drive's reports from the caller's units."""
     drive = visible_drive(drive_id)
-    made = reporting.drive_reporting(drive, scope().unit_ids(), vietnam_today())
+    made = reporting.drive_reporting(drive, scope().units_of_plan(drive.plan), vietnam_today())
     t = made.totals
     return {
         "expected": t.expected,

@@ -64,7 +64,7 @@ def plan(plan_id: int) -> str:
         board=dashboard(plan, filters, today),
         filters=filters,
         can_manage=current_scope().can_manage_plan(plan),
-        reporting=drives_reporting(plan, current_scope().unit_ids(), today),
+        reporting=drives_reporting(plan, current_scope().units_of_plan(plan), today),
         chase=drive_to_chase(plan.drives, today),
     )
 

@@ -310,7 +310,7 @@ def drive(drive_id: int) -> str:
     with their contacts and a message to send them; leaders read, organisers remind."""
     drive = _followed(drive_id)
     scope = current_scope()
-    made = reporting.drive_reporting(drive, scope.unit_ids(), vietnam_today())
+    made = reporting.drive_reporting(drive, scope.units_of_plan(drive.plan), vietnam_today())
     messages = {
         row.unit.id: reminders.short_message(drive, report_link(drive, row.unit), row.unit)
         for row in made.owing
@@ -341,7 +341,7 @@ def remind(drive_id: int) -> Response:
     try:
         done = reminders.send_reminders(
             drive,
-            within=scope.unit_ids(),
+            within=scope.units_of_plan(drive.plan),
             today=vietnam_today(),
             link=report_link,
             mail=MailSettings.from_config(current_app.config),

@@ -78,6 +78,24 @@ class Scope:
             return self.root_ids
         return subtree_ids(self.root_ids)
 
+    def units_of_plan(self, plan: Plan) -> Select[tuple[int]]:
+        """The units of ``plan``'s tree the user may see: the issuer's subtree when the user
+        sees the issuer (a far smaller query than a province leader's whole scope), else
+        the scope's own units. What a drive's reporting counts, on every page and the API."""
+        if self.user.role != Role.REPORTER and self.covers(plan.issuer_id):
+            return tree_ids(OrgUnit, OrgUnit.id == plan.issuer_id, "plan_issuer_tree")
+        return self.unit_ids()
+
+    def covers(self, unit_id: int) -> bool:
+        """Whether the unit is in one of the user's subtrees, asked without reading them."""
+        if self.is_admin:
+            return True
+        chain = ancestor_ids(unit_id)
+        found = select(user_unit.c.unit_id).where(
+            user_unit.c.user_id == self.user.id, user_unit.c.unit_id.in_(chain)
+        )
+        return db.session.scalar(found.limit(1)) is not None
+
     @cached_property
     def _unit_id_set(self) -> frozenset[int] | None:
         if self.is_admin:

@@ -17,6 +17,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, text
 
+from campaign.database import analyze
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, ResultState
 from campaign.rates import default_report_due
@@ -153,6 +154,7 @@ def generate(
         built.results += len(batch)
         progress("results", len(batch))
     _advance_sequences()
+    analyze()  # a bulk load leaves the planner without statistics
     built.plans, built.quotas, built.drives = len(plans), len(quotas), len(drives)
     return built
 
