@@ -149,6 +149,8 @@ class Scope:
         return select(Plan).where(or_(Plan.issuer_id.in_(units), gives_quota))
 
     def can_see_plan(self, plan: Plan) -> bool:
+        if self.user.role != Role.REPORTER and self.covers(plan.issuer_id):
+            return True  # issued inside the scope: asked without reading the scope
         query = self.plans().where(Plan.id == plan.id).with_only_columns(Plan.id)
         return db.session.scalar(query) is not None
 
@@ -156,7 +158,7 @@ class Scope:
         """Organisers change the plans their own scope issued."""
         if self.is_admin:
             return True
-        return self.user.role == Role.ORGANISER and self.can_see_unit(plan.issuer)
+        return self.user.role == Role.ORGANISER and self.covers(plan.issuer_id)
 
     # --- results -------------------------------------------------------------
 

@@ -71,8 +71,14 @@ def counted_tallies(plan_id: int, approved_only: bool = False) -> dict[int, Tall
 
 def _counted(plan_id: int, approved_only: bool, *keys: Any) -> Select[Any]:
     """The counted results of the plan tree's drives added up by ``keys``: count,
-    registered, deferred, the three bag sizes, repeat donors and their base."""
+    registered, deferred, the three bag sizes, repeat donors and their base.
+
+    The drives are read first (one small query): named by id, PostgreSQL reads a
+    district's results through their index, where from the recursive query it cannot
+    estimate it scanned them all (17 ms instead of 1 for a district in a province)."""
     states = (ResultState.APPROVED.value,) if approved_only else COUNTED_STATES
+    drives = select(Drive.id).where(Drive.plan_id.in_(plan_and_descendants(plan_id)))
+    drive_ids = [drive_id for (drive_id,) in _rows(drives)]
     return (
         select(
             *keys,
@@ -86,7 +92,7 @@ def _counted(plan_id: int, approved_only: bool, *keys: Any) -> Select[Any]:
             func.sum(_REPEAT_BASE),
         )
         .join(Drive, Drive.id == Result.drive_id)
-        .where(Drive.plan_id.in_(plan_and_descendants(plan_id)), Result.state.in_(states))
+        .where(Result.drive_id.in_(drive_ids), Result.state.in_(states))
         .group_by(*keys)
     )
 
@@ -137,12 +143,9 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
     carried = (*columns, valid.label("valid"))
     tree = select(*carried).where(start).cte("plan_units", recursive=True)
     tree = tree.union_all(select(*carried).where(OrgUnit.parent_id == tree.c.id))
-    found: dict[int, UnitNode] = {}
-    invalid: set[int] = set()
-    for *values, is_valid in _rows(select(tree)):
-        found[values[0]] = UnitNode(*values)
-        if not is_valid:
-            invalid.add(values[0])
+    rows = _rows(select(tree))
+    found = {row[0]: UnitNode(row[0], row[1], row[2], row[3], row[4]) for row in rows}
+    invalid = {row[0] for row in rows if not row[5]}
     if earlier:
         found = _as_of(found, earlier, plan.issuer_id)
     if invalid - {plan.issuer_id}:
@@ -236,7 +239,7 @@ def _summarized(plan: Plan, tallies: dict[int, Tally]) -> tuple[PlanSummary, lis
 
 def comparison(plan: Plan, summary: PlanSummary, approved_only: bool = False) -> Comparison:
     """``summary`` (of ``plan``) beside the plan it is compared with: that plan's counted
-    results, its tree as of its date and the mergers since, in four more queries.
+    results, its tree as of its date and the mergers since, in five more queries.
 
     ``approved_only`` reads the earlier plan the same way as ``summary``."""
     before = plan.compare_with
@@ -250,7 +253,7 @@ def comparison(plan: Plan, summary: PlanSummary, approved_only: bool = False) ->
 
 
 def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
-    """Four queries whatever the size of the plan; the rules are in ``rates``."""
+    """Five queries whatever the size of the plan; the rules are in ``rates``."""
     return read_plan(plan, approved_only)[0]
 
 
