@@ -100,8 +100,8 @@ def issuer_symbol(number: str) -> str:
 
 
 def summary_export(plan: Plan, day: date | None = None) -> bytes:
-    """Five queries (the summary's four, counted by month too, and the drive detail) whatever
-    the plan's size; four more for the plan it is compared with."""
+    """Six queries (the summary's five, counted by month too, and the drive detail) whatever
+    the plan's size; five more for the plan it is compared with."""
     summary, units, monthly = read_plan_and_months(plan)
     _quota, months = plan_progress(plan, summary, units, day or vietnam_today(), None, monthly)
     detail = [
