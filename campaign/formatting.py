@@ -43,7 +43,7 @@ def share(value: Fraction | None, target: int | None = None) -> str:
     return "" if shown is None else number(shown) + "%"
 
 
-def change_from(collected: Fraction, previous: Fraction | None) -> str:
+def change_from(collected: Fraction | None, previous: Fraction | None) -> str:
     """Collected against an earlier figure, signed: "+12,5%", "−3,0%", "0,0%"."""
     shown = display_change(change(collected, previous))
     if shown is None:

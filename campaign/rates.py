@@ -654,16 +654,19 @@ class Comparison:
     #: Unit id -> what the earlier plan counted for the unit and the units merged into
     #: it, or ``None`` when none of them was in the earlier plan's tree.
     previous: Mapping[int, Fraction | None]
-    #: Σ of the previous figures of the lines the totals add up (like for like).
+    #: Σ of the previous figures of the lines the totals add up, ``None`` when none has one.
     total: Fraction | None
+    #: Σ of what those same lines collect now: the figure the total is compared with, like
+    #: for like (a plan whose new units have no predecessor compares only the others).
+    total_now: Fraction | None = None
 
     def of(self, unit_id: int) -> Fraction | None:
         return self.previous.get(unit_id)
 
-    def total_of(self, lines: Iterable[Line]) -> Fraction | None:
-        """Σ of the previous figures of the lines :func:`totals` adds up for ``lines``,
-        ``None`` when none has one."""
-        return _previous_total(lines, self.previous)
+    def totals_of(self, lines: Iterable[Line]) -> tuple[Fraction | None, Fraction | None]:
+        """(collected now, previous) over the lines :func:`totals` adds up for ``lines``
+        that have a previous figure; ``(None, None)`` when none has one."""
+        return _compared_totals(lines, self.previous)
 
 
 NO_COMPARISON = Comparison({}, None)
@@ -704,17 +707,24 @@ def compare(
         for v in counted:
             bags = bags + rolled.get(v, EMPTY).bags
         previous[uid] = blood_units(bags, rule)
-    return Comparison(previous, _previous_total(summary.lines, previous))
+    now, total = _compared_totals(summary.lines, previous)
+    return Comparison(previous, total, now)
 
 
-def _previous_total(
+def _compared_totals(
     lines: Iterable[Line], previous: Mapping[int, Fraction | None]
-) -> Fraction | None:
+) -> tuple[Fraction | None, Fraction | None]:
     holders = [line for line in lines if line.is_holder]
     ids = {line.unit.id for line in holders}
-    tops = [previous.get(ln.unit.id) for ln in holders if ids.isdisjoint(ln.holders_above)]
-    known = [figure for figure in tops if figure is not None]
-    return sum(known, Fraction(0)) if known else None
+    tops = [line for line in holders if ids.isdisjoint(line.holders_above)]
+    known: list[tuple[Fraction, Fraction]] = []
+    for line in tops:
+        figure = previous.get(line.unit.id)
+        if figure is not None:
+            known.append((line.collected, figure))
+    if not known:
+        return None, None
+    return sum((c for c, _ in known), Fraction(0)), sum((p for _, p in known), Fraction(0))
 
 
 def _predecessors(unit_id: int, merged_from: Mapping[int, list[int]]) -> set[int]:
@@ -739,9 +749,9 @@ def _has_ancestor_in(unit_id: int, family: set[int], nodes: Mapping[int, UnitNod
     return False
 
 
-def change(collected: Fraction, previous: Fraction | None) -> Fraction | None:
+def change(collected: Fraction | None, previous: Fraction | None) -> Fraction | None:
     """(C − previous) / previous, or ``None`` with nothing or zero to compare with."""
-    if previous is None or previous == 0:
+    if collected is None or previous is None or previous == 0:
         return None
     return (Fraction(collected) - previous) / previous
 

@@ -299,3 +299,17 @@ def test_a_change_never_shows_the_wrong_sign():
     assert display_change(Fraction(-1, 10_000)) == Decimal("-0.1")
     assert display_change(Fraction(0)) == Decimal("0.0")
     assert display_change(None) is None
+
+
+def test_the_total_compares_only_the_units_that_have_a_previous_figure():
+    """A province's new communes with no predecessor would make "+2.772,8 %" of a total
+    compared with the few that have one: the total compares like with like."""
+    before = [node(1, None), node(2, 1)]
+    tallies = {2: tally(10)}
+    now = [node(1, None), node(2, 1), node(3, 1)]
+    made = summarize(now, {2: 5, 3: 5}, {2: tally(20), 3: tally(100)}, BAG)
+    compared = compare(made, before, tallies, BAG, {})
+    assert (compared.total_now, compared.total) == (20, 10)
+    assert made.totals.collected == 120
+    assert display_change(change(compared.total_now, compared.total)) == Decimal("100.0")
+    assert compared.totals_of(made.lines[1:]) == (None, None)  # unit 3 alone: nothing

@@ -140,7 +140,7 @@ class ReportInfo:
             return ()
         return (f"Cùng kỳ {self.compared_year}", "So với cùng kỳ")
 
-    def compared_cells(self, collected: Fraction, previous: Fraction | None) -> list[Any]:
+    def compared_cells(self, collected: Fraction | None, previous: Fraction | None) -> list[Any]:
         """The previous figure and the change, where the report compares."""
         if self.compared_year is None:
             return []
@@ -344,8 +344,12 @@ def _shares(shares: rates.Shares, targets: rates.Targets) -> list[float | None]:
 
 
 def _totals_row(
-    label: str, totals: rates.Totals, info: ReportInfo, previous: Fraction | None
+    label: str,
+    totals: rates.Totals,
+    info: ReportInfo,
+    compared: tuple[Fraction | None, Fraction | None] = (None, None),
 ) -> list[Any]:
+    """``compared``: (collected now, previous) of the lines that have a previous figure."""
     targets = info.targets
     return [
         None,
@@ -358,7 +362,7 @@ def _totals_row(
         number(totals.collected),
         _fraction(totals.rate_percent),
         number(rates.over_amount(totals.collected, totals.quota)) or None,
-        *info.compared_cells(totals.collected, previous),
+        *info.compared_cells(*compared),
         *_shares(totals.shares, targets),
         f"{totals.completed}/{totals.holders} hoàn thành",
     ]
@@ -386,9 +390,10 @@ def _summary_sheet(
             counter += 1
             body.append((line.depth, _summary_row(line, counter, kinds, statuses, info)))
         subtotal = rates.totals(members, summary.rule)
-        previous = info.compared.total_of(members)
-        body.append((None, _totals_row(f"Cộng {title.lower()}", subtotal, info, previous)))
-    total = _totals_row("TỔNG CỘNG", summary.totals, info, info.compared.total)
+        compared = info.compared.totals_of(members)
+        body.append((None, _totals_row(f"Cộng {title.lower()}", subtotal, info, compared)))
+    compared = (info.compared.total_now, info.compared.total)
+    total = _totals_row("TỔNG CỘNG", summary.totals, info, compared)
     body.append((None, total))
     if summary.outside:
         outside = summary.tally_outside
