@@ -111,3 +111,32 @@ def test_refused_access_is_recorded(client, auth, app):
     db.session.rollback()
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "access.refused"))
     assert entry.user_id == reporter.id and entry.after["path"] == "/bao-cao/duyet"
+
+
+def test_every_action_the_code_records_has_a_name_on_the_history_page():
+    """The page shows labels.AUDIT_ACTION's name, else the raw action ("unit.merge")."""
+    import re
+    from pathlib import Path
+
+    from campaign import labels
+
+    source = "\n".join(p.read_text() for p in Path("campaign").rglob("*.py"))
+    kinds = "access|auth|drive|plan|quota|reminder|result|token|unit|user"
+    literals = set(re.findall(rf'"((?:{kinds})\.[a-z_]+)"', source))
+    # Blueprint endpoints and column names share the shape; they are not actions.
+    endpoints = {"auth.change_password", "drive.id", "plan.id"}
+    assert literals - endpoints - set(labels.AUDIT_ACTION) == set()
+
+
+def test_a_merger_reads_as_such_on_the_history_page(client, auth, app):
+    from datetime import date
+
+    from campaign.services import units
+
+    district, (a, b) = f.district_with_communes(["A", "B"])
+    organiser = f.user("organiser", [district])
+    units.merge_units([a], b, date(2025, 7, 1), user=organiser)
+    f.commit()
+    auth.login(organiser)
+    page = client.get(f"/lich-su/org_unit/{a.id}").get_data(as_text=True)
+    assert "Sáp nhập" in page and "unit.merge" not in page
