@@ -23,7 +23,7 @@ from campaign.extensions import db, limiter
 from campaign.models import User
 from campaign.services import public
 from tests import factories
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -228,3 +228,16 @@ def live_database(request: pytest.FixtureRequest, folder: Path) -> str:
         upgrade()
         db.engine.dispose()
     return url
+
+
+def serve_for_real(
+    request: pytest.FixtureRequest, folder: Path
+) -> Iterator[tuple[Flask, LiveServer]]:
+    """The app with CSRF on, served on localhost over :func:`live_database`, for a module's
+    browser tests: ``yield from`` it in a module-scoped fixture."""
+    app = make_app(live_database(request, folder), WTF_CSRF_ENABLED=True)
+    server = LiveServer(app).start()
+    yield app, server
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()

@@ -33,7 +33,7 @@ from tests.browser import (
     sign_in,
     type_into,
 )
-from tests.conftest import empty_tables, live_database, make_app
+from tests.conftest import empty_tables, serve_for_real
 
 #: Quảng Xương district's commune-level units in 2021 (DOMAIN.md).
 COMMUNES = (
@@ -55,13 +55,7 @@ def served(
 ) -> Iterator[tuple[Flask, LiveServer]]:
     """The app with CSRF on, served for real; a new SQLite file for this module, or the
     suite's PostgreSQL database."""
-    url = live_database(request, tmp_path_factory.mktemp("journeys"))
-    app = make_app(url, WTF_CSRF_ENABLED=True)
-    server = LiveServer(app).start()
-    yield app, server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
+    yield from serve_for_real(request, tmp_path_factory.mktemp("journeys"))
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from campaign.models import Drive, OrgUnit, Result, User
 from campaign.services import results
 from tests import factories as f
 from tests.browser import LiveServer, Watched, sign_in
-from tests.conftest import empty_tables, live_database, make_app
+from tests.conftest import empty_tables, serve_for_real
 from tests.test_journeys import COMMUNES, district, flash, new_page, phone, plan_276, stored
 
 WAITING = "Chưa có kết nối: báo cáo được giữ trên máy này và sẽ tự gửi khi có mạng trở lại."
@@ -56,13 +56,7 @@ def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Flask, LiveServer]]:
     """The app with CSRF on (the kept report carries its token), served for real."""
-    url = live_database(request, tmp_path_factory.mktemp("offline"))
-    app = make_app(url, WTF_CSRF_ENABLED=True)
-    server = LiveServer(app).start()
-    yield app, server
-    server.stop()
-    with app.app_context():
-        db.engine.dispose()
+    yield from serve_for_real(request, tmp_path_factory.mktemp("offline"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from campaign.extensions import db
-from campaign.models import TARGET_COLUMNS, OrgUnit, Plan, PlanStatus, Result, ResultState
+from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, PlanStatus, Result, ResultState
 from campaign.rates import Targets
 from campaign.services import official_import, plans, results, units, users
 from campaign.services.errors import ServiceError
@@ -65,36 +65,20 @@ def _after_reform(spec: dict[str, Any], note: str) -> int:
     same every time). Returns how many units the import added."""
     preview = official_import.preview(official_import.find_province(spec["province"]))
     added = official_import.apply(preview)
-    spec = spec["plan"] | {"seed": spec["seed"]}
+    seed, spec = spec["seed"], spec["plan"]
     province = units.by_code(spec["issuer"])
-    plan = plans.create_plan(
-        issuer=province,
-        number=spec["number"],
-        issued_on=date.fromisoformat(spec["issued_on"]),
-        title=spec["title"],
-        year=spec["year"],
-        counting_rule=spec["counting_rule"],
-        status=PlanStatus.ACTIVE.value,
-        note=note,
-        targets=Targets(*(spec["targets"].get(column) for column in TARGET_COLUMNS)),
-    )
+    plan = _new_plan(spec, province, note)
     new_units = db.session.scalars(
         select(OrgUnit)
         .where(OrgUnit.parent_id == province.id, OrgUnit.kind.in_(NEW_KINDS))
         .where(OrgUnit.valid_from == official_import.VALID_FROM)
         .order_by(OrgUnit.code)
     ).all()
-    draw = random.Random(spec["seed"])
+    draw = random.Random(seed)
     quotas = {unit: draw.randrange(40, 160, 5) for unit in new_units}
     plans.set_quotas(plan, quotas, one_entry=True)
     for drive_spec in spec["drives"]:
-        drive = plans.add_drive(
-            plan,
-            name=drive_spec["name"],
-            starts_on=date.fromisoformat(drive_spec["starts_on"]),
-            ends_on=date.fromisoformat(drive_spec["ends_on"]),
-            site=drive_spec["site"],
-        )
+        drive = _new_drive(plan, drive_spec)
         rows = [
             (unit.id, _sample_counts(draw, quota * drive_spec["share"]), None)
             for unit, quota in quotas.items()
@@ -129,20 +113,38 @@ def _sample_counts(draw: random.Random, expected: float) -> results.Counts:
     )
 
 
-def _load_plan(
-    spec: dict[str, Any], note: str, by_code: dict[str, OrgUnit], created: dict[str, Plan]
-) -> Plan:
-    plan = plans.create_plan(
-        issuer=by_code[spec["issuer"]],
+def _new_plan(spec: dict[str, Any], issuer: OrgUnit, note: str, parent: Plan | None = None) -> Plan:
+    """A plan as ``spec`` describes it, in progress: closed, if it is, once its figures
+    are in (a closed plan takes none)."""
+    return plans.create_plan(
+        issuer=issuer,
         number=spec["number"],
         issued_on=date.fromisoformat(spec["issued_on"]),
         title=spec["title"],
         year=spec["year"],
         counting_rule=spec["counting_rule"],
-        parent=created[spec["parent"]] if spec.get("parent") else None,
-        status=PlanStatus.ACTIVE.value,  # closed, if it is, once its figures are in
+        parent=parent,
+        status=PlanStatus.ACTIVE.value,
+        note=note,
+        targets=Targets(*(spec.get("targets", {}).get(column) for column in TARGET_COLUMNS)),
     )
-    plan.note = note
+
+
+def _new_drive(plan: Plan, spec: dict[str, Any]) -> Drive:
+    return plans.add_drive(
+        plan,
+        name=spec["name"],
+        starts_on=date.fromisoformat(spec["starts_on"]),
+        ends_on=date.fromisoformat(spec["ends_on"]),
+        site=spec["site"],
+    )
+
+
+def _load_plan(
+    spec: dict[str, Any], note: str, by_code: dict[str, OrgUnit], created: dict[str, Plan]
+) -> Plan:
+    parent = created[spec["parent"]] if spec.get("parent") else None
+    plan = _new_plan(spec, by_code[spec["issuer"]], note, parent)
     for doc in spec["documents"]:
         plans.cite_document(
             plan,
@@ -153,13 +155,7 @@ def _load_plan(
         )
     plans.set_quotas(plan, {by_code[code]: amount for code, amount in spec["quotas"].items()})
     for drive_spec in spec["drives"]:
-        drive = plans.add_drive(
-            plan,
-            name=drive_spec["name"],
-            starts_on=date.fromisoformat(drive_spec["starts_on"]),
-            ends_on=date.fromisoformat(drive_spec["ends_on"]),
-            site=drive_spec["site"],
-        )
+        drive = _new_drive(plan, drive_spec)
         for r in drive_spec["results"]:
             counts = results.Counts(
                 r["registered"], r["deferred"], r["bags_250"], r["bags_350"], r["bags_450"]
