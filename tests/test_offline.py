@@ -28,9 +28,10 @@ from tests.test_journeys import COMMUNES, district, flash, new_page, phone, plan
 
 WAITING = "Chưa có kết nối: báo cáo được giữ trên máy này và sẽ tự gửi khi có mạng trở lại."
 CONFLICT = "Báo cáo này vừa được người khác thay đổi."
-#: The connection may come back to the page before the service worker: the script tries
-#: again after 5 s (offline.js, RETRY_AFTER).
+#: Well under the minute another page's send is waited for (offline.js, SENDING_FOR): a
+#: report that waits that long was left marked by a page that went.
 SENT_WITHIN = 15_000
+SENDING = "Đã có mạng: đang gửi báo cáo giữ trên máy…"
 LABELS = (
     "Số người đăng ký",
     "Số người không đủ điều kiện hiến",
@@ -171,13 +172,51 @@ def test_the_form_opens_again_with_no_signal_and_sends_on_the_next_page_load(
     assert stored(select(Result)) == []
 
     assert tab.errors == []
-    page.goto("about:blank")  # the app's page is gone, its "online" event with it
-    page.context.set_offline(False)
-    page.goto("/bao-cao/")
+    context = page.context
+    page.close()  # the app's page is gone, its "online" event with it
+    context.set_offline(False)
+    tab = Watched(context, "offline-2-reporter-next")
+    page = tab.page
+    page.goto(live + "/bao-cao/")
     expect(flash(page)).to_have_text("Đã lưu nháp.", timeout=SENT_WITHIN)
     expect(page).to_have_url(live + url)
     (result,) = stored(select(Result))
     assert (result.unit_id, result.state, result.bags_250) == (unit, "draft", 18)
+    assert kept(page)["waiting"] is None
+    assert tab.errors == []
+
+
+def test_a_page_left_while_it_sends_gives_the_report_back_to_the_next_page(
+    browser: Browser, playwright: Playwright, live: str
+):
+    """The connection came back, the page began to send (it asks for the form's fresh
+    token first) and the reporter left it then: the next page sends at once, not after
+    the minute another page's send is waited for."""
+    commune = quang_binh()
+    unit, url = commune.unit, commune.url
+    tab = new_page(browser, live, "offline-left", **phone(playwright))
+    page = tab.page
+    sign_in(tab, "qbinh", f.PASSWORD)
+    open_form(tab, url)
+    page.context.set_offline(True)
+    fill(page, (50, 5, 10, 30, 5))
+    page.get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.locator("#outbox")).to_contain_text(WAITING)
+
+    held: list[Route] = []  # the form's fresh token never comes to this page
+    page.route(f"**{url}", lambda route: held.append(route))
+    page.context.set_offline(False)
+    expect(page.locator("#outbox")).to_have_text(SENDING)
+    assert json.loads(kept(page)["waiting"])[0]["sending"] > 0
+    assert [route.request.method for route in held] == ["GET"]
+    page.close()
+
+    tab = Watched(page.context, "offline-left-next")
+    page = tab.page
+    page.goto(live + "/bao-cao/")
+    expect(flash(page)).to_have_text("Đã gửi báo cáo.", timeout=SENT_WITHIN)
+    (result,) = stored(select(Result))
+    assert (result.unit_id, result.state, result.registered) == (unit, "submitted", 50)
     assert kept(page)["waiting"] is None
     assert tab.errors == []
 

@@ -14,6 +14,12 @@
   if (!status) { return; }
   var texts = status.dataset;
   var sending = false;
+  // The report this page is sending, until its POST leaves: a page closed before then
+  // gives it back, so the next page sends it at once rather than a minute later.
+  var checking = null;
+  // A page being left (closed, or another address opened in its tab) may still get the
+  // "online" event before it goes: it starts nothing it could not finish.
+  var leaving = false;
 
   function say(text) {
     status.textContent = text || "";
@@ -85,11 +91,15 @@
       return page.text().then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html")
           .querySelector("input[name=csrf_token]");
+        if (leaving) {
+          throw new Error("the page is being left");
+        }
         var body = new URLSearchParams();
         item.fields.forEach(function (field) {
           var value = field[0] === "csrf_token" && fresh ? fresh.value : field[1];
           body.append(field[0], value);
         });
+        checking = null;  // from here the server may get it: the mark stays
         return fetch(item.url, { method: "POST", body: body, credentials: "same-origin" })
           .then(function (response) { return { response: response }; });
       });
@@ -120,7 +130,7 @@
     if (!items.length && (status.textContent === texts.sending || status.textContent === texts.waiting)) {
       say("");  // sent from another page of the app
     }
-    if (!items.length || sending) { return; }
+    if (!items.length || sending || leaving) { return; }
     if (navigator.onLine === false) {
       say(texts.waiting);
       return;
@@ -135,10 +145,12 @@
     var item = free[0];
     sending = true;
     mark(item, now);
+    checking = item;
     say(texts.sending);
     post(item).then(function (outcome) {
       if (outcome.signIn) {
         sending = false;
+        checking = null;
         mark(item, 0);
         say(texts.signIn);
         return;
@@ -151,6 +163,7 @@
       });
     }).catch(function () {
       sending = false;
+      checking = null;
       mark(item, 0);
       say(texts.waiting);  // no connection after all: wait for the next chance
     });
@@ -207,6 +220,19 @@
   });
 
   window.addEventListener("online", sendWaiting);
+  window.addEventListener("pagehide", function () {
+    leaving = true;
+    if (checking) {
+      mark(checking, 0);
+      checking = null;
+    }
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {  // back from the browser's page cache
+      leaving = false;
+      sendWaiting();
+    }
+  });
   window.addEventListener("storage", function (event) {  // another page kept or sent one
     if (event.key === KEY) { sendWaiting(); }
   });
