@@ -14,3 +14,15 @@ def test_benchmarks_run_on_a_tiny_province(capsys):
     assert "summary export" in out
     assert "quota import" in out
     assert "result import" in out
+
+
+def test_national_benchmarks_run_on_a_tiny_tree(capsys):
+    main(["--national", "--tiny", "--runs", "1"])
+    out = capsys.readouterr().out
+    # The earlier province plan (its three districts hold the quotas), then the latest.
+    assert "national summary, plan with 3 holders" in out
+    assert out.count("national summary, plan with") == 2
+    assert "national dashboard, first page, server time" in out
+    assert "district dashboard page" in out
+    assert "national export" in out
+    assert "province plan summary" not in out
