@@ -86,6 +86,9 @@ def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[s
         # Seconds a published plan is served from memory before it is read again; browsers
         # and proxies may keep it 60 s more (Cache-Control), so more gains little.
         "PUBLIC_PAGE_CACHE_SECONDS": float(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", 30)),
+        # Lines of a plan's dashboard table per page: a longer plan (a national one) is
+        # listed a page at a time, searched, filtered and sorted by the server.
+        "DASHBOARD_PAGE_SIZE": 200,
         # The SMTP server that sends reminders to report (campaign.mail); without
         # MAIL_SERVER no e-mail is sent, and the command and the page say so.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),

@@ -468,7 +468,8 @@ def plan_progress(plan_id: int, unit: str | None = None) -> dict[str, Any]:
     """Collected month by month through the plan's year, cumulated, against the even pace
     (quota × months elapsed / 12); every month up to the current one."""
     plan = visible_plan(plan_id)
-    made, nodes, monthly = summary.read_plan_and_months(plan)
+    # One unit's months need its subtree: the whole tree, not the plan's skeleton.
+    made, nodes, monthly = summary.read_plan_and_months(plan, whole_tree=unit is not None)
     unit_id = None
     if unit is not None:
         unit_id = unit_in_path(unit).id

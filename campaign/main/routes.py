@@ -8,6 +8,7 @@ import segno
 from flask import (
     Blueprint,
     abort,
+    current_app,
     redirect,
     render_template,
     request,
@@ -61,7 +62,7 @@ def plan(plan_id: int) -> str:
     return render_template(
         "main/plan.html",
         plan=plan,
-        board=dashboard(plan, filters, today),
+        board=dashboard(plan, filters, today, page_size=current_app.config["DASHBOARD_PAGE_SIZE"]),
         filters=filters,
         can_manage=current_scope().can_manage_plan(plan),
         reporting=drives_reporting(plan, current_scope().units_of_plan(plan), today),
@@ -95,7 +96,7 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
     unit = db.session.get(OrgUnit, unit_id) or abort(404)
     scope = current_scope()
     require(scope.can_see_plan(plan) and scope.can_see_unit(unit))
-    summary, units, monthly = read_plan_and_months(plan)
+    summary, units, monthly = read_plan_and_months(plan, whole_tree=True)
     nodes = {n.id: n for n in units}
     if unit.id not in nodes:
         abort(404)

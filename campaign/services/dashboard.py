@@ -6,6 +6,7 @@ show, in what order, and hands each group of lines to :func:`rates.totals`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -59,6 +60,12 @@ SORTS: dict[str, Callable[[Line], Any]] = {
     "status": lambda line: list(Status).index(line.status),
 }
 GROUPS = ("kind", "parent")
+#: A plan with more lines than a page lists them a page at a time (a national plan has a
+#: hundred thousand); searching, filtering and sorting then happen on the server, over the
+#: whole plan. The app's setting ``DASHBOARD_PAGE_SIZE`` overrides it.
+PAGE_SIZE = 200
+#: Bars in the chart of a plan listed page by page: the quota holders furthest behind.
+CHART_BARS = 40
 #: A status filter that is not one status: quota holders below their quota or not reported.
 NOT_COMPLETED = "not_completed"
 
@@ -74,6 +81,8 @@ class Filters:
     #: A target of the plan's: only the quota holders missing it.
     missed: str = ""
     targets: Targets = NO_TARGETS
+    #: The page of the table, from 1 (plans longer than a page).
+    page: int = 1
 
     @classmethod
     def from_args(cls, args: Any, targets: Targets = NO_TARGETS) -> Filters:
@@ -91,6 +100,7 @@ class Filters:
             sort=sort if sort in SORTS else "",
             desc=args.get("dir") == "desc",
             group=group if group in GROUPS else "kind",
+            page=_page_number(args.get("trang", "")),
         )
 
     @property
@@ -112,6 +122,13 @@ class Filters:
             return False
         needle = fold(self.q)
         return not needle or needle in fold(line.unit.name) or needle in fold(line.unit.code)
+
+
+def _page_number(text: str) -> int:
+    """A page asked for in the address; anything but a plain number is the first page."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 7:
+        return 1
+    return max(int(text), 1)
 
 
 @dataclass(frozen=True)
@@ -157,6 +174,20 @@ class Dashboard:
     progress: Progress | None
     #: Each line beside what the plan compared with counted ("so với cùng kỳ").
     compared: Comparison = NO_COMPARISON
+    #: The page shown, how many there are, and how many lines match the filter in all.
+    page: int = 1
+    pages: int = 1
+    matched: int = 0
+    page_size: int = PAGE_SIZE
+
+    @property
+    def paged(self) -> bool:
+        return self.pages > 1
+
+    @property
+    def first(self) -> int:
+        """How many lines come before the page's first (its STT is one more)."""
+        return (self.page - 1) * self.page_size
 
     @property
     def kinds(self) -> list[str]:
@@ -164,9 +195,16 @@ class Dashboard:
 
 
 def dashboard(
-    plan: Plan, filters: Filters, today: date | None = None, approved_only: bool = False
+    plan: Plan,
+    filters: Filters,
+    today: date | None = None,
+    approved_only: bool = False,
+    page_size: int = PAGE_SIZE,
 ) -> Dashboard:
-    """The dashboard's figures; with ``today``, the plan's progress through its year too."""
+    """The dashboard's figures; with ``today``, the plan's progress through its year too.
+
+    A plan with more lines than ``page_size`` gives one page of them, sorted and filtered
+    over the whole plan, and a chart of the holders furthest behind."""
     # One query gives the counted results and their months (the progress chart needs them).
     summary, units, monthly = read_plan_and_months(plan, approved_only)
     nodes = {n.id: n for n in units}
@@ -174,16 +212,29 @@ def dashboard(
     # Subtotals and chart follow the filter; the tiles and the table's total stay the plan's.
     groups = _groups(lines, nodes, filters.group, summary.rule)
     holders = [line for line in lines if line.is_holder]
-    chart = sorted(holders, key=lambda line: (line.rate or Fraction(0), sort_key(line.unit.name)))
+    pages = max(1, -(-len(lines) // page_size))
+    behind = lambda line: (line.rate or Fraction(0), sort_key(line.unit.name))  # noqa: E731
+    if pages > 1:
+        chart = heapq.nsmallest(CHART_BARS, holders, key=behind)
+    else:
+        chart = sorted(holders, key=behind)
     if filters.sort:
         lines.sort(key=SORTS[filters.sort], reverse=filters.desc)
-    ranks = {
-        key: {line.unit.id: n for n, line in enumerate(sorted(summary.lines, key=order))}
-        for key, order in SORTS.items()
-    }
+    matched, page = len(lines), min(filters.page, pages)
+    ranks: dict[str, dict[int, int]] = {}
+    if pages > 1:
+        lines = lines[(page - 1) * page_size : page * page_size]
+    else:  # the whole table is on the page: the browser may sort it again without asking
+        ranks = {
+            key: {line.unit.id: n for n, line in enumerate(sorted(summary.lines, key=order))}
+            for key, order in SORTS.items()
+        }
     progress = progress_of(plan, summary, nodes, today, None, monthly) if today else None
     compared = comparison(plan, summary, approved_only)
-    return Dashboard(summary, nodes, lines, groups, chart, ranks, progress, compared)
+    return Dashboard(
+        summary, nodes, lines, groups, chart, ranks, progress, compared,
+        page, pages, matched, page_size,
+    )  # fmt: skip
 
 
 def _groups(

@@ -8,7 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, case, func, or_, select
+from sqlalchemy import Row, Select, case, func, literal, or_, select, true, union
 
 from campaign.extensions import db
 from campaign.models import (
@@ -167,8 +167,13 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
             node = UnitNode(*row)
             found[node.id] = node._replace(parent_id=earlier.get(node.id, node.parent_id))
     nodes = list(found.values())
-    nodes.sort(key=lambda n: sort_key(n.name))
+    nodes.sort(key=_tree_order)
     return nodes
+
+
+def _tree_order(node: UnitNode) -> tuple[tuple[str, str], int]:
+    """Siblings by name, and two of one name by id: the same order however read."""
+    return sort_key(node.name), node.id
 
 
 def _valid_only(
@@ -228,15 +233,27 @@ def _as_of(
     return kept
 
 
-def read_plan(plan: Plan, approved_only: bool = False) -> tuple[PlanSummary, list[UnitNode]]:
-    """The summary and the unit tree it was made from (pages name groups by parent)."""
+def read_plan(
+    plan: Plan, approved_only: bool = False, whole_tree: bool = False
+) -> tuple[PlanSummary, list[UnitNode]]:
+    """The summary and the unit tree it was made from (pages name groups by parent).
+
+    The tree is the plan's skeleton (its quota holders, the units counted apart from
+    them, and the units above both) unless ``whole_tree`` asks for every unit, as a unit's
+    page does to show its subtree. The figures are the same either way."""
+    read = None if whole_tree else _condensed(plan, approved_only, by_month=False)
+    if read is not None:
+        return read[:2]
     return _summarized(plan, counted_tallies(plan.id, approved_only))
 
 
 def read_plan_and_months(
-    plan: Plan, approved_only: bool = False
+    plan: Plan, approved_only: bool = False, whole_tree: bool = False
 ) -> tuple[PlanSummary, list[UnitNode], Monthly]:
     """:func:`read_plan`, and its results month by month, in as many queries."""
+    read = None if whole_tree else _condensed(plan, approved_only, by_month=True)
+    if read is not None:
+        return read
     tallies, monthly = counted_by_month(plan, approved_only)
     return (*_summarized(plan, tallies), monthly)
 
@@ -247,18 +264,231 @@ def _summarized(plan: Plan, tallies: Mapping[int, Tally]) -> tuple[PlanSummary, 
     return summarize(units, quotas, tallies, plan.rule, headcounts), units
 
 
-def comparison(plan: Plan, summary: PlanSummary, approved_only: bool = False) -> Comparison:
+# --- The plan rolled up by the database ---------------------------------------------------
+#
+# A national plan's tree has a hundred thousand units; handing each to Python to add them
+# up took seconds. Here the database walks the tree from the issuer and adds up, for each
+# quota holder, the results of the units whose nearest unit holding a quota entry it is:
+# the rows that come back are one per quota entry (and one per unit counted apart from
+# every holder). ``rates.summarize`` then runs on that skeleton, the entries and the units
+# above them, and rolls up the rest exactly as over the whole tree: each unit's results
+# are in the one skeleton node whose subtree holds it.
+#
+# It answers only where the tree of the plan's date is today's tree: no unit moved since
+# the plan's date, and every quota entry and every counted result lies in the issuer's
+# subtree of units valid on that date. Otherwise (a 2021 plan read after the 2025 reform)
+# it returns None and the summary is made over the whole tree as before.
+
+
+def _condensed(
+    plan: Plan, approved_only: bool, by_month: bool
+) -> tuple[PlanSummary, list[UnitNode], Monthly] | None:
+    quotas, headcounts = plan_quotas_and_headcounts(plan.id)
+    entries = select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan.id)
+    read = _skeleton(plan, entries, approved_only, by_month, apart=True)
+    if read is None:
+        return None
+    nodes, tallies, monthly, reached = read
+    if reached != len(quotas):
+        return None  # a quota entry outside the issuer's valid subtree
+    units = sorted(nodes.values(), key=_tree_order)
+    return summarize(units, quotas, tallies, plan.rule, headcounts), units, monthly
+
+
+class _Skeleton(NamedTuple):
+    nodes: dict[int, UnitNode]
+    tallies: FlatTallies
+    monthly: Monthly
+    #: How many entries the walk reached.
+    reached: int
+
+
+def _skeleton(
+    plan: Plan, entries: Select[Any], approved_only: bool, by_month: bool, apart: bool
+) -> _Skeleton | None:
+    """The plan's tree reduced to ``entries`` (unit id, amount) and the units above them,
+    each with the counted results of the units whose nearest entry it is; with ``apart``,
+    also each unit under no entry holding an amount above 0 that counted results, on its
+    own. None where the tree of the plan's date is not today's (see above)."""
+    if _moved_since(plan.issued_on):
+        return None
+    walk = _walk(plan, entries.subquery())
+    shown = select(
+        walk.c.id, walk.c.parent_id, walk.c.code, walk.c.name, walk.c.kind, walk.c.entry
+    ).where(or_(walk.c.entry == 1, walk.c.id == plan.issuer_id))
+    nodes: dict[int, UnitNode] = {}
+    reached = 0
+    for row in _plain_rows(shown):
+        nodes[row[0]] = UnitNode(*row[:5])
+        reached += row[5]
+    flats: dict[int, tuple[int, ...]] = {}
+    monthly: Monthly = {}
+    for summed in _rows(_sums(plan, walk, approved_only, by_month, apart)):
+        key, parent_id, code, name, kind = summed[:5]
+        if key is None:
+            return None  # results of a unit outside the issuer's valid subtree
+        day, flat = (summed[5], tuple(summed[6:])) if by_month else (None, tuple(summed[5:]))
+        if code is not None and key not in nodes:  # a unit counted apart
+            nodes[key] = UnitNode(key, parent_id, code, name, kind)
+        flats[key] = add_flat(flats[key], flat) if key in flats else flat
+        if day is not None:
+            month = 1 if day.year < plan.year else 12 if day.year > plan.year else day.month
+            by_unit = monthly.setdefault(month, {})
+            bags = Bags(flat[3], flat[4], flat[5])
+            by_unit[key] = by_unit[key] + bags if key in by_unit else bags
+    return _Skeleton(_with_ancestors(nodes, plan.issuer_id), FlatTallies(flats), monthly, reached)
+
+
+def _moved_since(day: date) -> bool:
+    return db.session.execute(select(moved_since(day).exists())).scalar_one()
+
+
+def _walk(plan: Plan, entries: Any) -> Any:
+    """The issuer's subtree of units valid on the plan's date, each with ``anchor``, its
+    nearest unit at or above it holding a quota entry in the plan, ``held`` (1 when a unit
+    at or above it holds a quota above 0: its results count for that holder) and
+    ``entry``; code, name and kind come only for the entries and the units not held (the
+    others are never shown)."""
+    unit = OrgUnit.__table__
+    is_entry = entries.c.unit_id.is_not(None)
+    holds = entries.c.amount > 0
+
+    def columns(anchor: Any, held: Any) -> tuple[Any, ...]:
+        shown = or_(is_entry, held == 0)
+        return (
+            unit.c.id,
+            unit.c.parent_id,
+            anchor.label("anchor"),
+            held.label("held"),
+            case((is_entry, 1), else_=0).label("entry"),
+            case((shown, unit.c.code)).label("code"),
+            case((shown, unit.c.name)).label("name"),
+            case((shown, unit.c.kind)).label("kind"),
+        )
+
+    top = columns(case((is_entry, unit.c.id)), case((holds, 1), else_=0))
+    start = (
+        select(*top)
+        .select_from(unit.outerjoin(entries, entries.c.unit_id == unit.c.id))
+        .where(unit.c.id == plan.issuer_id)
+    )
+    walk = start.cte("plan_walk", recursive=True)
+    anchor = case((is_entry, unit.c.id), else_=walk.c.anchor)
+    held = case((or_(walk.c.held == 1, holds), 1), else_=0)
+    valid = or_(unit.c.valid_from.is_(None), unit.c.valid_from <= plan.issued_on) & or_(
+        unit.c.valid_to.is_(None), unit.c.valid_to >= plan.issued_on
+    )
+    below = (
+        select(*columns(anchor, held))
+        .select_from(
+            unit.join(walk, unit.c.parent_id == walk.c.id).outerjoin(
+                entries, entries.c.unit_id == unit.c.id
+            )
+        )
+        .where(valid)
+    )
+    return walk.union_all(below)
+
+
+def _sums(plan: Plan, walk: Any, approved_only: bool, by_month: bool, apart: bool) -> Select[Any]:
+    """The counted results of the plan tree's drives added up by skeleton node: a held
+    unit's go to its anchor, a unit not held is a node of its own (with its parent, code,
+    name and kind), or with ``apart`` false is left out. A result of a unit the walk did
+    not reach comes with a null key."""
+    states = (ResultState.APPROVED.value,) if approved_only else COUNTED_STATES
+    drives = select(Drive.id).where(Drive.plan_id.in_(plan_and_descendants(plan.id)))
+    drive_ids = [drive_id for (drive_id,) in _plain_rows(drives)]
+    alone = walk.c.held == 0
+    key = case((alone, walk.c.id), else_=walk.c.anchor).label("key")
+    described = (
+        case((alone, walk.c.parent_id)),
+        case((alone, walk.c.code)),
+        case((alone, walk.c.name)),
+        case((alone, walk.c.kind)),
+    )
+    month = (Drive.ends_on,) if by_month else ()
+    # Without ``apart``, a result under no entry is left out; one the walk did not reach
+    # (a null id) still comes, so that the caller knows.
+    kept = true() if apart else or_(walk.c.id.is_(None), walk.c.held == 1)
+    return (
+        select(
+            key,
+            *described,
+            *month,
+            func.count(),
+            func.sum(Result.registered),
+            func.sum(Result.deferred),
+            func.sum(Result.bags_250),
+            func.sum(Result.bags_350),
+            func.sum(Result.bags_450),
+            func.coalesce(func.sum(Result.repeat_donors), 0),
+            func.sum(_REPEAT_BASE),
+        )
+        .select_from(Result)
+        .join(Drive, Drive.id == Result.drive_id)
+        .outerjoin(walk, walk.c.id == Result.unit_id)
+        .where(Result.drive_id.in_(drive_ids), Result.state.in_(states), kept)
+        .group_by(key, *described, *month)
+    )
+
+
+def _with_ancestors(nodes: dict[int, UnitNode], issuer_id: int) -> dict[int, UnitNode]:
+    """``nodes`` and every unit between them and the issuer, the issuer included: a few
+    queries, one per level of the tree that is not already there."""
+    found = dict(nodes)
+    columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
+    wanted = _parents(found, found, issuer_id) | ({issuer_id} - found.keys())
+    while wanted:
+        batch = sorted(wanted)
+        for start in range(0, len(batch), _IDS_PER_QUERY):
+            chunk = batch[start : start + _IDS_PER_QUERY]
+            for row in _plain_rows(select(*columns).where(OrgUnit.id.in_(chunk))):
+                found[row[0]] = UnitNode(*row)
+        wanted = _parents({i: found[i] for i in batch if i in found}, found, issuer_id)
+    return found
+
+
+def _parents(nodes: dict[int, UnitNode], known: dict[int, UnitNode], issuer_id: int) -> set[int]:
+    """The parents of ``nodes`` not ``known`` yet, going no higher than the issuer."""
+    return {
+        n.parent_id
+        for n in nodes.values()
+        if n.id != issuer_id and n.parent_id is not None and n.parent_id not in known
+    }
+
+
+#: Ids named in one query: well under SQLite's limit on bound parameters.
+_IDS_PER_QUERY = 5_000
+
+
+def comparison(
+    plan: Plan, summary: PlanSummary, approved_only: bool = False, whole_tree: bool = False
+) -> Comparison:
     """``summary`` (of ``plan``) beside the plan it is compared with: that plan's counted
     results, its tree as of its date and the mergers since, in five more queries.
 
-    ``approved_only`` reads the earlier plan the same way as ``summary``."""
+    ``approved_only`` reads the earlier plan the same way as ``summary``; the earlier plan
+    is read as a skeleton of the units compared where it can be, unless ``whole_tree``."""
     before = plan.compare_with
     if before is None:
         return NO_COMPARISON
-    tallies = counted_tallies(before.id, approved_only)
-    units = plan_units(before, set(tallies))
     merged = select(OrgUnit.id, OrgUnit.merged_into_id).where(OrgUnit.merged_into_id.is_not(None))
     merged_into = {old: new for old, new in _rows(merged)}
+    # The units compared: this plan's quota entries, and the units merged into others (the
+    # predecessors of some of them).
+    wanted = union(
+        select(Quota.unit_id, literal(1).label("amount")).where(Quota.plan_id == plan.id),
+        select(OrgUnit.id, literal(1)).where(OrgUnit.merged_into_id.is_not(None)),
+    )
+    read = None
+    if not whole_tree:
+        read = _skeleton(before, select(wanted.subquery()), approved_only, False, apart=False)
+    if read is not None:
+        units: list[UnitNode] = list(read.nodes.values())
+        tallies: Mapping[int, Tally] = read.tallies
+    else:
+        tallies = counted_tallies(before.id, approved_only)
+        units = plan_units(before, set(tallies))
     return compare(summary, units, tallies, before.rule, merged_into)
 
 

@@ -1,0 +1,101 @@
+"""A plan longer than a page (a national one): its dashboard lists the lines a page at a
+time, and searches, filters and sorts over the whole plan on the server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from campaign import formatting
+from campaign.extensions import db
+from campaign.models import Plan
+from campaign.services import dashboard, demo
+from campaign.services.summary import plan_summary
+from campaign.text import sort_key
+from tests import factories as f
+from tests.test_dashboard import rows
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+SIZE = 10
+
+
+@pytest.fixture
+def long_plan(app, client, auth):
+    """The demo's district plan (34 lines) with pages of 10: four pages."""
+    demo.load(reform=False)
+    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
+    user = f.user("leader", [plan.issuer])
+    f.commit()
+    auth.sign_in(user)
+    app.config["DASHBOARD_PAGE_SIZE"] = SIZE
+    return plan
+
+
+def page_of(client, plan: Plan, **args) -> str:
+    response = client.get(f"/ke-hoach/{plan.id}", query_string=args)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_lines_come_a_page_at_a_time_numbered_through(client, long_plan):
+    lines = plan_summary(long_plan).lines
+    assert len(lines) == 34
+    seen = []
+    for number in (1, 2, 3, 4):
+        shown = rows(page_of(client, long_plan, trang=number))
+        assert [r[0] for r in shown] == [
+            str(n) for n in range(len(seen) + 1, len(seen) + 1 + len(shown))
+        ]
+        seen += [r[1] for r in shown]
+    assert seen == [line.unit.name for line in lines]
+    first = page_of(client, long_plan)
+    assert "Trang 1/4" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    assert "data-rank-" not in first  # the browser cannot sort one page as the whole plan
+    assert "data-live-search" not in first
+    assert "Bảng có 34 đơn vị, mỗi trang 10" in first
+    # The tiles and the total stay the whole plan's.
+    total = plan_summary(long_plan).totals
+    assert formatting.units(total.collected) in first.split("Tổng cộng cả kế hoạch", 1)[1]
+
+
+def test_sorting_and_filters_run_over_the_whole_plan(client, long_plan):
+    lines = plan_summary(long_plan).lines
+    best = sorted((ln for ln in lines if ln.rate is not None), key=lambda ln: ln.rate, reverse=True)
+    top = rows(page_of(client, long_plan, sort="rate", dir="desc"))
+    assert [r[1] for r in top] == [ln.unit.name for ln in best[:SIZE]]
+    second = page_of(client, long_plan, sort="rate", dir="desc", trang=2)
+    assert [r[1] for r in rows(second)] == [ln.unit.name for ln in best[SIZE : 2 * SIZE]]
+    # The pager keeps the sort.
+    assert re.search(r'href="[^"]*sort=rate[^"]*dir=desc[^"]*trang=3', second.replace("&amp;", "&"))
+    # A unit on the last page is found from the first.
+    last = lines[-1].unit.name
+    found = rows(page_of(client, long_plan, q=last))
+    assert [r[1] for r in found] == [last]
+    behind = [ln for ln in lines if ln.is_holder and not ln.status.completed]
+    filtered = page_of(client, long_plan, status="not_completed")
+    assert f"Bảng có {len(behind)} đơn vị" in filtered or len(behind) <= SIZE
+
+
+@pytest.mark.parametrize("asked", ["99", "0", "-1", "abc", "²", "1" * 40, "３"])
+def test_a_page_out_of_range_or_not_a_number_shows_a_page(client, long_plan, asked):
+    page = page_of(client, long_plan, trang=asked)
+    shown = rows(page)
+    assert shown and ("Trang 4/4" in page if asked == "99" else "Trang 1/4" in page)
+
+
+def test_the_chart_of_a_long_plan_shows_the_holders_furthest_behind(client, long_plan, monkeypatch):
+    monkeypatch.setattr(dashboard, "CHART_BARS", 5)
+    holders = [ln for ln in plan_summary(long_plan).lines if ln.is_holder]
+    behind = sorted(holders, key=lambda ln: (ln.rate or 0, sort_key(ln.unit.name)))[:5]
+    page = page_of(client, long_plan)
+    chart = page.split('aria-labelledby="chart-title"', 1)[1].split("</svg>", 1)[0]
+    assert re.findall(r"<title>([^<:]+)</title>", chart) == [ln.unit.name for ln in behind]
+    assert "Biểu đồ gồm 5 đơn vị có tỷ lệ thấp nhất." in page
+
+
+def test_a_plan_within_a_page_is_not_paged(client, app, long_plan):
+    app.config["DASHBOARD_PAGE_SIZE"] = 200
+    page = page_of(client, long_plan, trang=2)
+    assert len(rows(page)) == 34 and "Trang 1" not in page and "data-rank-name" in page
