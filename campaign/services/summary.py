@@ -8,7 +8,20 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, case, func, literal, or_, select, true, union
+from sqlalchemy import (
+    CompoundSelect,
+    Row,
+    Select,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+)
 
 from campaign.extensions import db
 from campaign.models import (
@@ -47,7 +60,7 @@ from campaign.services.scope import tree_ids
 from campaign.text import sort_key
 
 
-def _rows(query: Select[Any]) -> Sequence[Row[Any]]:
+def _rows(query: Select[Any] | CompoundSelect) -> Sequence[Row[Any]]:
     """Plain rows through the session's connection: the summary reads tens of thousands
     of them, and skipping the ORM's result handling saves a sixth of its time."""
     return db.session.connection().execute(query).all()
@@ -313,21 +326,30 @@ def _skeleton(
     if _moved_since(plan.issued_on):
         return None
     walk = _walk(plan, entries.subquery())
+    sums = _sums(plan, walk, approved_only, by_month, apart)
+    # The entries and the issuer, in the same statement as the sums: the tree is walked
+    # once. Their rows carry a tag where the sums have 0, and nulls for the figures.
+    tag = case((walk.c.entry == 1, 1), else_=2)
+    blanks = [null()] * (len(sums.selected_columns) - 6)
     shown = select(
-        walk.c.id, walk.c.parent_id, walk.c.code, walk.c.name, walk.c.kind, walk.c.entry
+        tag, walk.c.id, walk.c.parent_id, walk.c.code, walk.c.name, walk.c.kind, *blanks
     ).where(or_(walk.c.entry == 1, walk.c.id == plan.issuer_id))
     nodes: dict[int, UnitNode] = {}
     reached = 0
-    for row in _plain_rows(shown):
-        nodes[row[0]] = UnitNode(*row[:5])
-        reached += row[5]
     flats: dict[int, tuple[int, ...]] = {}
     monthly: Monthly = {}
-    for summed in _rows(_sums(plan, walk, approved_only, by_month, apart)):
-        key, parent_id, code, name, kind = summed[:5]
+    counted = []
+    for row in _rows(union_all(sums, shown)):
+        if row[0]:
+            nodes[row[1]] = UnitNode(*row[1:6])
+            reached += row[0] == 1
+        else:
+            counted.append(row)
+    for summed in counted:
+        key, parent_id, code, name, kind = summed[1:6]
         if key is None:
             return None  # results of a unit outside the issuer's valid subtree
-        day, flat = (summed[5], tuple(summed[6:])) if by_month else (None, tuple(summed[5:]))
+        day, flat = (summed[6], tuple(summed[7:])) if by_month else (None, tuple(summed[6:]))
         if code is not None and key not in nodes:  # a unit counted apart
             nodes[key] = UnitNode(key, parent_id, code, name, kind)
         flats[key] = add_flat(flats[key], flat) if key in flats else flat
@@ -412,6 +434,7 @@ def _sums(plan: Plan, walk: Any, approved_only: bool, by_month: bool, apart: boo
     kept = true() if apart else or_(walk.c.id.is_(None), walk.c.held == 1)
     return (
         select(
+            literal(0).label("tag"),
             key,
             *described,
             *month,
