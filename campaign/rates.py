@@ -532,18 +532,21 @@ def summarize(
         quota = quotas[uid]
         tally = subtree.get(uid, EMPTY)
         collected = blood_units(tally.bags, rule)
-        # Positional: the fields in Line's order (a province makes ten thousand of them).
+        # The fields in Line's order (a national plan makes a hundred thousand of them).
         lines.append(
-            Line(
-                nodes[uid],
-                quota,
-                tally,
-                collected,
-                status(quota, collected, tally.reports),
-                holders_above[uid],
-                allocated.get(uid),
-                depth[uid],
-                headcounts.get(uid),
+            _new(
+                Line,
+                (
+                    nodes[uid],
+                    quota,
+                    tally,
+                    collected,
+                    status(quota, collected, tally.reports),
+                    holders_above[uid],
+                    allocated.get(uid),
+                    depth[uid],
+                    headcounts.get(uid),
+                ),
             )
         )
     outside = [
@@ -590,7 +593,13 @@ def _flat(t: Tally) -> tuple[int, ...]:
 
 def _tally(flat: tuple[int, ...]) -> Tally:
     n, reg, dfr, a, b, c, repeat, base = flat
-    return Tally(n, reg, dfr, Bags(a, b, c), repeat, base)
+    return _new(Tally, (n, reg, dfr, _new(Bags, (a, b, c)), repeat, base))
+
+
+#: A named tuple made from its fields in order, without the Python-level ``__new__`` the
+#: class generates: the roll-up makes one Tally, Bags and Line per quota holder, a hundred
+#: thousand for a national plan.
+_new = tuple.__new__
 
 
 def add_flat(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[int, ...]:

@@ -460,3 +460,22 @@ def test_pages_in_other_states(served, tabs, axe):
         where = f"{url} as {role} ({view}{', ' + action.__name__ if action else ''})"
         violations += check(axe, page, where)
     assert_none(violations)
+
+
+def test_a_long_plan_listed_page_by_page(served, tabs, axe):
+    """The 2026 province plan (166 communes) with pages of 50: the pager, the note and the
+    chart of the holders furthest behind, on a desktop and on a phone."""
+    _server, app, data = served
+    app.config["DASHBOARD_PAGE_SIZE"] = 50
+    try:
+        violations: Violations = []
+        for view in ("desktop", "phone"):
+            page = tabs("admin", view)
+            url = f"/ke-hoach/{data['compared_plan']}?trang=2"
+            response = page.goto(url)
+            assert response is not None and response.status == 200, url
+            assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
+            violations += check(axe, page, f"{url} as admin ({view})")
+        assert_none(violations)
+    finally:
+        app.config["DASHBOARD_PAGE_SIZE"] = 200
