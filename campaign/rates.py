@@ -753,7 +753,10 @@ def compare(
     rolled = _roll_up(nodes, order, tallies, keep=set().union(*wanted.values()))
     previous: dict[int, Fraction | None] = {}
     for uid, family in wanted.items():
-        counted = [v for v in family if v in nodes and not _has_ancestor_in(v, family, nodes)]
+        if len(family) == 1:  # no unit merged into it: nearly every line
+            counted = [uid] if uid in nodes else []
+        else:
+            counted = [v for v in family if v in nodes and not _has_ancestor_in(v, family, nodes)]
         if not counted:
             previous[uid] = None
             continue
