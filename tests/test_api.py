@@ -719,6 +719,30 @@ def test_summary_approved_only(client, world):
     assert {u["code"]: u["status"] for u in body["units"]}[world.communes[1].code] == "not_reported"
 
 
+def test_summary_comes_a_page_of_units_at_a_time_when_asked(client, world):
+    """A national plan's summary has a hundred thousand units: a client may take them a
+    page at a time, in the summary's order, with the totals of the whole plan each time."""
+    url = f"/api/v1/plans/{world.plan.id}/summary"
+    headers = world.headers("leader")
+    whole = client.get(url, headers=headers).get_json()
+    codes = [u["code"] for u in whole["units"]]
+    assert len(codes) >= 2 and whole["units_total"] == len(codes)
+    assert "page" not in whole
+    pages = [
+        client.get(url, query_string={"page": n, "per_page": 1}, headers=headers).get_json()
+        for n in range(1, len(codes) + 2)
+    ]
+    assert [u["code"] for p in pages for u in p["units"]] == codes
+    assert pages[-1]["units"] == []  # past the end: an empty page, not an error
+    first = pages[0]
+    assert (first["page"], first["per_page"], first["units_total"]) == (1, 1, len(codes))
+    assert all(p["totals"] == whole["totals"] for p in pages)
+    for bad in ({"page": 0}, {"per_page": 1001}, {"page": "x"}, {"per_page": -1}):
+        answer = client.get(url, query_string=bad, headers=headers)
+        assert answer.status_code == 422, bad
+        assert answer.get_json()["error"]["code"] == "invalid", bad
+
+
 def test_summary_refusals(client, world):
     url = f"/api/v1/plans/{world.plan.id}/summary"
     assert client.get(url, headers=world.headers("stranger")).status_code == 403

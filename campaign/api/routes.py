@@ -449,16 +449,22 @@ def reviewed_result(drive_id: int, unit_code: str) -> Result:
 @bp.get("/plans/<int:plan_id>/summary")
 @bp.arguments(s.SummaryArgs, location="query", as_kwargs=True)
 @bp.response(200, s.SummarySchema)
-def plan_summary(plan_id: int, approved_only: bool = False) -> dict[str, Any]:
-    """Every quota holder's figures and the plan's totals, as ``rates`` makes them."""
+def plan_summary(
+    plan_id: int,
+    approved_only: bool = False,
+    page: int | None = None,
+    per_page: int | None = None,
+) -> dict[str, Any]:
+    """Every quota holder's figures and the plan's totals, as ``rates`` makes them; with
+    ``page`` (and ``per_page``, 1000 at most, 1000 by default), one page of the units."""
     plan = visible_plan(plan_id)
     made = summary.plan_summary(plan, approved_only=approved_only)
     compared = summary.comparison(plan, made, approved_only)
-    return {
-        "plan": plan,
-        "counting_rule": made.rule.value,
-        **summary.figures(made, plan.targets, compared),
-    }
+    paging: dict[str, int] = {}
+    if page is not None or per_page is not None:
+        paging = {"page": page or 1, "per_page": per_page or 1000}
+    figures = summary.figures(made, plan.targets, compared, **paging)
+    return {"plan": plan, "counting_rule": made.rule.value, **figures, **paging}
 
 
 @bp.get("/plans/<int:plan_id>/progress")

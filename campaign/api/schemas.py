@@ -363,6 +363,12 @@ class ReportingSchema(ma.Schema):
 
 class SummaryArgs(ma.Schema):
     approved_only = fields.Boolean(load_default=False)
+    page = fields.Integer(
+        validate=validate.Range(min=1, max=1_000_000),
+        metadata={"description": "One page of the units, in the summary's order (a national "
+                  "plan has a hundred thousand); without it, every unit"},
+    )  # fmt: skip
+    per_page = fields.Integer(validate=validate.Range(min=1, max=1000))
 
 
 class TargetFiguresSchema(ma.Schema):
@@ -446,6 +452,11 @@ class SummarySchema(ma.Schema):
     counting_rule = fields.String(required=True)
     totals = fields.Nested(TotalsSchema, required=True)
     units = fields.List(fields.Nested(SummaryUnitSchema), required=True)
+    units_total = fields.Integer(
+        required=True, metadata={"description": "How many units the summary has in all"}
+    )
+    page = fields.Integer(metadata={"description": "Given when a page was asked for"})
+    per_page = fields.Integer()
 
 
 class ProgressArgs(ma.Schema):

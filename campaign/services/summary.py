@@ -521,13 +521,20 @@ def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
 
 
 def figures(
-    made: PlanSummary, targets: Targets = NO_TARGETS, compared: Comparison = NO_COMPARISON
+    made: PlanSummary,
+    targets: Targets = NO_TARGETS,
+    compared: Comparison = NO_COMPARISON,
+    page: int = 1,
+    per_page: int | None = None,
 ) -> dict[str, Any]:
     """The summary's totals and lines as the API writes them (``SummarySchema``): plain
     numbers, rounded for display by ``rates``, so every JSON answer shows the same; each
     share judged against the plan's ``targets``, each collected figure beside the
-    ``compared`` plan's."""
+    ``compared`` plan's. With ``per_page``, only that page of the lines."""
     totals = made.totals
+    lines = made.lines
+    if per_page is not None:
+        lines = lines[(page - 1) * per_page : page * per_page]
     return {
         "totals": {
             "quota": totals.quota,
@@ -559,8 +566,9 @@ def figures(
                 **_target_figures(line.shares, targets),
                 **_compared_figures(line.collected, compared.of(line.unit.id)),
             }
-            for line in made.lines
+            for line in lines
         ],
+        "units_total": len(made.lines),
     }
 
 
