@@ -38,8 +38,11 @@ def at(monkeypatch, utc: datetime) -> None:
     monkeypatch.setattr(results, "utcnow", lambda: utc)
 
 
-def judged(drive, today=LATER) -> dict[str, tuple[str, int | None]]:
-    made = reporting.drive_reporting(drive, select(OrgUnit.id), today)
+def judged(drive, today=LATER, within=None) -> dict[str, tuple[str, int | None]]:
+    within = within if within is not None else select(OrgUnit.id)
+    made = reporting.drive_reporting(drive, within, today)
+    # The dashboard's line per drive reads the totals alone, from plain columns: the same.
+    assert reporting.drive_totals(drive, within, today).totals == made.totals
     return {
         row.unit.name: (row.timeliness.state.value, row.timeliness.days_late) for row in made.units
     }
@@ -115,6 +118,7 @@ def test_only_the_units_within_the_scope_are_expected(world):
     within = select(OrgUnit.id).where(OrgUnit.id.in_([u["binh"].id, u["yen"].id]))
     made = reporting.drive_reporting(drive, within, LATER)
     assert [row.unit.name for row in made.units] == ["Quảng Bình"]  # Yên: no quota, no report
+    assert reporting.drive_totals(drive, within, LATER).totals == made.totals
     db.session.rollback()
 
 

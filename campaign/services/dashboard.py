@@ -39,7 +39,7 @@ from campaign.rates import (
     completion_rate,
     totals,
 )
-from campaign.services.reporting import DriveReporting, drive_reporting
+from campaign.services.reporting import DriveTotals, drive_totals
 from campaign.services.summary import (
     Monthly,
     comparison,
@@ -359,10 +359,10 @@ def report_outlook(drive: Drive, unit_id: int, result: Result | None) -> Outlook
     return Outlook(summary.rule, line.quota if line.is_holder else None, line.collected - own)
 
 
-def drives_reporting(plan: Plan, within: Select[tuple[int]], today: date) -> list[DriveReporting]:
+def drives_reporting(plan: Plan, within: Select[tuple[int]], today: date) -> list[DriveTotals]:
     """Each drive of the plan: the reports expected from the units ``within``, received,
     on time, late and overdue."""
-    return [drive_reporting(drive, within, today) for drive in plan.drives]
+    return [drive_totals(drive, within, today) for drive in plan.drives]
 
 
 def drive_to_chase(drives: Sequence[Drive], today: date) -> Drive | None:

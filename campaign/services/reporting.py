@@ -58,9 +58,16 @@ def submitted_at(result: Result | None) -> datetime | None:
     """When the report that counts was sent: the latest submission, since sending a report
     again (after it was returned or withdrawn) stamps it anew. Rows written before
     submissions were stamped fall back to their last change."""
-    if result is None or result.state not in COUNTED_STATES:
+    if result is None:
         return None
-    return result.submitted_at or result.updated_at
+    return sent_at(result.state, result.submitted_at, result.updated_at)
+
+
+def sent_at(state: str, submitted: datetime | None, updated: datetime) -> datetime | None:
+    """:func:`submitted_at` from a report's columns."""
+    if state not in COUNTED_STATES:
+        return None
+    return submitted or updated
 
 
 def vietnam_day(instant: datetime) -> date:
@@ -94,3 +101,33 @@ def drive_reporting(drive: Drive, within: Select[tuple[int]], today: date) -> Dr
         rows.append(UnitReport(unit, result, sent, judged))
     totals = reporting_totals(row.timeliness.state for row in rows)
     return DriveReporting(drive, today, rows, totals)
+
+
+@dataclass(frozen=True)
+class DriveTotals:
+    drive: Drive
+    totals: ReportingTotals
+
+
+def drive_totals(drive: Drive, within: Select[tuple[int]], today: date) -> DriveTotals:
+    """:func:`drive_reporting`'s totals alone, from plain columns: a plan's dashboard shows
+    one line per drive, and a national plan's drive expects a hundred thousand reports."""
+    found = {
+        unit_id: (state, sent_at(state, submitted, updated))
+        for unit_id, state, submitted, updated in db.session.execute(
+            select(Result.unit_id, Result.state, Result.submitted_at, Result.updated_at).where(
+                Result.drive_id == drive.id, Result.unit_id.in_(within)
+            )
+        )
+    }
+    expected = set(
+        db.session.scalars(
+            expected_units(drive).with_only_columns(OrgUnit.id).where(OrgUnit.id.in_(within))
+        )
+    )
+    expected |= {unit_id for unit_id, (state, _) in found.items() if state in SENT_STATES}
+    due, judged = drive.report_due_on, []
+    for unit_id in expected:
+        sent = found[unit_id][1] if unit_id in found else None
+        judged.append(timeliness(due, vietnam_day(sent) if sent else None, today).state)
+    return DriveTotals(drive, reporting_totals(judged))
