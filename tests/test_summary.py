@@ -110,9 +110,27 @@ def test_query_count_does_not_grow_with_units(app, count_queries, size):
         summary = plan_summary(plan)
     assert len(summary.lines) == size
     assert summary.lines[0].collected == Fraction(2 * (750 + 700 + 450), 250)
-    # Quotas, moves since the plan's date, the plan tree's drives, and one walk of the
-    # tree giving the quota entries and their results.
-    assert count_queries.count == 4, count_queries.statements
+    # Every unit holds a quota, so the whole tree is read: quotas, the count of units
+    # (which way to read), moves since the plan's date, the drives of the plan tree, their
+    # counted results, and the unit tree.
+    assert count_queries.count == 6, count_queries.statements
+
+
+@pytest.mark.parametrize("size", [3, 40])
+def test_query_count_of_a_skeleton_does_not_grow_with_units(app, count_queries, size):
+    """Quotas to the district only, its communes reporting: the database rolls them up."""
+    plan = _district_of(size)
+    plans.set_quotas(plan, {line.unit.id: None for line in plan_summary(plan).lines})
+    plans.set_quotas(plan, {plan.issuer_id: 100})
+    f.commit()
+    db.session.refresh(plan)
+    with count_queries:
+        summary = plan_summary(plan)
+    (line,) = summary.lines
+    assert line.tally.reports == 2 * len(range(0, size, 2))
+    # Quotas, the count of units, moves since the plan's date, the drives of the plan tree,
+    # and one walk of the tree giving the quota entries and their results.
+    assert count_queries.count == 5, count_queries.statements
 
 
 def _moved_province():

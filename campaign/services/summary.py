@@ -247,32 +247,55 @@ def _as_of(
 
 
 def read_plan(
-    plan: Plan, approved_only: bool = False, whole_tree: bool = False
+    plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
 ) -> tuple[PlanSummary, list[UnitNode]]:
     """The summary and the unit tree it was made from (pages name groups by parent).
 
     The tree is the plan's skeleton (its quota holders, the units counted apart from
-    them, and the units above both) unless ``whole_tree`` asks for every unit, as a unit's
-    page does to show its subtree. The figures are the same either way."""
-    read = None if whole_tree else _condensed(plan, approved_only, by_month=False)
-    if read is not None:
-        return read[:2]
-    return _summarized(plan, counted_tallies(plan.id, approved_only))
+    them, and the units above both) where that is quicker, or every unit: ``whole_tree``
+    True asks for every unit, as a unit's page does to show its subtree, False for the
+    skeleton wherever it can be read. The figures are the same either way."""
+    read = _read(plan, approved_only, whole_tree, by_month=False)
+    return read[:2]
 
 
 def read_plan_and_months(
-    plan: Plan, approved_only: bool = False, whole_tree: bool = False
+    plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
 ) -> tuple[PlanSummary, list[UnitNode], Monthly]:
     """:func:`read_plan`, and its results month by month, in as many queries."""
-    read = None if whole_tree else _condensed(plan, approved_only, by_month=True)
-    if read is not None:
-        return read
-    tallies, monthly = counted_by_month(plan, approved_only)
-    return (*_summarized(plan, tallies), monthly)
+    return _read(plan, approved_only, whole_tree, by_month=True)
 
 
-def _summarized(plan: Plan, tallies: Mapping[int, Tally]) -> tuple[PlanSummary, list[UnitNode]]:
-    quotas, headcounts = plan_quotas_and_headcounts(plan.id)
+def _read(
+    plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool
+) -> tuple[PlanSummary, list[UnitNode], Monthly]:
+    quotas = plan_quotas_and_headcounts(plan.id)
+    if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(quotas[0]))):
+        read = _condensed(plan, quotas, approved_only, by_month)
+        if read is not None:
+            return read
+    if by_month:
+        tallies, monthly = counted_by_month(plan, approved_only)
+    else:
+        tallies, monthly = counted_tallies(plan.id, approved_only), {}
+    return (*_summarized(plan, tallies, quotas), monthly)
+
+
+def _worth_a_skeleton(entries: int) -> bool:
+    """Whether the skeleton is the quicker read: when the entries are few beside the units.
+    Where nearly every unit holds a quota (a province's plan for every unit in it) it is
+    the whole tree, by a fifth on SQLite, and 200 districts in a national tree of 105.000
+    units is three times quicker read as a skeleton (benchmarks/RESULTS.md)."""
+    units = db.session.execute(select(func.count()).select_from(OrgUnit)).scalar_one()
+    return entries * 2 < units
+
+
+def _summarized(
+    plan: Plan,
+    tallies: Mapping[int, Tally],
+    quotas_and_headcounts: tuple[dict[int, int], dict[int, int]],
+) -> tuple[PlanSummary, list[UnitNode]]:
+    quotas, headcounts = quotas_and_headcounts
     units = plan_units(plan, set(quotas) | set(tallies))
     return summarize(units, quotas, tallies, plan.rule, headcounts), units
 
@@ -294,9 +317,12 @@ def _summarized(plan: Plan, tallies: Mapping[int, Tally]) -> tuple[PlanSummary, 
 
 
 def _condensed(
-    plan: Plan, approved_only: bool, by_month: bool
+    plan: Plan,
+    quotas_and_headcounts: tuple[dict[int, int], dict[int, int]],
+    approved_only: bool,
+    by_month: bool,
 ) -> tuple[PlanSummary, list[UnitNode], Monthly] | None:
-    quotas, headcounts = plan_quotas_and_headcounts(plan.id)
+    quotas, headcounts = quotas_and_headcounts
     entries = select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan.id)
     read = _skeleton(plan, entries, approved_only, by_month, apart=True)
     if read is None:
@@ -485,13 +511,14 @@ _IDS_PER_QUERY = 5_000
 
 
 def comparison(
-    plan: Plan, summary: PlanSummary, approved_only: bool = False, whole_tree: bool = False
+    plan: Plan, summary: PlanSummary, approved_only: bool = False, whole_tree: bool | None = None
 ) -> Comparison:
     """``summary`` (of ``plan``) beside the plan it is compared with: that plan's counted
     results, its tree as of its date and the mergers since, in five more queries.
 
     ``approved_only`` reads the earlier plan the same way as ``summary``; the earlier plan
-    is read as a skeleton of the units compared where it can be, unless ``whole_tree``."""
+    is read as a skeleton of the units compared where that is quicker (``whole_tree`` as in
+    :func:`read_plan`)."""
     before = plan.compare_with
     if before is None:
         return NO_COMPARISON
@@ -504,7 +531,7 @@ def comparison(
         select(OrgUnit.id, literal(1)).where(OrgUnit.merged_into_id.is_not(None)),
     )
     read = None
-    if not whole_tree:
+    if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(summary.lines))):
         read = _skeleton(before, select(wanted.subquery()), approved_only, False, apart=False)
     if read is not None:
         units: list[UnitNode] = list(read.nodes.values())
