@@ -109,6 +109,14 @@ def fill(page: Page, figures: tuple[int, ...]) -> None:
         page.get_by_label(label, exact=True).fill(str(value))
 
 
+def send_with_no_signal(page: Page) -> None:
+    """The connection cut, the report typed and sent: the phone keeps it."""
+    page.context.set_offline(True)
+    fill(page, (50, 5, 10, 30, 5))
+    page.get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.locator("#outbox")).to_contain_text(WAITING)
+
+
 def kept(page: Page) -> dict:
     return page.evaluate(KEPT)
 
@@ -126,10 +134,7 @@ def test_a_report_sent_with_no_signal_waits_on_the_phone_then_arrives(
     sign_in(tab, "qbinh", f.PASSWORD)
     open_form(tab, url)
 
-    page.context.set_offline(True)
-    fill(page, (50, 5, 10, 30, 5))
-    page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.locator("#outbox")).to_contain_text(WAITING)
+    send_with_no_signal(page)
     tab.shot("waiting")
     assert stored(select(Result)) == []
     assert json.loads(kept(page)["waiting"])[0]["url"] == live + url
@@ -198,10 +203,7 @@ def test_a_page_left_while_it_sends_gives_the_report_back_to_the_next_page(
     page = tab.page
     sign_in(tab, "qbinh", f.PASSWORD)
     open_form(tab, url)
-    page.context.set_offline(True)
-    fill(page, (50, 5, 10, 30, 5))
-    page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.locator("#outbox")).to_contain_text(WAITING)
+    send_with_no_signal(page)
 
     held: list[Route] = []  # the form's fresh token never comes to this page
     page.route(f"**{url}", lambda route: held.append(route))
@@ -231,10 +233,7 @@ def test_a_report_kept_past_the_session_is_sent_after_signing_in_again(
     page = tab.page
     sign_in(tab, "qbinh", f.PASSWORD)
     open_form(tab, commune.url)
-    page.context.set_offline(True)
-    fill(page, (50, 5, 10, 30, 5))
-    page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.locator("#outbox")).to_contain_text(WAITING)
+    send_with_no_signal(page)
 
     page.context.clear_cookies()
     page.context.set_offline(False)
@@ -260,10 +259,7 @@ def test_a_report_changed_meanwhile_is_not_overwritten(
     sign_in(tab, "qbinh", f.PASSWORD)
     open_form(tab, url)
 
-    page.context.set_offline(True)
-    fill(page, (50, 5, 10, 30, 5))
-    page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.locator("#outbox")).to_contain_text(WAITING)
+    send_with_no_signal(page)
     # Meanwhile the organiser types the commune's figures in from the paper list.
     organiser = db.session.scalars(select(User).filter_by(username="bcd")).one()
     drive, unit = db.session.get(Drive, commune.drive), db.session.get(OrgUnit, commune.unit)
@@ -334,10 +330,7 @@ def waiting_report(tab: Watched, url: str) -> None:
     the report still waiting (as if sending it had failed)."""
     page = tab.page
     open_form(tab, url)
-    page.context.set_offline(True)
-    fill(page, (50, 5, 10, 30, 5))
-    page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.locator("#outbox")).to_contain_text(WAITING)
+    send_with_no_signal(page)
     page.context.set_offline(False)
     kept_before = kept(page)
     assert kept_before["urls"] and kept_before["waiting"]

@@ -213,7 +213,6 @@ def dashboard(
     groups = _groups(lines, nodes, filters.group, summary.rule)
     holders = [line for line in lines if line.is_holder]
     pages = max(1, -(-len(lines) // page_size))
-    behind = lambda line: (line.rate or Fraction(0), sort_key(line.unit.name))  # noqa: E731
     if pages > 1:
         chart = heapq.nsmallest(CHART_BARS, holders, key=behind)
     else:
@@ -235,6 +234,11 @@ def dashboard(
         summary, nodes, lines, groups, chart, ranks, progress, compared,
         page, pages, matched, page_size,
     )  # fmt: skip
+
+
+def behind(line: Line) -> tuple[Fraction, tuple[str, str]]:
+    """The chart's order: lowest rate first, who is behind shows at the top."""
+    return line.rate or Fraction(0), sort_key(line.unit.name)
 
 
 def _groups(
