@@ -504,32 +504,23 @@ def summarize(
     missing = (set(quotas) | set(tallies)) - set(nodes)
     if missing:
         raise ValueError(f"units missing from the tree: {sorted(missing)}")
-    order = _preorder(nodes)
-    depth: dict[int, int] = {}
-    holders_above: dict[int, tuple[int, ...]] = {}
-    for uid in order:  # parents before children
-        parent = nodes[uid].parent_id
-        if parent in nodes:
-            depth[uid] = depth[parent] + 1
-            above = holders_above[parent]
-            holders_above[uid] = (*above, parent) if has_quota(quotas.get(parent)) else above
-        else:
-            depth[uid] = 0
-            holders_above[uid] = ()
+    holding = {uid for uid, amount in quotas.items() if has_quota(amount)}
+    order, depth, holders_above = _descend(nodes, holding)
 
     subtree = _roll_up(nodes, order, tallies, keep=quotas)
 
     allocated: dict[int, int] = {}
-    for uid, amount in quotas.items():
-        if holders_above[uid] and has_quota(amount):
-            nearest = holders_above[uid][-1]
-            allocated[nearest] = allocated.get(nearest, 0) + amount
+    for uid in holding:
+        above = holders_above[uid]
+        if above:
+            nearest = above[-1]
+            allocated[nearest] = allocated.get(nearest, 0) + quotas[uid]
 
     lines = []
     for uid in order:
-        if uid not in quotas:
+        quota = quotas.get(uid)
+        if quota is None:
             continue
-        quota = quotas[uid]
         tally = subtree.get(uid, EMPTY)
         collected = blood_units(tally.bags, rule)
         # The fields in Line's order (a national plan makes a hundred thousand of them).
@@ -620,16 +611,55 @@ def _sum_tallies(tallies: Iterable[Tally]) -> Tally:
 
 def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:
     """Ids with every parent before its children; siblings keep their given order."""
-    children: dict[int | None, list[int]] = {}
-    for node in nodes.values():
-        parent = node.parent_id if node.parent_id in nodes else None
-        children.setdefault(parent, []).append(node.id)
+    children = _children(nodes)
     order: list[int] = []
     stack = list(reversed(children.get(None, [])))
     while stack:
         uid = stack.pop()
         order.append(uid)
         stack.extend(reversed(children.get(uid, [])))
+    return _whole_tree(order, nodes)
+
+
+def _descend(
+    nodes: Mapping[int, UnitNode], holding: Container[int]
+) -> tuple[list[int], dict[int, int], dict[int, tuple[int, ...]]]:
+    """:func:`_preorder`, with each unit's depth and the ``holding`` units above it (the
+    nearest last), in the same pass: a national plan's tree has a hundred thousand units."""
+    children = _children(nodes)
+    roots = children.get(None, [])
+    depth = dict.fromkeys(roots, 0)
+    above: dict[int, tuple[int, ...]] = dict.fromkeys(roots, ())
+    order: list[int] = []
+    stack = roots[::-1]
+    while stack:
+        uid = stack.pop()
+        order.append(uid)
+        kids = children.get(uid)
+        if kids:
+            level, holders = depth[uid] + 1, above[uid]
+            if uid in holding:
+                holders = (*holders, uid)
+            for kid in kids:
+                depth[kid], above[kid] = level, holders
+            stack.extend(reversed(kids))
+    return _whole_tree(order, nodes), depth, above
+
+
+def _children(nodes: Mapping[int, UnitNode]) -> dict[int | None, list[int]]:
+    """Parent id -> its children's ids in their given order; ``None`` -> the roots (units
+    whose parent is not among ``nodes``)."""
+    children: dict[int | None, list[int]] = {}
+    for node in nodes.values():
+        parent = node.parent_id if node.parent_id in nodes else None
+        if parent in children:
+            children[parent].append(node.id)
+        else:
+            children[parent] = [node.id]
+    return children
+
+
+def _whole_tree(order: list[int], nodes: Mapping[int, UnitNode]) -> list[int]:
     if len(order) != len(nodes):
         raise ValueError("the unit tree has a cycle")
     return order

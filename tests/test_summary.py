@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from campaign.extensions import db
 from campaign.rates import Status
 from campaign.services import plans
-from campaign.services.summary import plan_summary
+from campaign.services.summary import plan_summary, read_plan
 from tests import factories as f
 
 
@@ -112,7 +113,7 @@ def test_query_count_does_not_grow_with_units(app, count_queries, size):
     assert summary.lines[0].collected == Fraction(2 * (750 + 700 + 450), 250)
     # Every unit holds a quota, so the whole tree is read: quotas, the count of units
     # (which way to read), moves since the plan's date, the drives of the plan tree, their
-    # counted results, and the unit tree.
+    # counted results, and the unit tree (read as stored where the issuer tops every unit).
     assert count_queries.count == 6, count_queries.statements
 
 
@@ -222,3 +223,28 @@ def test_a_plan_tree_holds_the_units_of_its_date_and_whatever_counts_in_it(app):
     assert {district.id, binh.id, later.id, reporter.id} <= ids
     assert not {closed.id, unused.id, school.id} & ids
     assert summary.collected_outside == 3  # the report counts, under the unit it hangs on
+
+
+def test_the_tree_read_is_the_issuers_subtree_whether_or_not_it_tops_every_unit(app):
+    """A province alone in the database is read as stored; beside another province, its
+    subtree is walked. Either way the tree holds exactly its units valid on the plan's date."""
+    province = f.unit("Tỉnh A", kind="province")
+    district = f.unit("Huyện A", kind="district", parent=province)
+    commune = f.unit("Xã A", parent=district)
+    f.unit("Xã mới", parent=district, valid_from=date(2030, 1, 1))
+    plan = f.plan(province)
+    plans.set_quotas(plan, {district: 10, commune: 4})
+    f.result(f.drive(plan), commune, 5)
+    f.commit()
+    ours = {province.id, district.id, commune.id}
+
+    def read() -> tuple[set[int], list[tuple[str, object]]]:
+        summary, units = read_plan(plan, whole_tree=True)
+        return {u.id for u in units}, [(line.unit.name, line.collected) for line in summary.lines]
+
+    alone = read()
+    assert alone == (ours, [("Huyện A", 5), ("Xã A", 5)])
+    other = f.unit("Tỉnh B", kind="province")
+    f.unit("Xã B", parent=other)
+    f.commit()
+    assert read() == alone

@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from campaign.charts import LineChart, line_chart
 from campaign.extensions import db
+from campaign.memory import bulk_reading
 from campaign.models import COUNTED_STATES, Drive, Plan, Result
 from campaign.rates import (
     EMPTY,
@@ -194,6 +195,7 @@ class Dashboard:
         return sorted({line.unit.kind for line in self.summary.lines})
 
 
+@bulk_reading()
 def dashboard(
     plan: Plan,
     filters: Filters,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
 )
 
 from campaign.extensions import db
+from campaign.memory import bulk_reading
 from campaign.models import (
     COUNTED_STATES,
     Drive,
@@ -67,7 +69,7 @@ def _rows(query: Select[Any] | CompoundSelect) -> Sequence[Row[Any]]:
     return db.session.connection().execute(query).all()
 
 
-def _plain_rows(query: Select[Any]) -> list[tuple[Any, ...]]:
+def _plain_rows(query: Select[Any] | CompoundSelect) -> list[tuple[Any, ...]]:
     """The database driver's own tuples, for queries of integers, booleans and text only:
     no column needs SQLAlchemy's conversion (dates would, on SQLite). A national plan reads
     a hundred thousand rows, and making a ``Row`` of each costs a third of reading them."""
@@ -173,7 +175,13 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
     carried = (*columns, valid.label("valid"))
     tree = select(*carried).where(start).cte("plan_units", recursive=True)
     tree = tree.union_all(select(*carried).where(OrgUnit.parent_id == tree.c.id))
-    rows = _plain_rows(select(tree))
+    # Where the issuer is the one unit without a parent (a province's own database, or the
+    # nation's plan), its subtree is every unit: read as stored, not walked, in a tenth of
+    # the time. Both engines test the condition once, and walk only where it is false.
+    everything = _only_root(plan.issuer_id)
+    rows = _plain_rows(
+        union_all(select(*carried).where(everything), select(tree).where(~everything))
+    )
     found = {row[0]: UnitNode(*row[:5]) for row in rows}
     invalid = {row[0] for row in rows if not row[5]}
     if earlier:
@@ -186,14 +194,31 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
         for row in _rows(outside):
             node = UnitNode(*row)
             found[node.id] = node._replace(parent_id=earlier.get(node.id, node.parent_id))
-    nodes = list(found.values())
-    nodes.sort(key=_tree_order)
-    return nodes
+    return _in_tree_order(found.values())
 
 
-def _tree_order(node: UnitNode) -> tuple[tuple[str, str], int]:
-    """Siblings by name, and two of one name by id: the same order however read."""
-    return sort_key(node.name), node.id
+def _in_tree_order(nodes: Iterable[UnitNode]) -> list[UnitNode]:
+    """Siblings by name, and two of one name by id: the same order however read.
+
+    Two stable sorts, by id and then by name, give the order of one sort by (name, id)
+    in two thirds of its time for a national tree: their keys compare faster."""
+    ordered = sorted(nodes, key=_by_id)
+    ordered.sort(key=_by_name)
+    return ordered
+
+
+_by_id = itemgetter(0)
+
+
+def _by_name(node: UnitNode) -> tuple[str, str]:
+    return sort_key(node.name)
+
+
+def _only_root(unit_id: int) -> ColumnElement[bool]:
+    """Whether the unit is the one unit without a parent, the top of every other."""
+    roots = select(OrgUnit.id).where(OrgUnit.parent_id.is_(None)).limit(2).subquery()
+    other = select(roots.c.id).where(roots.c.id != unit_id).exists()
+    return select(roots.c.id).where(roots.c.id == unit_id).exists() & ~other
 
 
 def _valid_only(
@@ -273,6 +298,7 @@ def read_plan_and_months(
     return _read(plan, approved_only, whole_tree, by_month=True)
 
 
+@bulk_reading()
 def _read(
     plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool
 ) -> tuple[PlanSummary, list[UnitNode], Monthly]:
@@ -337,7 +363,7 @@ def _condensed(
     nodes, tallies, monthly, reached = read
     if reached != len(quotas):
         return None  # a quota entry outside the issuer's valid subtree
-    units = sorted(nodes.values(), key=_tree_order)
+    units = _in_tree_order(nodes.values())
     return summarize(units, quotas, tallies, plan.rule, headcounts), units, monthly
 
 
@@ -498,6 +524,7 @@ def _parents(nodes: dict[int, UnitNode], known: dict[int, UnitNode], issuer_id: 
 _IDS_PER_QUERY = 5_000
 
 
+@bulk_reading()
 def comparison(
     plan: Plan, summary: PlanSummary, approved_only: bool = False, whole_tree: bool | None = None
 ) -> Comparison:
