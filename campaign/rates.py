@@ -8,6 +8,7 @@ Arithmetic is exact (``Fraction``); rounding happens once, for display, in
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -463,11 +464,11 @@ def totals(lines: Iterable[Line], rule: CountingRule) -> Totals:
     Σ Q and Σ C take only the holders with no holder above them in the set, so
     a commune and a union under it are never both added, however far apart.
     """
-    lines = [line for line in lines if line.is_holder]
+    lines = [line for line in lines if has_quota(line.quota)]
     ids = {line.unit.id for line in lines}
     tops = [line for line in lines if ids.isdisjoint(line.holders_above)]
     tally = _sum_tallies(line.tally for line in tops)
-    statuses = [line.status for line in lines]
+    statuses = Counter(line.status for line in lines)
     counted = [line for line in lines if line.headcount]
     counted_ids = {line.unit.id for line in counted}
     counted = [line for line in counted if counted_ids.isdisjoint(line.holders_above)]
@@ -476,9 +477,9 @@ def totals(lines: Iterable[Line], rule: CountingRule) -> Totals:
         collected=tally.collected(rule),
         tally=tally,
         holders=len(lines),
-        completed=sum(1 for s in statuses if s.completed),
-        over=statuses.count(Status.OVER),
-        not_reported=statuses.count(Status.NOT_REPORTED),
+        completed=sum(n for s, n in statuses.items() if s.completed),
+        over=statuses[Status.OVER],
+        not_reported=statuses[Status.NOT_REPORTED],
         headcount=sum(line.headcount or 0 for line in counted),
         headcount_donations=sum(line.tally.donors for line in counted),
     )
@@ -557,11 +558,18 @@ def _roll_up(
     tallies: Mapping[int, Tally],
     keep: Container[int],
 ) -> dict[int, Tally]:
-    """The tallies of the units in ``keep``, each plus those of all units below it.
+    """The tallies of the units in ``keep``, each plus those of all units below it."""
+    return {uid: _tally(flat) for uid, flat in _rolled_flats(nodes, order, tallies, keep).items()}
 
-    Sums run children before parents on plain tuples of integers; a Tally is built only
-    for the units kept.
-    """
+
+def _rolled_flats(
+    nodes: Mapping[int, UnitNode],
+    order: list[int],
+    tallies: Mapping[int, Tally],
+    keep: Container[int],
+) -> dict[int, Flat]:
+    """:func:`_roll_up` as :data:`Flat` tuples: the sums run children before parents on
+    plain integers, and a caller needing only some figures builds no Tally."""
     if isinstance(tallies, FlatTallies):
         sums: dict[int, tuple[int, ...]] = dict(tallies.flats)
     else:
@@ -575,7 +583,7 @@ def _roll_up(
             continue
         above = sums.get(parent)
         sums[parent] = own if above is None else add_flat(above, own)
-    return {uid: _tally(flat) for uid, flat in sums.items() if uid in keep}
+    return {uid: flat for uid, flat in sums.items() if uid in keep}
 
 
 def _flat(t: Tally) -> tuple[int, ...]:
@@ -695,7 +703,10 @@ def progress(
     subtree. So the last month's cumulative figure is the summary's collected figure.
     """
     nodes = {u.id: u for u in units}
-    counted = _subtree_ids(nodes, within) if within is not None else _covered(nodes, quotas)
+    if within is not None:
+        counted = _subtree_ids(nodes, within)
+    else:
+        counted = _covered(nodes, quotas, {uid for by_unit in monthly.values() for uid in by_unit})
     points: list[MonthPoint] = []
     cumulative = Fraction(0)
     for month in range(1, months + 1):
@@ -709,14 +720,30 @@ def progress(
     return points
 
 
-def _covered(nodes: Mapping[int, UnitNode], quotas: Mapping[int, int]) -> set[int]:
-    """Units that are quota holders or lie under one: the units whose results count."""
-    covered: set[int] = set()
-    for uid in _preorder(nodes):  # parents before children
-        parent = nodes[uid].parent_id
-        if has_quota(quotas.get(uid)) or parent in covered:
-            covered.add(uid)
-    return covered
+def _covered(nodes: Mapping[int, UnitNode], quotas: Mapping[int, int], among: set[int]) -> set[int]:
+    """Of the units ``among``, those in the tree that are quota holders or lie under one:
+    the units whose results count. Each walks up to a holder or past the top, and what a
+    walk learns on its way serves the others (a national tree has a hundred thousand)."""
+    known: dict[int, bool] = {}
+    for start in among:
+        path: dict[int, None] = {}
+        uid, verdict = start, False
+        while uid in nodes:
+            if uid in known:
+                verdict = known[uid]
+                break
+            if has_quota(quotas.get(uid)):
+                verdict = known[uid] = True
+                break
+            if uid in path:
+                raise ValueError("the unit tree has a cycle")
+            path[uid] = None
+            parent = nodes[uid].parent_id
+            if parent is None:
+                break
+            uid = parent
+        known.update(dict.fromkeys(path, verdict))
+    return {uid for uid in among if known.get(uid)}
 
 
 def _subtree_ids(nodes: Mapping[int, UnitNode], root: int) -> set[int]:
@@ -779,21 +806,25 @@ def compare(
     merged_from: dict[int, list[int]] = {}
     for old, new in merged_into.items():
         merged_from.setdefault(new, []).append(old)
-    wanted = {line.unit.id: _predecessors(line.unit.id, merged_from) for line in summary.lines}
-    rolled = _roll_up(nodes, order, tallies, keep=set().union(*wanted.values()))
+    ids = [line.unit.id for line in summary.lines]
+    # The families of the lines some unit was merged into; every other line is alone.
+    families = {uid: _predecessors(uid, merged_from) for uid in ids if uid in merged_from}
+    rolled = _rolled_flats(nodes, order, tallies, keep=set(ids).union(*families.values()))
+    nothing = (0,) * 8
     previous: dict[int, Fraction | None] = {}
-    for uid, family in wanted.items():
-        if len(family) == 1:  # no unit merged into it: nearly every line
+    for uid in ids:
+        family = families.get(uid)
+        if family is None:  # no unit merged into it: nearly every line
             counted = [uid] if uid in nodes else []
         else:
             counted = [v for v in family if v in nodes and not _has_ancestor_in(v, family, nodes)]
         if not counted:
             previous[uid] = None
             continue
-        bags = Bags()
-        for v in counted:
-            bags = bags + rolled.get(v, EMPTY).bags
-        previous[uid] = blood_units(bags, rule)
+        flat = rolled.get(counted[0], nothing)
+        for v in counted[1:]:
+            flat = add_flat(flat, rolled.get(v, nothing))
+        previous[uid] = blood_units(_new(Bags, flat[3:6]), rule)
     now, total = _compared_totals(summary.lines, previous)
     return Comparison(previous, total, now)
 

@@ -336,8 +336,11 @@ def test_the_months_agree_on_the_dashboard_the_unit_page_the_workbook_and_the_ap
     unit = next(line for line in summary.lines if line.is_holder and line.tally.donors)
     unit_page = client.get(f"/ke-hoach/{demo_plan.id}/don-vi/{unit.unit.id}").get_data(as_text=True)
     assert "Tiến độ trong năm 2021" in unit_page
-    _quota, own = plan_progress(demo_plan, summary, units, vietnam_today(), unit.unit.id, monthly)
+    # A unit's progress reads each unit's months, as its page does; they add up to the same.
+    made, every_unit, by_unit = read_plan_and_months(demo_plan, whole_tree=True)
+    _quota, own = plan_progress(demo_plan, made, every_unit, vietnam_today(), unit.unit.id, by_unit)
     assert own[-1].cumulative == unit.collected
+    assert plan_progress(demo_plan, made, every_unit, vietnam_today(), None, by_unit)[1] == months
 
 
 def test_a_plan_without_quotas_says_so_instead_of_empty_figures(client, auth):

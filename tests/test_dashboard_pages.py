@@ -3,12 +3,13 @@ time, and searches, filters and sorts over the whole plan on the server."""
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 from sqlalchemy import select
 
-from campaign import formatting
+from campaign import formatting, rates
 from campaign.extensions import db
 from campaign.models import Plan
 from campaign.services import dashboard, demo
@@ -99,3 +100,24 @@ def test_a_plan_within_a_page_is_not_paged(client, app, long_plan):
     app.config["DASHBOARD_PAGE_SIZE"] = 200
     page = page_of(client, long_plan, trang=2)
     assert len(rows(page)) == 34 and "Trang 1" not in page and "data-rank-name" in page
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_holders_furthest_behind_are_those_of_the_exact_order(seed):
+    """Rates a float cannot tell apart (quotas in the millions, one unit between them), ties
+    and holders not reported: the chart's choice is the first of the exact order."""
+    rng = random.Random(seed)
+    units = [rates.UnitNode(0, None, "T", "Tỉnh", "province")]
+    quotas, tallies = {}, {}
+    for uid in range(1, 300):
+        units.append(rates.UnitNode(uid, 0, f"U{uid}", rng.choice("ABC") + str(uid % 7), "x"))
+        quota = rng.choice([3, 7, 10**9 + rng.randrange(3), 10**9 + 1])
+        quotas[uid] = quota
+        if rng.random() < 0.9:
+            donors = rng.choice([0, 1, 2, quota // 3, quota // 3 + 1, quota])
+            tallies[uid] = rates.Tally(1, donors, 0, rates.Bags(donors))
+    made = rates.summarize(units, quotas, tallies, rates.CountingRule.BAG)
+    holders = [line for line in made.lines if line.is_holder]
+    for count in (1, 40, 299, 400):
+        expected = sorted(holders, key=dashboard.behind)[:count]
+        assert dashboard.furthest_behind(holders, count) == expected

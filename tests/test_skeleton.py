@@ -114,7 +114,9 @@ def both_ways(plan: Plan, approved_only: bool):
 
 @pytest.mark.parametrize("awkward", [False, True], ids=["plain", "awkward"])
 @pytest.mark.parametrize("seed", range(10))
-def test_the_skeleton_gives_the_figures_of_the_whole_tree(app, seed: int, awkward: bool):
+def test_the_skeleton_gives_the_figures_of_the_whole_tree(
+    app, monkeypatch, seed: int, awkward: bool
+):
     rng = random.Random(seed * 2 + awkward)
     plan = random_plan(rng, awkward=awkward)
     if not awkward:  # else the test could pass by never reading the skeleton at all
@@ -126,9 +128,18 @@ def test_the_skeleton_gives_the_figures_of_the_whole_tree(app, seed: int, awkwar
         (made, units, monthly), (expected, whole, whole_monthly) = both_ways(plan, approved_only)
         assert made == expected
         today = date(2025, 11, 20)
-        assert summary.plan_progress(plan, made, units, today, None, monthly) == (
-            summary.plan_progress(plan, expected, whole, today, None, whole_monthly)
-        )
+        progress = summary.plan_progress(plan, expected, whole, today, None, whole_monthly)
+        assert summary.plan_progress(plan, made, units, today, None, monthly) == progress
+        # The whole tree read for the whole plan's progress: its months by holder and by
+        # unit counted apart, not unit by unit.
+        with monkeypatch.context() as patched:
+            patched.setattr(summary, "_worth_a_skeleton", lambda entries: False)
+            again, tree, by_holder = summary.read_plan_and_months(plan, approved_only)
+        assert again == expected
+        assert summary.plan_progress(plan, again, tree, today, None, by_holder) == progress
+        # Once the year is over, the months add up to what the summary counts.
+        _quota, year = summary.plan_progress(plan, again, tree, date(2026, 1, 5), None, by_holder)
+        assert year[-1].cumulative == expected.totals.collected
         # The dashboard names a line's group by its parent: the skeleton has every parent.
         nodes, every = {n.id: n for n in units}, {n.id: n for n in whole}
         for line in made.lines:

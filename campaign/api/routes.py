@@ -20,6 +20,7 @@ from campaign.auth import access
 from campaign.database import READ_ONLY_METHODS
 from campaign.extensions import csrf, db
 from campaign.formatting import vietnam_today
+from campaign.memory import bulk_reading
 from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, PlanStatus, Quota, Result, User
 from campaign.numbers import parse_id
 from campaign.rates import Targets, display_units
@@ -449,6 +450,7 @@ def reviewed_result(drive_id: int, unit_code: str) -> Result:
 @bp.get("/plans/<int:plan_id>/summary")
 @bp.arguments(s.SummaryArgs, location="query", as_kwargs=True)
 @bp.response(200, s.SummarySchema)
+@bulk_reading()
 def plan_summary(
     plan_id: int,
     approved_only: bool = False,
@@ -470,6 +472,7 @@ def plan_summary(
 @bp.get("/plans/<int:plan_id>/progress")
 @bp.arguments(s.ProgressArgs, location="query", as_kwargs=True)
 @bp.response(200, s.ProgressSchema)
+@bulk_reading()
 def plan_progress(plan_id: int, unit: str | None = None) -> dict[str, Any]:
     """Collected month by month through the plan's year, cumulated, against the even pace
     (quota × months elapsed / 12); every month up to the current one."""
@@ -498,6 +501,7 @@ def plan_progress(plan_id: int, unit: str | None = None) -> dict[str, Any]:
 
 @bp.get("/plans/<int:plan_id>/summary.xlsx")
 @bp.response(200, content_type=XLSX, description="Báo cáo tổng hợp (.xlsx)")
+@bulk_reading()
 def plan_summary_workbook(plan_id: int) -> Response:
     """The summary workbook: the same figures as the summary, as an official report."""
     plan = visible_plan(plan_id)

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from campaign.auth.access import current_scope, require
 from campaign.extensions import db
+from campaign.memory import bulk_reading
 from campaign.models import Plan
 from campaign.services.exports import export_filename, quota_template_export, summary_export
 from campaign.spreadsheets import XLSX_MIMETYPE as XLSX
@@ -23,6 +24,7 @@ def _send(data: bytes, name: str) -> Response:
 
 @bp.get("/ke-hoach/<int:plan_id>/bao-cao.xlsx")
 @login_required
+@bulk_reading()
 def summary(plan_id: int) -> Response:
     """The summary workbook, for anyone who can see the plan (leaders included)."""
     plan = db.session.get(Plan, plan_id) or abort(404)

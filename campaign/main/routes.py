@@ -24,6 +24,7 @@ from campaign.auth.access import current_scope, require
 from campaign.extensions import db
 from campaign.formatting import vietnam_today
 from campaign.i18n import LANGUAGES
+from campaign.memory import bulk_reading
 from campaign.models import OrgUnit, Plan
 from campaign.services.dashboard import (
     Filters,
@@ -53,6 +54,7 @@ def plans() -> str:
 
 @bp.get("/ke-hoach/<int:plan_id>")
 @login_required
+@bulk_reading()
 def plan(plan_id: int) -> str:
     """The plan dashboard: tiles, every quota holder, subtotals by group and a chart."""
     plan = db.session.get(Plan, plan_id) or abort(404)
@@ -90,6 +92,7 @@ def public_qr(plan_id: int, kind: str) -> Response:
 
 @bp.get("/ke-hoach/<int:plan_id>/don-vi/<int:unit_id>")
 @login_required
+@bulk_reading()
 def plan_unit(plan_id: int, unit_id: int) -> str:
     """A unit in a plan: its figures, its subtree and its results drive by drive."""
     plan = db.session.get(Plan, plan_id) or abort(404)

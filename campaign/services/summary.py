@@ -91,11 +91,16 @@ def unit_and_descendants(unit_id: int) -> Select[tuple[int]]:
 
 def counted_tallies(plan_id: int, approved_only: bool = False) -> FlatTallies:
     """Per unit, the counted results it reported itself in the drives of the plan tree."""
-    query = _counted(plan_id, approved_only, Result.unit_id)
+    return _tallies(_counted_results(plan_id, approved_only))
+
+
+def _tallies(counted: tuple[ColumnElement[bool], ...]) -> FlatTallies:
+    """Per unit, its ``counted`` results (see :func:`_counted_results`)."""
+    query = _counted(counted, Result.unit_id)
     return FlatTallies({row[0]: row[1:] for row in _plain_rows(query)})
 
 
-def _counted(plan_id: int, approved_only: bool, *keys: Any) -> Select[Any]:
+def _counted(counted: tuple[ColumnElement[bool], ...], *keys: Any) -> Select[Any]:
     """The counted results of the plan tree's drives added up by ``keys``: count,
     registered, deferred, the three bag sizes, repeat donors and their base.
 
@@ -105,7 +110,7 @@ def _counted(plan_id: int, approved_only: bool, *keys: Any) -> Select[Any]:
     return (
         select(*keys, *_TALLY_SUMS)
         .join(Drive, Drive.id == Result.drive_id)
-        .where(*_counted_results(plan_id, approved_only))
+        .where(*counted)
         .group_by(*keys)
     )
 
@@ -152,7 +157,7 @@ def plan_quotas_and_headcounts(plan_id: int) -> tuple[dict[int, int], dict[int, 
     return quotas, headcounts
 
 
-def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
+def plan_units(plan: Plan, needed: set[int], in_order: bool = True) -> list[UnitNode]:
     """The issuer's subtree as it stood on the plan's date, plus any ``needed`` unit outside
     it (a quota or a result given outside the issuer's tree: rare, and then one more query).
 
@@ -160,7 +165,10 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
     a move never changes the figures of a plan issued before it. A unit not valid on that
     day (made later, or closed before) is left out with everything under it, unless it or a
     unit under it is ``needed``: the tree of a 2021 plan has none of the communes of 2025,
-    and no figure changes, as what is left out holds no quota and counted nothing."""
+    and no figure changes, as what is left out holds no quota and counted nothing.
+
+    The units come in tree order, siblings by name, unless ``in_order`` is False (a reader
+    that shows no order saves sorting a national tree)."""
     earlier = parents_before_moves(plan.issued_on)
     columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
     valid = or_(OrgUnit.valid_from.is_(None), OrgUnit.valid_from <= plan.issued_on) & or_(
@@ -194,7 +202,7 @@ def plan_units(plan: Plan, needed: set[int]) -> list[UnitNode]:
         for row in _rows(outside):
             node = UnitNode(*row)
             found[node.id] = node._replace(parent_id=earlier.get(node.id, node.parent_id))
-    return _in_tree_order(found.values())
+    return _in_tree_order(found.values()) if in_order else list(found.values())
 
 
 def _in_tree_order(nodes: Iterable[UnitNode]) -> list[UnitNode]:
@@ -294,7 +302,10 @@ def read_plan(
 def read_plan_and_months(
     plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
 ) -> tuple[PlanSummary, list[UnitNode], Monthly]:
-    """:func:`read_plan`, and its results month by month, in as many queries."""
+    """:func:`read_plan`, and its results month by month, in one or two more queries.
+
+    The months (:data:`Monthly`) give the progress of the whole plan; only with
+    ``whole_tree`` True do they give each unit's own, for the progress of one unit."""
     return _read(plan, approved_only, whole_tree, by_month=True)
 
 
@@ -307,11 +318,45 @@ def _read(
         read = _condensed(plan, quotas, approved_only, by_month)
         if read is not None:
             return read
-    if by_month:
-        tallies, monthly = counted_by_month(plan, approved_only)
-    else:
-        tallies, monthly = counted_tallies(plan.id, approved_only), {}
-    return (*_summarized(plan, tallies, quotas), monthly)
+    if by_month and whole_tree:  # a unit's progress: its subtree's months, unit by unit
+        tallies, by_unit = counted_by_month(plan, approved_only)
+        return (*_summarized(plan, tallies, quotas), by_unit)
+    counted = _counted_results(plan.id, approved_only)
+    made, units = _summarized(plan, _tallies(counted), quotas)
+    monthly = _months_of_the_whole(plan, made, counted) if by_month else {}
+    if monthly is None:
+        monthly = counted_by_month(plan, approved_only)[1]
+    return made, units, monthly
+
+
+def _months_of_the_whole(
+    plan: Plan, made: PlanSummary, counted: tuple[ColumnElement[bool], ...]
+) -> Monthly | None:
+    """The plan's months as its whole counts them, from a query grouped by drive end day:
+    the units counted apart (``made.outside``) each on its own, and every other counted
+    result under one quota holder, which covers them all (rates.progress adds up the
+    units covered). A national plan's results by unit and day were a quarter of a million
+    rows. None when the units counted apart are too many to name in one query."""
+    apart = [line.unit.id for line in made.outside]
+    if len(apart) > _IDS_PER_QUERY:
+        return None
+    holder = next((line.unit.id for line in made.lines if line.is_holder), None)
+    keys: tuple[Any, ...] = (Drive.ends_on,)
+    if apart:
+        keys = (Drive.ends_on, case((Result.unit_id.in_(apart), Result.unit_id)))
+    query = (
+        select(*keys, *_TALLY_SUMS[3:6])
+        .join(Drive, Drive.id == Result.drive_id)
+        .where(*counted)
+        .group_by(*keys)
+    )
+    monthly: Monthly = {}
+    for row in _rows(query):
+        day, unit_id, bags = row[0], row[1] if apart else None, row[-3:]
+        key = holder if unit_id is None else unit_id
+        if key is not None:  # with no holder, every result is a unit's counted apart
+            _add_month(monthly, plan.year, day, key, Bags(*bags))
+    return monthly
 
 
 def _worth_a_skeleton(entries: int) -> bool:
@@ -413,7 +458,7 @@ def _skeleton(
             nodes[key] = UnitNode(key, parent_id, code, name, kind)
         flats[key] = add_flat(flats[key], flat) if key in flats else flat
         if day is not None:
-            _add_month(monthly, plan.year, day, key, flat)
+            _add_month(monthly, plan.year, day, key, Bags(*flat[3:6]))
     return _Skeleton(_with_ancestors(nodes, plan.issuer_id), FlatTallies(flats), monthly, reached)
 
 
@@ -553,7 +598,7 @@ def comparison(
         tallies: Mapping[int, Tally] = read.tallies
     else:
         tallies = counted_tallies(before.id, approved_only)
-        units = plan_units(before, set(tallies))
+        units = plan_units(before, set(tallies), in_order=False)  # nothing shows its order
     return compare(summary, units, tallies, before.rule, merged_into)
 
 
@@ -692,22 +737,21 @@ def counted_by_month(plan: Plan, approved_only: bool = False) -> tuple[FlatTalli
 
     A drive ending outside the plan's year counts in its first or last month, so the
     year's last month always holds everything the plan counts."""
-    query = _counted(plan.id, approved_only, Result.unit_id, Drive.ends_on)
+    query = _counted(_counted_results(plan.id, approved_only), Result.unit_id, Drive.ends_on)
     flats: dict[int, tuple[int, ...]] = {}
     monthly: Monthly = {}
     for row in _rows(query):
         unit_id, day, flat = row[0], row[1], tuple(row[2:])
         flats[unit_id] = add_flat(flats[unit_id], flat) if unit_id in flats else flat
-        _add_month(monthly, plan.year, day, unit_id, flat)
+        _add_month(monthly, plan.year, day, unit_id, Bags(*flat[3:6]))
     return FlatTallies(flats), monthly
 
 
-def _add_month(monthly: Monthly, year: int, day: date, unit_id: int, flat: tuple[int, ...]) -> None:
-    """Adds a flat tally's bags to ``monthly`` in the month of ``day``; a drive ending
-    outside the plan's year counts in its first or last month."""
+def _add_month(monthly: Monthly, year: int, day: date, unit_id: int, bags: Bags) -> None:
+    """Adds ``bags`` to ``monthly`` in the month of ``day``; a drive ending outside the
+    plan's year counts in its first or last month."""
     month = 1 if day.year < year else 12 if day.year > year else day.month
     by_unit = monthly.setdefault(month, {})
-    bags = Bags(flat[3], flat[4], flat[5])
     by_unit[unit_id] = by_unit[unit_id] + bags if unit_id in by_unit else bags
 
 
