@@ -8,10 +8,12 @@ walks everything the request made so far: two fifths of a national summary's tim
 runs; reference counting still frees everything as usual, and the collector runs again
 at once afterwards if it was on.
 
-The pages and downloads that read a plan hold it off for the whole view, not only for the
-reading: what the reading made is then freed with the view's locals before the collector
-resumes. Resumed while a national summary is still alive, its first pass walks all of
-it, half a second.
+The summary's readers (``services.summary``: ``read_plan``, ``read_plan_and_months``,
+``plan_summary``, ``comparison``; the export) hold it off while they run. The pages and
+downloads that read a plan hold it off for the whole view: what the reading made is then
+freed with the view's locals before the collector resumes. A caller that goes on making
+objects with a national summary alive and the collector on pays one pass over the
+summary, about half a second, once.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
+from itertools import chain
 from typing import NamedTuple, TypeGuard
 
 ONE_DECIMAL = Decimal("0.1")
@@ -502,29 +503,34 @@ def summarize(
     """
     headcounts = headcounts or {}
     nodes = {u.id: u for u in units}
-    missing = (set(quotas) | set(tallies)) - set(nodes)
+    missing = [uid for uid in chain(quotas, tallies) if uid not in nodes]
     if missing:
-        raise ValueError(f"units missing from the tree: {sorted(missing)}")
+        raise ValueError(f"units missing from the tree: {sorted(set(missing))}")
     holding = {uid for uid, amount in quotas.items() if has_quota(amount)}
     order, depth, holders_above = _descend(nodes, holding)
 
-    subtree = _roll_up(nodes, order, tallies, keep=quotas)
-
+    # One pass from the leaves up (a national plan has a hundred thousand holders): each
+    # unit's results join its parent's, and by the time a unit comes, everything below it
+    # has, so its line can be judged; what the holders below it were allocated too.
+    sums = _flats(tallies)
     allocated: dict[int, int] = {}
-    for uid in holding:
-        above = holders_above[uid]
-        if above:
-            nearest = above[-1]
-            allocated[nearest] = allocated.get(nearest, 0) + quotas[uid]
-
     lines = []
-    for uid in order:
+    for uid in reversed(order):
+        own = sums.get(uid)
+        parent = nodes[uid].parent_id
+        if own is not None and parent in depth:
+            above = sums.get(parent)
+            sums[parent] = own if above is None else add_flat(above, own)
         quota = quotas.get(uid)
         if quota is None:
             continue
-        tally = subtree.get(uid, EMPTY)
+        holders = holders_above[uid]
+        if holders and uid in holding:
+            nearest = holders[-1]
+            allocated[nearest] = allocated.get(nearest, 0) + quota
+        tally = EMPTY if own is None else _tally(own)
         collected = blood_units(tally.bags, rule)
-        # The fields in Line's order (a national plan makes a hundred thousand of them).
+        # The fields in Line's order.
         lines.append(
             _new(
                 Line,
@@ -534,13 +540,14 @@ def summarize(
                     tally,
                     collected,
                     status(quota, collected, tally.reports),
-                    holders_above[uid],
+                    holders,
                     allocated.get(uid),
                     depth[uid],
                     headcounts.get(uid),
                 ),
             )
         )
+    lines.reverse()
     outside = [
         OutsideLine(nodes[uid], tallies[uid], tallies[uid].collected(rule))
         for uid in order
@@ -552,28 +559,15 @@ def summarize(
     return PlanSummary(rule, lines, totals(lines, rule), outside)
 
 
-def _roll_up(
-    nodes: Mapping[int, UnitNode],
-    order: list[int],
-    tallies: Mapping[int, Tally],
-    keep: Container[int],
-) -> dict[int, Tally]:
-    """The tallies of the units in ``keep``, each plus those of all units below it."""
-    return {uid: _tally(flat) for uid, flat in _rolled_flats(nodes, order, tallies, keep).items()}
-
-
 def _rolled_flats(
     nodes: Mapping[int, UnitNode],
     order: list[int],
     tallies: Mapping[int, Tally],
     keep: Container[int],
 ) -> dict[int, Flat]:
-    """:func:`_roll_up` as :data:`Flat` tuples: the sums run children before parents on
-    plain integers, and a caller needing only some figures builds no Tally."""
-    if isinstance(tallies, FlatTallies):
-        sums: dict[int, tuple[int, ...]] = dict(tallies.flats)
-    else:
-        sums = {uid: _flat(t) for uid, t in tallies.items()}
+    """The tallies of the units in ``keep``, each plus those of all units below it, as
+    :data:`Flat` tuples: the sums run children before parents on plain integers."""
+    sums = _flats(tallies)
     for uid in reversed(order):
         own = sums.get(uid)
         if own is None:
@@ -584,6 +578,13 @@ def _rolled_flats(
         above = sums.get(parent)
         sums[parent] = own if above is None else add_flat(above, own)
     return {uid: flat for uid, flat in sums.items() if uid in keep}
+
+
+def _flats(tallies: Mapping[int, Tally]) -> dict[int, Flat]:
+    """A new dict of the tallies as :data:`Flat` tuples, for a roll-up to add to."""
+    if isinstance(tallies, FlatTallies):
+        return dict(tallies.flats)
+    return {uid: _flat(t) for uid, t in tallies.items()}
 
 
 def _flat(t: Tally) -> tuple[int, ...]:

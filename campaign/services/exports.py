@@ -13,6 +13,7 @@ from campaign import labels
 from campaign.documents import InvalidDocumentNumber, parse_document_number
 from campaign.extensions import db
 from campaign.formatting import vietnam_today
+from campaign.memory import bulk_reading
 from campaign.models import OrgUnit, Plan
 from campaign.services.plans import grid_units
 from campaign.services.summary import (
@@ -99,6 +100,7 @@ def issuer_symbol(number: str) -> str:
         return ""
 
 
+@bulk_reading()
 def summary_export(plan: Plan, day: date | None = None) -> bytes:
     """Six queries (the summary's five, counted by month too, and the drive detail) whatever
     the plan's size; five more for the plan it is compared with."""

@@ -286,6 +286,7 @@ def _as_of(
     return kept
 
 
+@bulk_reading()
 def read_plan(
     plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
 ) -> tuple[PlanSummary, list[UnitNode]]:
@@ -299,6 +300,7 @@ def read_plan(
     return read[:2]
 
 
+@bulk_reading()
 def read_plan_and_months(
     plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
 ) -> tuple[PlanSummary, list[UnitNode], Monthly]:
@@ -309,7 +311,6 @@ def read_plan_and_months(
     return _read(plan, approved_only, whole_tree, by_month=True)
 
 
-@bulk_reading()
 def _read(
     plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool
 ) -> tuple[PlanSummary, list[UnitNode], Monthly]:
@@ -364,8 +365,11 @@ def _worth_a_skeleton(entries: int) -> bool:
     Where nearly every unit holds a quota (a province's plan for every unit in it) it is
     the whole tree, by a fifth on SQLite, and 200 districts in a national tree of 105.000
     units is three times quicker read as a skeleton (benchmarks/RESULTS.md)."""
-    units = db.session.execute(select(func.count()).select_from(OrgUnit)).scalar_one()
-    return entries * 2 < units
+    # Counted only as far as the answer needs: a district's plan in a national database
+    # would otherwise count a hundred thousand units, twice per page.
+    enough = entries * 2 + 1
+    units = select(OrgUnit.id).limit(enough).subquery()
+    return db.session.execute(select(func.count()).select_from(units)).scalar_one() == enough
 
 
 def _summarized(
@@ -602,6 +606,7 @@ def comparison(
     return compare(summary, units, tallies, before.rule, merged_into)
 
 
+@bulk_reading()
 def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
     """Five queries whatever the size of the plan; the rules are in ``rates``."""
     return read_plan(plan, approved_only)[0]
@@ -726,8 +731,9 @@ def drive_tallies(plan: Plan) -> list[tuple[DriveRef, UnitNode, Tally]]:
     return rows
 
 
-#: Month of a plan's year (1-12) -> unit id -> the bags of the unit's own counted results in
-#: the drives ending that month.
+#: Month of a plan's year (1-12) -> unit id -> the bags of counted results in the drives ending
+#: that month: each unit's own, or, read for the whole plan only, added up under fewer units
+#: (a quota holder for every unit under it) whose sums rates.progress counts the same way.
 Monthly = dict[int, dict[int, Bags]]
 
 
