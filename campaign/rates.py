@@ -627,7 +627,7 @@ def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:
         uid = stack.pop()
         order.append(uid)
         stack.extend(reversed(children.get(uid, [])))
-    return _whole_tree(order, nodes)
+    return _all_reached(order, nodes)
 
 
 def _descend(
@@ -652,7 +652,7 @@ def _descend(
             for kid in kids:
                 depth[kid], above[kid] = level, holders
             stack.extend(reversed(kids))
-    return _whole_tree(order, nodes), depth, above
+    return _all_reached(order, nodes), depth, above
 
 
 def _children(nodes: Mapping[int, UnitNode]) -> dict[int | None, list[int]]:
@@ -668,7 +668,9 @@ def _children(nodes: Mapping[int, UnitNode]) -> dict[int | None, list[int]]:
     return children
 
 
-def _whole_tree(order: list[int], nodes: Mapping[int, UnitNode]) -> list[int]:
+def _all_reached(order: list[int], nodes: Mapping[int, UnitNode]) -> list[int]:
+    """``order``, once it is known to hold every unit: a unit a walk from the roots never
+    reaches lies on a cycle."""
     if len(order) != len(nodes):
         raise ValueError("the unit tree has a cycle")
     return order
