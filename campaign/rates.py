@@ -253,6 +253,15 @@ def completion_rate(collected: Fraction, quota: int | None) -> Fraction | None:
     return Fraction(collected) / quota
 
 
+def rough_rate(collected: Fraction, quota: int | None) -> float:
+    """C / Q as a float, 0 without a quota: one division of integers, correctly rounded,
+    so it never puts two rates the other way round (equal floats may hide a difference).
+    For picking candidates among many lines before ordering them by the exact rate."""
+    if not has_quota(quota):
+        return 0.0
+    return collected.numerator / (collected.denominator * quota)
+
+
 def status(quota: int | None, collected: Fraction, reports: int) -> Status:
     """Decided from exact values; ``reports`` counts the subtree's counted results."""
     if not has_quota(quota):

@@ -15,13 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, Playwright, sync_playwright
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, select, text
 from werkzeug.test import TestResponse
 
 from campaign import create_app
 from campaign.extensions import db, limiter
-from campaign.models import User
-from campaign.services import public
+from campaign.models import Plan, User
+from campaign.services import demo, public
 from tests import factories
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
 
@@ -199,6 +199,18 @@ def fast_passwords(monkeypatch: pytest.MonkeyPatch, _password_hash: str) -> None
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def demo_plan(app: Flask, client: FlaskClient, auth: AuthActions) -> Plan:
+    """The demo's district plan (34 lines), its issuer's leader signed in."""
+    demo.load(reform=False)
+    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
+    assert plan is not None
+    user = factories.user("leader", [plan.issuer])
+    factories.commit()
+    auth.sign_in(user)
+    return plan
 
 
 @pytest.fixture(scope="module")

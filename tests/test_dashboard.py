@@ -10,28 +10,17 @@ from fractions import Fraction
 
 import openpyxl
 import pytest
-from sqlalchemy import select
 
 from campaign import formatting, labels, rates
 from campaign.extensions import db
 from campaign.formatting import vietnam_today
 from campaign.models import OrgUnit, Plan
 from campaign.rates import Status, totals
-from campaign.services import demo, exports, plans
+from campaign.services import exports, plans
 from campaign.services.summary import plan_progress, plan_summary, read_plan_and_months
 from tests import factories as f
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
-
-
-@pytest.fixture
-def demo_plan(app, client, auth):
-    demo.load(reform=False)
-    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
-    user = f.user("leader", [plan.issuer])
-    f.commit()
-    auth.sign_in(user)
-    return plan
 
 
 def rows(page: str) -> list[list[str]]:

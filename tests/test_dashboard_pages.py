@@ -7,15 +7,12 @@ import random
 import re
 
 import pytest
-from sqlalchemy import select
 
 from campaign import formatting, rates
-from campaign.extensions import db
 from campaign.models import Plan
-from campaign.services import dashboard, demo
+from campaign.services import dashboard
 from campaign.services.summary import plan_summary
 from campaign.text import sort_key
-from tests import factories as f
 from tests.test_dashboard import rows
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -23,15 +20,10 @@ SIZE = 10
 
 
 @pytest.fixture
-def long_plan(app, client, auth):
+def long_plan(app, demo_plan):
     """The demo's district plan (34 lines) with pages of 10: four pages."""
-    demo.load(reform=False)
-    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
-    user = f.user("leader", [plan.issuer])
-    f.commit()
-    auth.sign_in(user)
     app.config["DASHBOARD_PAGE_SIZE"] = SIZE
-    return plan
+    return demo_plan
 
 
 def page_of(client, plan: Plan, **args) -> str:

@@ -5,13 +5,8 @@ from __future__ import annotations
 import gc
 
 import pytest
-from sqlalchemy import select
 
-from campaign.extensions import db
 from campaign.memory import bulk_reading
-from campaign.models import Plan
-from campaign.services import demo
-from tests import factories as f
 
 
 def test_the_collector_is_off_inside_and_on_again_after_nested_readings_and_errors():
@@ -38,13 +33,8 @@ def test_a_collector_already_off_stays_off():
 
 
 @pytest.mark.usefixtures("fast_passwords")
-def test_a_dashboard_and_an_export_leave_the_collector_on(client, auth):
+def test_a_dashboard_and_an_export_leave_the_collector_on(client, demo_plan):
     """The readings held off run through a page and a download, and give the collector back."""
-    demo.load(reform=False)
-    plan = db.session.scalar(select(Plan).where(Plan.number == "15/KH-BCĐ"))
-    user = f.user("leader", [plan.issuer])
-    f.commit()
-    auth.sign_in(user)
-    for url in (f"/ke-hoach/{plan.id}", f"/ke-hoach/{plan.id}/bao-cao.xlsx"):
+    for url in (f"/ke-hoach/{demo_plan.id}", f"/ke-hoach/{demo_plan.id}/bao-cao.xlsx"):
         assert client.get(url).status_code == 200, url
         assert gc.isenabled(), url

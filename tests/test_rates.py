@@ -30,6 +30,7 @@ from campaign.rates import (
     progress,
     reporting_totals,
     result_tally,
+    rough_rate,
     status,
     summarize,
     timeliness,
@@ -644,3 +645,14 @@ def test_reporting_totals_count_each_expected_unit_once():
     assert made.rate == F(4, 7)
     assert made.on_time_rate == F(3, 7)
     assert reporting_totals([]).rate is None
+
+
+def test_a_rough_rate_never_puts_two_rates_the_other_way_round():
+    """Rates a float cannot tell apart come out equal, never reversed; no quota is 0."""
+    q = 10**9 + 7
+    collected = [F(0), F(7, 5), F(q - 1), F(5 * q - 1, 5), F(q), F(5 * q + 1, 5), F(q + 1)]
+    rough = [rough_rate(c, q) for c in collected]
+    assert rough == sorted(rough)
+    assert rough[-3] == 1.0  # 1 exactly; 1 ± 1/(5q) rounds to 1 too
+    assert rough_rate(F(7, 5), 2) == 0.7
+    assert rough_rate(F(5), None) == rough_rate(F(5), 0) == 0.0

@@ -38,6 +38,7 @@ from campaign.rates import (
     UnitNode,
     blood_units,
     completion_rate,
+    rough_rate,
     totals,
 )
 from campaign.services.reporting import DriveTotals, drive_totals
@@ -248,16 +249,10 @@ def furthest_behind(holders: list[Line], count: int) -> list[Line]:
     two rates, so every holder among the first has a float at most the count-th smallest.
     Only the candidates get an exact rate."""
     if len(holders) > count:
-        rough = [_rough_rate(line) for line in holders]
+        rough = [rough_rate(line.collected, line.quota) for line in holders]
         cut = heapq.nsmallest(count, rough)[-1]
         holders = [line for line, rate in zip(holders, rough, strict=True) if rate <= cut]
     return heapq.nsmallest(count, holders, key=behind)
-
-
-def _rough_rate(line: Line) -> float:
-    """C / Q correctly rounded (one division of integers), 0 where :func:`behind` has 0."""
-    collected, quota = line.collected, line.quota
-    return collected.numerator / (collected.denominator * quota) if quota else 0.0
 
 
 def _groups(
