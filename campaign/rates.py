@@ -9,7 +9,7 @@ Arithmetic is exact (``Fraction``); rounding happens once, for display, in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -782,14 +782,21 @@ class Comparison:
     #: Σ of what those same lines collect now: the figure the total is compared with, like
     #: for like (a plan whose new units have no predecessor compares only the others).
     total_now: Fraction | None = None
+    #: The units compared, when not every line was (a page of a national plan); ``None``
+    #: when every line was.
+    among: frozenset[int] | None = None
 
     def of(self, unit_id: int) -> Fraction | None:
+        """The unit's previous figure. Asking for a unit left out of a comparison made
+        for some units only is a mistake, not "nothing to compare with": it raises."""
+        if self.among is not None and unit_id not in self.among:
+            raise KeyError(f"unit {unit_id} was not compared")
         return self.previous.get(unit_id)
 
     def totals_of(self, lines: Iterable[Line]) -> tuple[Fraction | None, Fraction | None]:
         """(collected now, previous) over the lines :func:`totals` adds up for ``lines``
         that have a previous figure; ``(None, None)`` when none has one."""
-        return _compared_totals(lines, self.previous)
+        return _compared_totals(lines, self.of)
 
 
 NO_COMPARISON = Comparison({}, None)
@@ -801,12 +808,15 @@ def compare(
     tallies: Mapping[int, Tally],
     rule: CountingRule,
     merged_into: Mapping[int, int],
+    among: Collection[int] | None = None,
 ) -> Comparison:
     """Each quota line of ``summary`` beside what an earlier plan counted.
 
     ``before`` is the earlier plan's unit tree (as it stood on that plan's date),
     ``tallies`` the counted results its units reported themselves, ``rule`` its counting
-    rule; ``merged_into`` maps a unit that ceased to the unit it was merged into.
+    rule; ``merged_into`` maps a unit that ceased to the unit it was merged into. With
+    ``among``, only the lines of those units are compared (a page of the lines), and the
+    lines the totals add up: the totals are the same either way.
 
     A unit's previous figure is the earlier plan's collected figure (its subtree, by the
     earlier plan's rule) for the unit and for every unit merged into it, directly or
@@ -819,6 +829,9 @@ def compare(
     for old, new in merged_into.items():
         merged_from.setdefault(new, []).append(old)
     ids = [line.unit.id for line in summary.lines]
+    if among is not None:
+        wanted = compared_units(summary.lines, among)
+        ids = [uid for uid in ids if uid in wanted]
     # The families of the lines some unit was merged into; every other line is alone.
     families = {uid: _predecessors(uid, merged_from) for uid in ids if uid in merged_from}
     rolled = _rolled_flats(nodes, order, tallies, keep=set(ids).union(*families.values()))
@@ -837,19 +850,29 @@ def compare(
         for v in counted[1:]:
             flat = add_flat(flat, rolled.get(v, nothing))
         previous[uid] = blood_units(_new(Bags, flat[3:6]), rule)
-    now, total = _compared_totals(summary.lines, previous)
-    return Comparison(previous, total, now)
+    now, total = _compared_totals(summary.lines, previous.get)
+    return Comparison(previous, total, now, None if among is None else frozenset(among))
+
+
+def compared_units(lines: Iterable[Line], among: Collection[int]) -> set[int]:
+    """The units a comparison of the lines of ``among`` needs: those, and the tops the
+    compared totals add up."""
+    return set(among).union(line.unit.id for line in _tops(lines))
+
+
+def _tops(lines: Iterable[Line]) -> list[Line]:
+    """The quota holders with no holder above them among ``lines``: what totals add up."""
+    holders = [line for line in lines if line.is_holder]
+    ids = {line.unit.id for line in holders}
+    return [line for line in holders if ids.isdisjoint(line.holders_above)]
 
 
 def _compared_totals(
-    lines: Iterable[Line], previous: Mapping[int, Fraction | None]
+    lines: Iterable[Line], previous: Callable[[int], Fraction | None]
 ) -> tuple[Fraction | None, Fraction | None]:
-    holders = [line for line in lines if line.is_holder]
-    ids = {line.unit.id for line in holders}
-    tops = [line for line in holders if ids.isdisjoint(line.holders_above)]
     known: list[tuple[Fraction, Fraction]] = []
-    for line in tops:
-        figure = previous.get(line.unit.id)
+    for line in _tops(lines):
+        figure = previous(line.unit.id)
         if figure is not None:
             known.append((line.collected, figure))
     if not known:

@@ -138,6 +138,29 @@ def test_dashboard_unit_page_and_excel_show_what_the_api_gives(client, reform, a
     assert total[previous] == data["totals"]["previous_collected"] == 33
 
 
+def test_a_plan_listed_page_by_page_compares_each_page_and_the_whole_total(
+    client, reform, auth, app
+):
+    """A national plan's dashboard compares only the lines of the page it shows: each page
+    shows what the API gives its lines, and every page the plan's compared total."""
+    data = _api_summary(client, reform, auth)
+    app.config["DASHBOARD_PAGE_SIZE"] = 1
+    changes = {
+        u["name"]: f"{u['change_percent']:+.1f}%".replace(".", ",").replace("-", "−")
+        for u in data["units"]
+    }
+    for number in (1, 2, 3):
+        page = client.get(f"/ke-hoach/{reform.after.id}?trang={number}").get_data(as_text=True)
+        (name,) = [name for name in changes if f">{name}</a>" in page]
+        assert changes.pop(name) in page
+        assert "+6,1%" in page  # 35 against 33, the whole plan's
+    assert not changes
+    # The API's pages too.
+    paged = client.get(f"/api/v1/plans/{reform.after.id}/summary?page=2&per_page=1").get_json()
+    assert paged["units"] == data["units"][1:2]
+    assert paged["totals"]["previous_collected"] == 33
+
+
 def test_a_plan_compared_with_nothing_shows_no_comparison(client, reform, auth):
     auth.sign_in(reform.organiser)
     response = client.patch(f"/api/v1/plans/{reform.after.id}", json={"compare_with_plan_id": None})

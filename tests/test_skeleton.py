@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, UnitMove
+from campaign.rates import compared_units
 from campaign.services import summary
 from tests import factories as f
 
@@ -173,9 +174,19 @@ def test_the_skeleton_compares_with_an_earlier_plan_as_the_whole_tree(
         assert summary._skeleton(earlier, select(Quota.unit_id, Quota.amount), False, False, False)
     for approved_only in (False, True):
         made = summary.plan_summary(later, approved_only)
-        assert summary.comparison(later, made, approved_only, whole_tree=False) == (
-            summary.comparison(later, made, approved_only, whole_tree=True)
-        )
+        every = summary.comparison(later, made, approved_only, whole_tree=True)
+        assert summary.comparison(later, made, approved_only, whole_tree=False) == every
+        # A page of the lines compared alone: the same figures for its lines, the same totals.
+        ids = [line.unit.id for line in made.lines]
+        among = rng.sample(ids, k=rng.randint(0, len(ids)))
+        for whole_tree in (False, True):
+            some = summary.comparison(later, made, approved_only, whole_tree, among=among)
+            assert (some.total, some.total_now) == (every.total, every.total_now)
+            assert [some.of(uid) for uid in among] == [every.of(uid) for uid in among]
+            left_out = set(ids) - compared_units(made.lines, among)
+            for uid in left_out:
+                with pytest.raises(KeyError):
+                    some.of(uid)
 
 
 def test_a_plan_read_before_a_move_is_read_over_the_whole_tree(app):

@@ -112,9 +112,15 @@ def test_query_count_does_not_grow_with_units(app, count_queries, size):
     assert len(summary.lines) == size
     assert summary.lines[0].collected == Fraction(2 * (750 + 700 + 450), 250)
     # Every unit holds a quota, so the whole tree is read: quotas, the count of units
-    # (which way to read), moves since the plan's date, the drives of the plan tree, their
-    # counted results, and the unit tree (read as stored where the issuer tops every unit).
-    assert count_queries.count == 6, count_queries.statements
+    # (which way to read), the unit tree's stamp, moves since the plan's date, the drives
+    # of the plan tree, their counted results, and the unit tree (read as stored where the
+    # issuer tops every unit).
+    assert count_queries.count == 7, count_queries.statements
+    # Read again, the unit tree is the one kept: its stamp has not changed.
+    count_queries.statements.clear()
+    with count_queries:
+        assert plan_summary(plan) == summary
+    assert count_queries.count == 5, count_queries.statements
 
 
 @pytest.mark.parametrize("size", [3, 40])

@@ -461,10 +461,12 @@ def plan_summary(
     ``page`` (and ``per_page``, 1000 at most, 1000 by default), one page of the units."""
     plan = visible_plan(plan_id)
     made = summary.plan_summary(plan, approved_only=approved_only)
-    compared = summary.comparison(plan, made, approved_only)
     paging: dict[str, int] = {}
+    among = None
     if page is not None or per_page is not None:
         paging = {"page": page or 1, "per_page": per_page or 1000}
+        among = [line.unit.id for line in summary.page_of(made.lines, **paging)]
+    compared = summary.comparison(plan, made, approved_only, among=among)
     figures = summary.figures(made, plan.targets, compared, **paging)
     return {"plan": plan, "counting_rule": made.rule.value, **figures, **paging}
 

@@ -109,7 +109,7 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
         unit=unit,
         page=unit_page(plan, unit.id, summary, nodes),
         progress=progress_of(plan, summary, nodes, vietnam_today(), unit.id, monthly),
-        compared=comparison(plan, summary),
+        compared=comparison(plan, summary, among=[unit.id]),
     )
 
 

@@ -108,3 +108,16 @@ class UnitMove(Model):
     to_parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
     #: The first day under the new parent.
     moved_on: Mapped[date] = mapped_column(index=True)
+
+
+class UnitTreeStamp(Model):
+    """One row whose token changes with every write to the unit tree (``org_unit`` and
+    ``unit_move``): database triggers set a new random token in the writing transaction,
+    whatever wrote, the app, an import or a hand-typed statement. A reader that keeps a
+    copy of the tree keyed by the token (``services.summary``) can never use a stale one.
+    """
+
+    __tablename__ = "unit_tree_stamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))

@@ -229,7 +229,9 @@ def dashboard(
             for key, order in SORTS.items()
         }
     progress = progress_of(plan, summary, nodes, today, None, monthly) if today else None
-    compared = comparison(plan, summary, approved_only)
+    # A plan listed page by page shows the previous figures of its page only.
+    shown = [line.unit.id for line in lines] if pages > 1 else None
+    compared = comparison(plan, summary, approved_only, among=shown)
     return Dashboard(
         summary, nodes, lines, groups, chart, ranks, progress, compared,
         page, pages, matched, page_size,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -43,6 +44,7 @@ from campaign.rates import (
     Bags,
     Comparison,
     FlatTallies,
+    Line,
     MonthPoint,
     PlanSummary,
     Shares,
@@ -53,12 +55,14 @@ from campaign.rates import (
     add_flat,
     change,
     compare,
+    compared_units,
     display_change,
     display_units,
     progress,
     result_tally,
     summarize,
 )
+from campaign.services.kept_trees import KeptTrees
 from campaign.services.scope import tree_ids
 from campaign.text import sort_key
 
@@ -100,19 +104,25 @@ def _tallies(counted: tuple[ColumnElement[bool], ...]) -> FlatTallies:
     return FlatTallies({row[0]: row[1:] for row in _plain_rows(query)})
 
 
-def _counted(counted: tuple[ColumnElement[bool], ...], *keys: Any) -> Select[Any]:
+def _counted(
+    counted: tuple[ColumnElement[bool], ...], *keys: Any, by_day: bool = False
+) -> Select[Any]:
     """The counted results of the plan tree's drives added up by ``keys``: count,
-    registered, deferred, the three bag sizes, repeat donors and their base.
+    registered, deferred, the three bag sizes, repeat donors and their base. With
+    ``by_day``, the drive's end day comes after the keys, and the results are grouped by
+    it too.
 
     The drives are read first (one small query): named by id, PostgreSQL reads a
     district's results through their index, where from the recursive query it cannot
-    estimate it scanned them all (17 ms instead of 1 for a district in a province)."""
-    return (
-        select(*keys, *_TALLY_SUMS)
-        .join(Drive, Drive.id == Result.drive_id)
-        .where(*counted)
-        .group_by(*keys)
-    )
+    estimate it scanned them all (17 ms instead of 1 for a district in a province). The
+    drive table is joined only for its day: for a national plan, joined for nothing, it
+    was a sixth of the query."""
+    if by_day:
+        keys = (*keys, Drive.ends_on)
+    query = select(*keys, *_TALLY_SUMS).select_from(Result)
+    if by_day:
+        query = query.join(Drive, Drive.id == Result.drive_id)
+    return query.where(*counted).group_by(*keys)
 
 
 def _counted_results(plan_id: int, approved_only: bool) -> tuple[ColumnElement[bool], ...]:
@@ -168,41 +178,70 @@ def plan_units(plan: Plan, needed: set[int], in_order: bool = True) -> list[Unit
     and no figure changes, as what is left out holds no quota and counted nothing.
 
     The units come in tree order, siblings by name, unless ``in_order`` is False (a reader
-    that shows no order saves sorting a national tree)."""
-    earlier = parents_before_moves(plan.issued_on)
-    columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
-    valid = or_(OrgUnit.valid_from.is_(None), OrgUnit.valid_from <= plan.issued_on) & or_(
-        OrgUnit.valid_to.is_(None), OrgUnit.valid_to >= plan.issued_on
-    )
-    # The recursive query carries the columns itself: no second pass over org_unit. With
-    # moves since the plan's date it also starts from each moved unit, so that a unit
-    # moved out of the issuer's tree is found with its subtree.
-    start = OrgUnit.id == plan.issuer_id
-    if earlier:  # a subquery, not a list: a reorganisation moves thousands of units
-        start = or_(start, OrgUnit.id.in_(moved_since(plan.issued_on)))
-    carried = (*columns, valid.label("valid"))
-    tree = select(*carried).where(start).cte("plan_units", recursive=True)
-    tree = tree.union_all(select(*carried).where(OrgUnit.parent_id == tree.c.id))
-    # Where the issuer is the one unit without a parent (a province's own database, or the
-    # nation's plan), its subtree is every unit: read as stored, not walked, in a tenth of
-    # the time. Both engines test the condition once, and walk only where it is false.
-    everything = _only_root(plan.issuer_id)
-    rows = _plain_rows(
-        union_all(select(*carried).where(everything), select(tree).where(~everything))
-    )
-    found = {row[0]: UnitNode(*row[:5]) for row in rows}
-    invalid = {row[0] for row in rows if not row[5]}
-    if earlier:
-        found = _as_of(found, earlier, plan.issuer_id)
-    if invalid - {plan.issuer_id}:
-        found = _valid_only(found, invalid - {plan.issuer_id}, needed)
+    that shows no order saves sorting a national tree). The issuer's subtree is kept
+    between requests until the unit tree changes (:mod:`campaign.services.kept_trees`)."""
+    tree = _KEPT.get((plan.issuer_id, plan.issued_on), lambda: _IssuerTree(plan))
+    found = tree.found
+    invalid = tree.invalid - {plan.issuer_id}
+    if invalid:
+        found = _valid_only(found, invalid, needed)
     missing = needed - found.keys()
-    if missing:
-        outside = select(*columns).where(OrgUnit.id.in_(missing))
-        for row in _rows(outside):
+    if missing:  # units outside the issuer's tree: a copy, the tree kept stays as it is
+        found = dict(found)
+        columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
+        for row in _rows(select(*columns).where(OrgUnit.id.in_(missing))):
             node = UnitNode(*row)
-            found[node.id] = node._replace(parent_id=earlier.get(node.id, node.parent_id))
-    return _in_tree_order(found.values()) if in_order else list(found.values())
+            found[node.id] = node._replace(parent_id=tree.earlier.get(node.id, node.parent_id))
+        return _in_tree_order(found.values()) if in_order else list(found.values())
+    if not in_order:
+        return list(found.values())
+    if len(found) == len(tree.found):
+        return list(tree.ordered)
+    return [node for node in tree.ordered if node.id in found]
+
+
+class _IssuerTree:
+    """The issuer's subtree as it stood on the plan's date, every unit valid then or not,
+    and which were not; its order by name is made once, when first asked for."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.earlier = earlier = parents_before_moves(plan.issued_on)
+        columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
+        valid = or_(OrgUnit.valid_from.is_(None), OrgUnit.valid_from <= plan.issued_on) & or_(
+            OrgUnit.valid_to.is_(None), OrgUnit.valid_to >= plan.issued_on
+        )
+        # The recursive query carries the columns itself: no second pass over org_unit.
+        # With moves since the plan's date it also starts from each moved unit, so that a
+        # unit moved out of the issuer's tree is found with its subtree.
+        start = OrgUnit.id == plan.issuer_id
+        if earlier:  # a subquery, not a list: a reorganisation moves thousands of units
+            start = or_(start, OrgUnit.id.in_(moved_since(plan.issued_on)))
+        carried = (*columns, valid.label("valid"))
+        tree = select(*carried).where(start).cte("plan_units", recursive=True)
+        tree = tree.union_all(select(*carried).where(OrgUnit.parent_id == tree.c.id))
+        # Where the issuer is the one unit without a parent (a province's own database, or
+        # the nation's plan), its subtree is every unit: read as stored, not walked, in a
+        # tenth of the time. Both engines test the condition once, and walk only where it
+        # is false.
+        everything = _only_root(plan.issuer_id)
+        rows = _plain_rows(
+            union_all(select(*carried).where(everything), select(tree).where(~everything))
+        )
+        found = {row[0]: _new_node(row[:5]) for row in rows}
+        self.invalid = frozenset(row[0] for row in rows if not row[5])
+        self.found = _as_of(found, earlier, plan.issuer_id) if earlier else found
+
+    @cached_property
+    def ordered(self) -> list[UnitNode]:
+        return _in_tree_order(self.found.values())
+
+
+def _new_node(row: tuple[Any, ...]) -> UnitNode:
+    """A node from the first five columns of a row, without the class's ``__new__``."""
+    return tuple.__new__(UnitNode, row)
+
+
+_KEPT: KeptTrees[_IssuerTree] = KeptTrees()
 
 
 def _in_tree_order(nodes: Iterable[UnitNode]) -> list[UnitNode]:
@@ -230,7 +269,7 @@ def _only_root(unit_id: int) -> ColumnElement[bool]:
 
 
 def _valid_only(
-    found: dict[int, UnitNode], invalid: set[int], needed: set[int]
+    found: dict[int, UnitNode], invalid: Collection[int], needed: set[int]
 ) -> dict[int, UnitNode]:
     """``found`` without the subtrees of the units not valid on the plan's date, but with
     every ``needed`` unit and its ancestors."""
@@ -534,11 +573,12 @@ def _sums(plan: Plan, walk: Any, approved_only: bool, by_month: bool, apart: boo
     # Without ``apart``, a result under no entry is left out; one the walk did not reach
     # (a null id) still comes, so that the caller knows.
     kept = true() if apart else or_(walk.c.id.is_(None), walk.c.held == 1)
+    query = select(literal(0).label("tag"), key, *described, *month, *_TALLY_SUMS)
+    query = query.select_from(Result)
+    if by_month:  # the drive only for its day (see _counted)
+        query = query.join(Drive, Drive.id == Result.drive_id)
     return (
-        select(literal(0).label("tag"), key, *described, *month, *_TALLY_SUMS)
-        .select_from(Result)
-        .join(Drive, Drive.id == Result.drive_id)
-        .outerjoin(walk, walk.c.id == Result.unit_id)
+        query.outerjoin(walk, walk.c.id == Result.unit_id)
         .where(*_counted_results(plan.id, approved_only), kept)
         .group_by(key, *described, *month)
     )
@@ -575,27 +615,40 @@ _IDS_PER_QUERY = 5_000
 
 @bulk_reading()
 def comparison(
-    plan: Plan, summary: PlanSummary, approved_only: bool = False, whole_tree: bool | None = None
+    plan: Plan,
+    summary: PlanSummary,
+    approved_only: bool = False,
+    whole_tree: bool | None = None,
+    among: Collection[int] | None = None,
 ) -> Comparison:
     """``summary`` (of ``plan``) beside the plan it is compared with: that plan's counted
     results, its tree as of its date and the mergers since, in five more queries.
 
     ``approved_only`` reads the earlier plan the same way as ``summary``; the earlier plan
     is read as a skeleton of the units compared where that is quicker (``whole_tree`` as in
-    :func:`read_plan`)."""
+    :func:`read_plan`). ``among`` compares the lines of those units only, and the totals
+    (see ``rates.compare``): a page of a national plan's lines reads the earlier plan
+    for a few hundred units, not a hundred thousand."""
     before = plan.compare_with
     if before is None:
         return NO_COMPARISON
     merged = select(OrgUnit.id, OrgUnit.merged_into_id).where(OrgUnit.merged_into_id.is_not(None))
     merged_into = {old: new for old, new in _rows(merged)}
-    # The units compared: this plan's quota entries, and the units merged into others (the
-    # predecessors of some of them).
-    wanted = union(
-        select(Quota.unit_id, literal(1).label("amount")).where(Quota.plan_id == plan.id),
-        select(OrgUnit.id, literal(1)).where(OrgUnit.merged_into_id.is_not(None)),
-    )
+    # The units compared: this plan's quota entries (or those asked for), and the units
+    # merged into others (the predecessors of some of them).
+    compared = len(summary.lines)
+    entries = select(Quota.unit_id, literal(1).label("amount")).where(Quota.plan_id == plan.id)
+    if among is not None:
+        units_compared = compared_units(summary.lines, among)
+        if len(units_compared) <= _IDS_PER_QUERY:
+            compared = len(units_compared)
+            entries = select(OrgUnit.id.label("unit_id"), literal(1).label("amount")).where(
+                OrgUnit.id.in_(units_compared)
+            )
+    merged_units = select(OrgUnit.id, literal(1)).where(OrgUnit.merged_into_id.is_not(None))
+    wanted = union(entries, merged_units)
     read = None
-    if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(summary.lines))):
+    if not whole_tree and (whole_tree is False or _worth_a_skeleton(compared)):
         read = _skeleton(before, select(wanted.subquery()), approved_only, False, apart=False)
     if read is not None:
         units: list[UnitNode] = list(read.nodes.values())
@@ -603,7 +656,7 @@ def comparison(
     else:
         tallies = counted_tallies(before.id, approved_only)
         units = plan_units(before, set(tallies), in_order=False)  # nothing shows its order
-    return compare(summary, units, tallies, before.rule, merged_into)
+    return compare(summary, units, tallies, before.rule, merged_into, among)
 
 
 @bulk_reading()
@@ -624,9 +677,7 @@ def figures(
     share judged against the plan's ``targets``, each collected figure beside the
     ``compared`` plan's. With ``per_page``, only that page of the lines."""
     totals = made.totals
-    lines = made.lines
-    if per_page is not None:
-        lines = lines[(page - 1) * per_page : page * per_page]
+    lines = made.lines if per_page is None else page_of(made.lines, page, per_page)
     return {
         "totals": {
             "quota": totals.quota,
@@ -662,6 +713,11 @@ def figures(
         ],
         "units_total": len(made.lines),
     }
+
+
+def page_of(lines: Sequence[Line], page: int, per_page: int) -> Sequence[Line]:
+    """The lines of one page (from 1) of ``per_page`` lines."""
+    return lines[(page - 1) * per_page : page * per_page]
 
 
 def _units_or_none(units: Fraction | None) -> Decimal | None:
@@ -743,7 +799,7 @@ def counted_by_month(plan: Plan, approved_only: bool = False) -> tuple[FlatTalli
 
     A drive ending outside the plan's year counts in its first or last month, so the
     year's last month always holds everything the plan counts."""
-    query = _counted(_counted_results(plan.id, approved_only), Result.unit_id, Drive.ends_on)
+    query = _counted(_counted_results(plan.id, approved_only), Result.unit_id, by_day=True)
     flats: dict[int, tuple[int, ...]] = {}
     monthly: Monthly = {}
     for row in _rows(query):
