@@ -15,8 +15,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
-from functools import lru_cache
-from itertools import chain
+from functools import cached_property, lru_cache
 from typing import NamedTuple, TypeGuard
 
 ONE_DECIMAL = Decimal("0.1")
@@ -336,6 +335,39 @@ class UnitNode(NamedTuple):
     kind: str
 
 
+class UnitTree(tuple[UnitNode, ...]):
+    """Units, and the shape of their tree (each unit's children in the units' order, a
+    walk with parents first, each unit's depth), worked out when first asked for.
+
+    A tree that several summaries read (``services.kept_trees`` keeps a national one) is
+    walked once, not at every summary. Immutable: it is shared."""
+
+    @cached_property
+    def nodes(self) -> dict[int, UnitNode]:
+        return {u.id: u for u in self}
+
+    @cached_property
+    def walk(self) -> tuple[list[int], dict[int, int]]:
+        """Ids with every parent before its children, siblings in the units' order, and
+        each unit's depth (0 for a unit whose parent is not among them)."""
+        nodes = self.nodes
+        children = _children(nodes)
+        roots = children.get(None, [])
+        depth = dict.fromkeys(roots, 0)
+        order: list[int] = []
+        stack = roots[::-1]
+        while stack:
+            uid = stack.pop()
+            order.append(uid)
+            kids = children.get(uid)
+            if kids:
+                level = depth[uid] + 1
+                for kid in kids:
+                    depth[kid] = level
+                stack.extend(reversed(kids))
+        return _all_reached(order, nodes), depth
+
+
 class Line(NamedTuple):
     """One unit with a quota entry in the plan, with its subtree rolled up."""
 
@@ -505,18 +537,21 @@ def summarize(
     """Roll a plan's counted results up its unit tree and judge every quota.
 
     ``units`` must hold every unit that has a quota or a tally, and their
-    ancestors up to the plan's issuer (further ancestors do no harm);
+    ancestors up to the plan's issuer (further ancestors do no harm); a
+    :class:`UnitTree` brings its shape worked out already;
     ``quotas`` maps unit id to its quota in the plan (0 allowed);
     ``tallies`` maps unit id to the counted results that unit reported itself;
     ``headcounts`` maps a quota holder's id to the headcount the plan records for it.
     """
     headcounts = headcounts or {}
-    nodes = {u.id: u for u in units}
-    missing = [uid for uid in chain(quotas, tallies) if uid not in nodes]
+    tree = units if isinstance(units, UnitTree) else UnitTree(units)
+    nodes = tree.nodes
+    missing = (quotas.keys() | tallies.keys()) - nodes.keys()
     if missing:
-        raise ValueError(f"units missing from the tree: {sorted(set(missing))}")
+        raise ValueError(f"units missing from the tree: {sorted(missing)}")
     holding = {uid for uid, amount in quotas.items() if has_quota(amount)}
-    order, depth, holders_above = _descend(nodes, holding)
+    order, depth = tree.walk
+    holders_above = _holders_above(order, nodes, holding)
 
     # One pass from the leaves up (a national plan has a hundred thousand holders): each
     # unit's results join its parent's, and by the time a unit comes, everything below it
@@ -620,11 +655,20 @@ def add_flat(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _sum_tallies(tallies: Iterable[Tally]) -> Tally:
-    """Σ of many tallies, on plain integers (``sum`` would build a Tally per step)."""
-    total: tuple[int, ...] = (0,) * 8
-    for t in tallies:
-        total = add_flat(total, _flat(t))
-    return _tally(total)
+    """Σ of many tallies, field by field (``sum`` would build a Tally per step, and a
+    national plan's subtotals add up a hundred thousand)."""
+    fields = list(zip(*tallies, strict=True))
+    if not fields:
+        return EMPTY
+    reports, registered, deferred, bags, repeat_donors, repeat_base = fields
+    sizes = (sum(size) for size in zip(*bags, strict=True))
+    return _new(
+        Tally,
+        (
+            sum(reports), sum(registered), sum(deferred), _new(Bags, tuple(sizes)),
+            sum(repeat_donors), sum(repeat_base),
+        ),
+    )  # fmt: skip
 
 
 def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:
@@ -639,29 +683,18 @@ def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:
     return _all_reached(order, nodes)
 
 
-def _descend(
-    nodes: Mapping[int, UnitNode], holding: Container[int]
-) -> tuple[list[int], dict[int, int], dict[int, tuple[int, ...]]]:
-    """:func:`_preorder`, with each unit's depth and the ``holding`` units above it (the
-    nearest last), in the same pass: a national plan's tree has a hundred thousand units."""
-    children = _children(nodes)
-    roots = children.get(None, [])
-    depth = dict.fromkeys(roots, 0)
-    above: dict[int, tuple[int, ...]] = dict.fromkeys(roots, ())
-    order: list[int] = []
-    stack = roots[::-1]
-    while stack:
-        uid = stack.pop()
-        order.append(uid)
-        kids = children.get(uid)
-        if kids:
-            level, holders = depth[uid] + 1, above[uid]
-            if uid in holding:
-                holders = (*holders, uid)
-            for kid in kids:
-                depth[kid], above[kid] = level, holders
-            stack.extend(reversed(kids))
-    return _all_reached(order, nodes), depth, above
+def _holders_above(
+    order: list[int], nodes: Mapping[int, UnitNode], holding: Container[int]
+) -> dict[int, tuple[int, ...]]:
+    """Each unit's ``holding`` ancestors, the nearest last, in one pass down ``order``."""
+    above: dict[int, tuple[int, ...]] = {}
+    #: What a unit passes to its children: what is above it, and itself if it holds.
+    passed: dict[int | None, tuple[int, ...]] = {}
+    for uid in order:
+        mine = passed.get(nodes[uid].parent_id, ())
+        above[uid] = mine
+        passed[uid] = (*mine, uid) if uid in holding else mine
+    return above
 
 
 def _children(nodes: Mapping[int, UnitNode]) -> dict[int | None, list[int]]:

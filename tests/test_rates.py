@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction as F
@@ -19,6 +20,7 @@ from campaign.rates import (
     Targets,
     Timeliness,
     UnitNode,
+    UnitTree,
     blood_units,
     completion_rate,
     default_report_due,
@@ -488,6 +490,28 @@ def test_unit_missing_from_the_tree(quotas, tallies):
 def test_cycle(units):
     with pytest.raises(ValueError, match="cycle"):
         summarize(units, {}, {}, BAG)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_tree_summarised_many_times_gives_what_a_new_list_gives(seed):
+    """A kept tree works out its shape once and is summarised under many plans' quotas:
+    nothing of one summary's holders may stay in it for the next."""
+    rng = random.Random(seed)
+    units = [node(1, kind="province")]
+    for uid in range(2, 80):
+        units.append(node(uid, rng.choice(units).id, rng.choice(["district", "commune"])))
+    units.append(node(500, 499))  # its parent not handed in: a root of its own
+    rng.shuffle(units)
+    tree = UnitTree(units)
+    for _ in range(6):
+        quotas = {u.id: rng.choice([0, 5, 10, 40]) for u in rng.sample(units, k=25)}
+        tallies = {u.id: reported(rng.randrange(9)) for u in rng.sample(units, k=40)}
+        rule = rng.choice([BAG, ML250])
+        assert summarize(tree, quotas, tallies, rule) == summarize(
+            list(units), quotas, tallies, rule
+        )
+    order, depth = tree.walk
+    assert len(order) == len(units) and depth[1] == depth[500] == 0
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,7 @@ from campaign.rates import (
     Target,
     Targets,
     UnitNode,
+    UnitTree,
     add_flat,
     change,
     compare,
@@ -167,7 +168,7 @@ def plan_quotas_and_headcounts(plan_id: int) -> tuple[dict[int, int], dict[int, 
     return quotas, headcounts
 
 
-def plan_units(plan: Plan, needed: set[int], in_order: bool = True) -> list[UnitNode]:
+def plan_units(plan: Plan, needed: set[int], in_order: bool = True) -> Sequence[UnitNode]:
     """The issuer's subtree as it stood on the plan's date, plus any ``needed`` unit outside
     it (a quota or a result given outside the issuer's tree: rare, and then one more query).
 
@@ -196,7 +197,7 @@ def plan_units(plan: Plan, needed: set[int], in_order: bool = True) -> list[Unit
     if not in_order:
         return list(found.values())
     if len(found) == len(tree.found):
-        return list(tree.ordered)
+        return tree.ordered  # shared, and immutable: its shape is worked out once
     return [node for node in tree.ordered if node.id in found]
 
 
@@ -232,8 +233,8 @@ class _IssuerTree:
         self.found = _as_of(found, earlier, plan.issuer_id) if earlier else found
 
     @cached_property
-    def ordered(self) -> list[UnitNode]:
-        return _in_tree_order(self.found.values())
+    def ordered(self) -> UnitTree:
+        return UnitTree(_in_tree_order(self.found.values()))
 
 
 def _new_node(row: tuple[Any, ...]) -> UnitNode:
@@ -328,7 +329,7 @@ def _as_of(
 @bulk_reading()
 def read_plan(
     plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
-) -> tuple[PlanSummary, list[UnitNode]]:
+) -> tuple[PlanSummary, Sequence[UnitNode]]:
     """The summary and the unit tree it was made from (pages name groups by parent).
 
     The tree is the plan's skeleton (its quota holders, the units counted apart from
@@ -342,7 +343,7 @@ def read_plan(
 @bulk_reading()
 def read_plan_and_months(
     plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
-) -> tuple[PlanSummary, list[UnitNode], Monthly]:
+) -> tuple[PlanSummary, Sequence[UnitNode], Monthly]:
     """:func:`read_plan`, and its results month by month, in one or two more queries.
 
     The months (:data:`Monthly`) give the progress of the whole plan; only with
@@ -352,7 +353,7 @@ def read_plan_and_months(
 
 def _read(
     plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool
-) -> tuple[PlanSummary, list[UnitNode], Monthly]:
+) -> tuple[PlanSummary, Sequence[UnitNode], Monthly]:
     quotas = plan_quotas_and_headcounts(plan.id)
     if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(quotas[0]))):
         read = _condensed(plan, quotas, approved_only, by_month)
@@ -415,7 +416,7 @@ def _summarized(
     plan: Plan,
     tallies: Mapping[int, Tally],
     quotas_and_headcounts: tuple[dict[int, int], dict[int, int]],
-) -> tuple[PlanSummary, list[UnitNode]]:
+) -> tuple[PlanSummary, Sequence[UnitNode]]:
     quotas, headcounts = quotas_and_headcounts
     units = plan_units(plan, set(quotas) | set(tallies))
     return summarize(units, quotas, tallies, plan.rule, headcounts), units
@@ -442,7 +443,7 @@ def _condensed(
     quotas_and_headcounts: tuple[dict[int, int], dict[int, int]],
     approved_only: bool,
     by_month: bool,
-) -> tuple[PlanSummary, list[UnitNode], Monthly] | None:
+) -> tuple[PlanSummary, Sequence[UnitNode], Monthly] | None:
     quotas, headcounts = quotas_and_headcounts
     entries = select(Quota.unit_id, Quota.amount).where(Quota.plan_id == plan.id)
     read = _skeleton(plan, entries, approved_only, by_month, apart=True)
@@ -651,7 +652,7 @@ def comparison(
     if not whole_tree and (whole_tree is False or _worth_a_skeleton(compared)):
         read = _skeleton(before, select(wanted.subquery()), approved_only, False, apart=False)
     if read is not None:
-        units: list[UnitNode] = list(read.nodes.values())
+        units: Sequence[UnitNode] = list(read.nodes.values())
         tallies: Mapping[int, Tally] = read.tallies
     else:
         tallies = counted_tallies(before.id, approved_only)
@@ -828,7 +829,7 @@ def months_elapsed(year: int, today: date) -> int:
 def plan_progress(
     plan: Plan,
     summary: PlanSummary,
-    units: list[UnitNode],
+    units: Sequence[UnitNode],
     today: date,
     unit_id: int | None,
     monthly: Monthly,
