@@ -19,9 +19,11 @@ def test_benchmarks_run_on_a_tiny_province(capsys):
 def test_national_benchmarks_run_on_a_tiny_tree(capsys):
     main(["--national", "--tiny", "--runs", "1"])
     out = capsys.readouterr().out
-    # The earlier province plan (its three districts hold the quotas), then the latest.
+    # The earlier province plan (its three districts hold the quotas), then the latest,
+    # with its tree kept and read anew.
     assert "national summary, plan with 3 holders" in out
-    assert out.count("national summary, plan with") == 2
+    assert out.count("national summary, plan with") == 3
+    assert out.count("holders, tree read anew") == 1
     assert "national dashboard (3 holders), first page" in out
     assert out.count("national dashboard (") == 2
     assert "district dashboard page" in out

@@ -56,7 +56,7 @@ def _read(plan: Plan) -> tuple[dict[str, tuple[str | None, int]], list[str]]:
 
 def _fresh(plan: Plan) -> tuple[dict[str, tuple[str | None, int]], list[str]]:
     """The same read with nothing kept."""
-    summary._KEPT.clear()
+    summary.forget_kept_trees()
     return _read(plan)
 
 

@@ -245,6 +245,12 @@ def _new_node(row: tuple[Any, ...]) -> UnitNode:
 _KEPT: KeptTrees[_IssuerTree] = KeptTrees()
 
 
+def forget_kept_trees() -> None:
+    """Drops every kept tree: the next summary reads its tree anew (a benchmark of the
+    first read after a change to the tree; figures never depend on it)."""
+    _KEPT.clear()
+
+
 def _in_tree_order(nodes: Iterable[UnitNode]) -> list[UnitNode]:
     """Siblings by name, and two of one name by id: the same order however read.
 
