@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, text
 from campaign.extensions import db
 from campaign.models import OrgUnit, Plan, UnitMove, UnitTreeStamp
 from campaign.services import plans, summary, units
+from campaign.services.kept_trees import KeptTrees
 from tests import factories as f
 
 
@@ -233,3 +234,27 @@ def test_two_transactions_writing_units_wait_in_turn_and_never_deadlock(province
     assert set(names) == {"Xã An Một", "Xã Bình Hai"}  # the other came second
     lines, _order = _read(db.session.get_one(Plan, province.plan.id))
     assert {"Xã An Một", "Xã Bình Hai"} <= lines.keys()
+
+
+def test_the_process_keeps_a_few_trees_and_a_bounded_number_of_units(province):
+    """The last trees made, no more than ``size`` of them and ``budget`` units in all; a
+    single tree larger than the budget is still kept, alone."""
+    made: list[str] = []
+
+    def make(key: str, units: int) -> Callable[[], list[int]]:
+        return lambda: made.append(key) or [0] * units
+
+    kept: KeptTrees[list[int]] = KeptTrees(weight=len, size=2, budget=10)
+    kept.get("a", make("a", 4))
+    kept.get("b", make("b", 4))
+    kept.get("a", make("a", 4))  # kept
+    kept.get("c", make("c", 4))  # three trees: b, the least recently read, goes
+    kept.get("a", make("a", 4))
+    kept.get("b", make("b", 4))  # made again, and c goes
+    kept.get("d", make("d", 20))  # over the budget: the others go, d is kept alone
+    kept.get("d", make("d", 20))
+    kept.get("a", make("a", 4))  # 24 units: d goes
+    kept.get("a", make("a", 4))
+    kept.get("e", make("e", 7))  # 11 units: a goes, though two trees are allowed
+    kept.get("e", make("e", 7))
+    assert made == ["a", "b", "c", "b", "d", "a", "e"]

@@ -27,16 +27,25 @@ from campaign.models import UnitTreeStamp
 T = TypeVar("T")
 
 #: Trees kept per process: the plans read most are a few (this year's and last year's, of
-#: one or two issuers). A national tree kept takes about 40 MB.
+#: one or two issuers).
 KEPT = 4
+#: And units kept in all, at most: a national tree of 105.000 units, kept with its shape,
+#: takes about 58 MB, so a process keeps two of them (a single larger tree is still kept).
+UNITS_KEPT = 250_000
 
 
 class KeptTrees(Generic[T]):
-    """The last ``size`` values made, each under the stamp it was made with."""
+    """The last ``size`` values made, each under the stamp it was made with, and no more
+    than ``budget`` units in all as ``weight`` counts them."""
 
-    def __init__(self, size: int = KEPT) -> None:
-        self._size = size
-        self._values: OrderedDict[tuple[str, Hashable], T] = OrderedDict()
+    def __init__(
+        self,
+        weight: Callable[[T], int],
+        size: int = KEPT,
+        budget: int = UNITS_KEPT,
+    ) -> None:
+        self._weight, self._size, self._budget = weight, size, budget
+        self._values: OrderedDict[tuple[str, Hashable], tuple[T, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
@@ -48,13 +57,19 @@ class KeptTrees(Generic[T]):
         with self._lock:
             if stamped in self._values:
                 self._values.move_to_end(stamped)
-                return self._values[stamped]
+                return self._values[stamped][0]
         value = make()  # outside the lock: two requests may both make it, and agree
         with self._lock:
-            self._values[stamped] = value
-            while len(self._values) > self._size:
+            self._values[stamped] = value, self._weight(value)
+            self._values.move_to_end(stamped)
+            while len(self._values) > 1 and (
+                len(self._values) > self._size or self._kept_units() > self._budget
+            ):
                 self._values.popitem(last=False)
         return value
+
+    def _kept_units(self) -> int:
+        return sum(weight for _value, weight in self._values.values())
 
     def clear(self) -> None:
         with self._lock:
