@@ -200,3 +200,43 @@ def test_existing_drives_get_the_default_deadline_and_a_stored_e_mail_stops_the_
         connection.execute(text("UPDATE org_unit SET contact_email = NULL"))
     downgrade(revision=BEFORE_DEADLINES)  # only default deadlines, no e-mail: nothing is lost
     upgrade()
+
+
+BEFORE_TREE_STAMP = "c4e1a7d2b9f0"
+
+
+def test_the_tree_stamp_changes_with_every_write_to_the_tree_and_goes_cleanly(app):
+    """Existing units keep their rows; from the upgrade, each write to org_unit or
+    unit_move sets a new token; the downgrade takes the table and its triggers away."""
+    downgrade(revision=BEFORE_TREE_STAMP)
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO org_unit (code, name, kind) VALUES ('QX', 'Quảng Xương', 'district')")
+        )
+    upgrade()
+    stamp = text("SELECT token FROM unit_tree_stamp")
+    writes = (
+        "UPDATE org_unit SET name = 'Huyện Quảng Xương'",
+        "INSERT INTO org_unit (code, name, kind, parent_id)"
+        " SELECT 'QB', 'Quảng Bình', 'commune', id FROM org_unit WHERE code = 'QX'",
+        "INSERT INTO unit_move (unit_id, from_parent_id, to_parent_id, moved_on)"
+        " SELECT id, parent_id, NULL, '2025-07-01' FROM org_unit WHERE code = 'QB'",
+        "DELETE FROM unit_move",
+        "DELETE FROM org_unit WHERE code = 'QB'",
+    )
+    with db.engine.begin() as connection:
+        tokens = [connection.scalar(stamp)]
+        for statement in writes:
+            connection.execute(text(statement))
+            tokens.append(connection.scalar(stamp))
+        assert connection.scalar(text("SELECT count(*) FROM unit_tree_stamp")) == 1
+        # A write elsewhere leaves it as it is.
+        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        tokens.append(connection.scalar(stamp))
+    assert None not in tokens and len(set(tokens)) == len(writes) + 1 == len(tokens) - 1
+    downgrade(revision=BEFORE_TREE_STAMP)
+    assert "unit_tree_stamp" not in inspect(db.engine).get_table_names()
+    with db.engine.begin() as connection:  # no trigger left to write to a table now gone
+        connection.execute(text("UPDATE org_unit SET name = 'Quảng Xương'"))
+        assert connection.scalar(text("SELECT count(*) FROM org_unit")) == 1
+    upgrade()
