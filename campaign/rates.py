@@ -348,24 +348,8 @@ class UnitTree(tuple[UnitNode, ...]):
 
     @cached_property
     def walk(self) -> tuple[list[int], dict[int, int]]:
-        """Ids with every parent before its children, siblings in the units' order, and
-        each unit's depth (0 for a unit whose parent is not among them)."""
-        nodes = self.nodes
-        children = _children(nodes)
-        roots = children.get(None, [])
-        depth = dict.fromkeys(roots, 0)
-        order: list[int] = []
-        stack = roots[::-1]
-        while stack:
-            uid = stack.pop()
-            order.append(uid)
-            kids = children.get(uid)
-            if kids:
-                level = depth[uid] + 1
-                for kid in kids:
-                    depth[kid] = level
-                stack.extend(reversed(kids))
-        return _all_reached(order, nodes), depth
+        """:func:`_walk` of the units."""
+        return _walk(self.nodes)
 
 
 class Line(NamedTuple):
@@ -671,16 +655,24 @@ def _sum_tallies(tallies: Iterable[Tally]) -> Tally:
     )  # fmt: skip
 
 
-def _preorder(nodes: Mapping[int, UnitNode]) -> list[int]:
-    """Ids with every parent before its children; siblings keep their given order."""
+def _walk(nodes: Mapping[int, UnitNode]) -> tuple[list[int], dict[int, int]]:
+    """Ids with every parent before its children, siblings in their given order, and each
+    unit's depth (0 for a unit whose parent is not among ``nodes``)."""
     children = _children(nodes)
+    roots = children.get(None, [])
+    depth = dict.fromkeys(roots, 0)
     order: list[int] = []
-    stack = list(reversed(children.get(None, [])))
+    stack = roots[::-1]
     while stack:
         uid = stack.pop()
         order.append(uid)
-        stack.extend(reversed(children.get(uid, [])))
-    return _all_reached(order, nodes)
+        kids = children.get(uid)
+        if kids:
+            level = depth[uid] + 1
+            for kid in kids:
+                depth[kid] = level
+            stack.extend(reversed(kids))
+    return _all_reached(order, nodes), depth
 
 
 def _holders_above(
@@ -793,7 +785,7 @@ def _covered(nodes: Mapping[int, UnitNode], quotas: Mapping[int, int], among: se
 
 def _subtree_ids(nodes: Mapping[int, UnitNode], root: int) -> set[int]:
     found = {root}
-    for uid in _preorder(nodes):
+    for uid in _walk(nodes)[0]:
         if nodes[uid].parent_id in found:
             found.add(uid)
     return found
@@ -857,7 +849,7 @@ def compare(
     the earlier tree is already in that one's figure.
     """
     nodes = {u.id: u for u in before}
-    order = _preorder(nodes)
+    order = _walk(nodes)[0]
     merged_from: dict[int, list[int]] = {}
     for old, new in merged_into.items():
         merged_from.setdefault(new, []).append(old)

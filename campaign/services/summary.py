@@ -168,6 +168,10 @@ def plan_quotas_and_headcounts(plan_id: int) -> tuple[dict[int, int], dict[int, 
     return quotas, headcounts
 
 
+#: The columns of a :class:`UnitNode`, in its order.
+_NODE_COLUMNS = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
+
+
 def plan_units(plan: Plan, needed: set[int], in_order: bool = True) -> Sequence[UnitNode]:
     """The issuer's subtree as it stood on the plan's date, plus any ``needed`` unit outside
     it (a quota or a result given outside the issuer's tree: rare, and then one more query).
@@ -189,8 +193,7 @@ def plan_units(plan: Plan, needed: set[int], in_order: bool = True) -> Sequence[
     missing = needed - found.keys()
     if missing:  # units outside the issuer's tree: a copy, the tree kept stays as it is
         found = dict(found)
-        columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
-        for row in _rows(select(*columns).where(OrgUnit.id.in_(missing))):
+        for row in _rows(select(*_NODE_COLUMNS).where(OrgUnit.id.in_(missing))):
             node = UnitNode(*row)
             found[node.id] = node._replace(parent_id=tree.earlier.get(node.id, node.parent_id))
         return _in_tree_order(found.values()) if in_order else list(found.values())
@@ -207,7 +210,6 @@ class _IssuerTree:
 
     def __init__(self, plan: Plan) -> None:
         self.earlier = earlier = parents_before_moves(plan.issued_on)
-        columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
         valid = or_(OrgUnit.valid_from.is_(None), OrgUnit.valid_from <= plan.issued_on) & or_(
             OrgUnit.valid_to.is_(None), OrgUnit.valid_to >= plan.issued_on
         )
@@ -217,7 +219,7 @@ class _IssuerTree:
         start = OrgUnit.id == plan.issuer_id
         if earlier:  # a subquery, not a list: a reorganisation moves thousands of units
             start = or_(start, OrgUnit.id.in_(moved_since(plan.issued_on)))
-        carried = (*columns, valid.label("valid"))
+        carried = (*_NODE_COLUMNS, valid.label("valid"))
         tree = select(*carried).where(start).cte("plan_units", recursive=True)
         tree = tree.union_all(select(*carried).where(OrgUnit.parent_id == tree.c.id))
         # Where the issuer is the one unit without a parent (a province's own database, or
@@ -230,7 +232,9 @@ class _IssuerTree:
         )
         found = {row[0]: _new_node(row[:5]) for row in rows}
         self.invalid = frozenset(row[0] for row in rows if not row[5])
-        self.found = _as_of(found, earlier, plan.issuer_id) if earlier else found
+        self.found: dict[int, UnitNode] = (
+            _as_of(found, earlier, plan.issuer_id) if earlier else found
+        )
 
     @cached_property
     def ordered(self) -> UnitTree:
@@ -595,13 +599,12 @@ def _with_ancestors(nodes: dict[int, UnitNode], issuer_id: int) -> dict[int, Uni
     """``nodes`` and every unit between them and the issuer, the issuer included: a few
     queries, one per level of the tree that is not already there."""
     found = dict(nodes)
-    columns = (OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
     wanted = _parents(found, found, issuer_id) | ({issuer_id} - found.keys())
     while wanted:
         batch = sorted(wanted)
         for start in range(0, len(batch), _IDS_PER_QUERY):
             chunk = batch[start : start + _IDS_PER_QUERY]
-            for row in _plain_rows(select(*columns).where(OrgUnit.id.in_(chunk))):
+            for row in _plain_rows(select(*_NODE_COLUMNS).where(OrgUnit.id.in_(chunk))):
                 found[row[0]] = UnitNode(*row)
         wanted = _parents({i: found[i] for i in batch if i in found}, found, issuer_id)
     return found
