@@ -18,7 +18,7 @@ from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, Role
 from campaign.services import imports, synthetic, users
 from campaign.services.exports import summary_export
-from campaign.services.summary import forget_kept_trees, plan_summary
+from campaign.services.summary import forget_kept_figures, forget_kept_trees, plan_summary
 
 PASSWORD = "benchmark password"
 
@@ -96,7 +96,9 @@ def summary_row(
     setup: Callable[[], Any] | None = None,
 ) -> Row:
     """``plan_summary`` against the hand-written SQL; ``seconds_limit`` bounds it outright too.
-    ``setup`` runs before each run of the app's side, outside its time."""
+    ``setup`` runs before each run of the app's side, outside its time; by default it drops
+    the figures kept, so that each run makes the summary, as after any write (kept, it is
+    one query)."""
     with app.app_context():
         plan = db.session.get_one(Plan, plan_id)
 
@@ -108,7 +110,7 @@ def summary_row(
             return db.session.execute(text(HAND_WRITTEN_SUMMARY), {"plan_id": plan.id}).all()
 
         _check_same_figures(app_work(), limit_work())
-        app_measure = measure(app_work, runs, setup)
+        app_measure = measure(app_work, runs, setup or forget_kept_figures)
         limit_measure = measure(limit_work, runs)
     target = f"≤ {ratio_limit:g}× hand-written SQL"
     if seconds_limit is not None:
@@ -149,10 +151,15 @@ def national_summary_latest(app: Flask, province: Province, runs: int) -> Row:
 
 def national_summary_tree_read_anew(app: Flask, province: Province, runs: int) -> Row:
     """The same, as the first summary after a unit changed: its tree read and sorted anew,
-    not kept (``services.kept_trees``)."""
+    not kept (``services.kept``)."""
     plan_id = province.province_plan.id
     label = f"national summary, plan with {_holders(app, plan_id):,} holders, tree read anew"
-    return summary_row(app, plan_id, label, runs, 1.5, setup=forget_kept_trees)
+    return summary_row(app, plan_id, label, runs, 1.5, setup=_forget_all)
+
+
+def _forget_all() -> None:
+    forget_kept_figures()
+    forget_kept_trees()
 
 
 def _check_same_figures(summary: Any, rows: list[Any]) -> None:
@@ -166,9 +173,17 @@ def _check_same_figures(summary: Any, rows: list[Any]) -> None:
 
 
 def dashboard_row(
-    app: Flask, plan_id: int, label: str, runs: int, seconds_limit: float, target: str
+    app: Flask,
+    plan_id: int,
+    label: str,
+    runs: int,
+    seconds_limit: float,
+    target: str,
+    setup: Callable[[], Any] | None = forget_kept_figures,
 ) -> Row:
-    """``GET /ke-hoach/<id>`` through the app as the province's leader: server time only."""
+    """``GET /ke-hoach/<id>`` through the app as the province's leader: server time only.
+    By default each run makes the page's figures, as after any write; with ``setup`` None,
+    the runs after the first get them kept, as between writes."""
     client = app.test_client()
     client.post("/dang-nhap", data={"username": "leader", "password": PASSWORD})
     url = f"/ke-hoach/{plan_id}"
@@ -178,19 +193,21 @@ def dashboard_row(
         if response.status_code != 200:
             raise AssertionError(f"{url} answered {response.status_code}")
 
-    app_measure = measure(work, runs)
+    app_measure = measure(work, runs, setup)
     return Row(label, app_measure, None, target, app_measure.seconds <= seconds_limit)
 
 
 def district_dashboard(app: Flask, province: Province, runs: int) -> Row:
     units = _holders(app, province.district_plan.id)
-    label = f"district dashboard page ({units:,} units), server time"
+    label = f"district dashboard page ({units:,} units), server time, figures made"
     return dashboard_row(app, province.district_plan.id, label, runs, 0.1, "≤ 100 ms")
 
 
-def _national_dashboard(app: Flask, plan_id: int, runs: int) -> Row:
+def _national_dashboard(app: Flask, plan_id: int, runs: int, kept: bool = False) -> Row:
     label = f"national dashboard ({_holders(app, plan_id):,} holders), first page"
-    return dashboard_row(app, plan_id, label, runs, 1.0, "≤ 1,0 s server time")
+    label += ", figures kept (between writes)" if kept else ", figures made (after a write)"
+    setup = None if kept else forget_kept_figures
+    return dashboard_row(app, plan_id, label, runs, 1.0, "≤ 1,0 s server time", setup)
 
 
 def national_dashboard_earlier(app: Flask, province: Province, runs: int) -> Row:
@@ -201,8 +218,14 @@ def national_dashboard_earlier(app: Flask, province: Province, runs: int) -> Row
 
 
 def national_dashboard(app: Flask, province: Province, runs: int) -> Row:
-    """Every unit of the country a quota holder, read against the plan of the year before."""
+    """Every unit of the country a quota holder, read against the plan of the year before;
+    its figures made, as the first time after a write."""
     return _national_dashboard(app, province.province_plan.id, runs)
+
+
+def national_dashboard_kept(app: Flask, province: Province, runs: int) -> Row:
+    """The same page opened again with no write in between: its figures are kept."""
+    return _national_dashboard(app, province.province_plan.id, runs, kept=True)
 
 
 def export_row(
@@ -220,7 +243,7 @@ def export_row(
         book = load_workbook(io.BytesIO(app_work()), read_only=True)
         sheets = [[list(r) for r in ws.iter_rows(values_only=True)] for ws in book.worksheets]
         book.close()
-        app_measure = measure(app_work, runs)
+        app_measure = measure(app_work, runs, forget_kept_figures)  # the figures made too
         limit_measure = measure(lambda: plain_write_only(sheets), runs)
     target = "≤ 1,5× openpyxl write-only"
     if mb_limit is not None:
@@ -407,6 +430,7 @@ NATIONAL: list[Callable[[Flask, Province, int], Row]] = [
     national_summary_tree_read_anew,
     national_dashboard_earlier,
     national_dashboard,
+    national_dashboard_kept,
     district_dashboard,
     national_export,
 ]

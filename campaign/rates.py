@@ -339,7 +339,7 @@ class UnitTree(tuple[UnitNode, ...]):
     """Units, and the shape of their tree (each unit's children in the units' order, a
     walk with parents first, each unit's depth), worked out when first asked for.
 
-    A tree that several summaries read (``services.kept_trees`` keeps a national one) is
+    A tree that several summaries read (``services.kept`` keeps a national one) is
     walked once, not at every summary. Immutable: it is shared."""
 
     @cached_property

@@ -203,40 +203,82 @@ def test_existing_drives_get_the_default_deadline_and_a_stored_e_mail_stops_the_
 
 
 BEFORE_TREE_STAMP = "c4e1a7d2b9f0"
+BEFORE_DATA_STAMP = "5e2b8d4a7c91"
 
 
-def test_the_tree_stamp_changes_with_every_write_to_the_tree_and_goes_cleanly(app):
+def test_the_stamps_change_with_every_write_to_what_they_stamp_and_go_cleanly(app):
     """Existing units keep their rows; from the upgrade, each write to org_unit or
-    unit_move sets a new token; the downgrade takes the table and its triggers away."""
+    unit_move sets new tree and figures tokens, each write to a plan, a drive, a quota or a
+    result a new figures token; the downgrades take the tables and their triggers away."""
     downgrade(revision=BEFORE_TREE_STAMP)
     with db.engine.begin() as connection:
         connection.execute(
             text("INSERT INTO org_unit (code, name, kind) VALUES ('QX', 'Quảng Xương', 'district')")
         )
     upgrade()
-    stamp = text("SELECT token FROM unit_tree_stamp")
-    writes = (
+    stamp = text("SELECT tree, figures FROM data_stamp")
+    tree_writes = (
         "UPDATE org_unit SET name = 'Huyện Quảng Xương'",
         "INSERT INTO org_unit (code, name, kind, parent_id)"
         " SELECT 'QB', 'Quảng Bình', 'commune', id FROM org_unit WHERE code = 'QX'",
         "INSERT INTO unit_move (unit_id, from_parent_id, to_parent_id, moved_on)"
         " SELECT id, parent_id, NULL, '2025-07-01' FROM org_unit WHERE code = 'QB'",
         "DELETE FROM unit_move",
-        "DELETE FROM org_unit WHERE code = 'QB'",
+    )
+    figures_writes = (
+        "INSERT INTO plan (issuer_id, number, issued_on, title, year, counting_rule, status)"
+        " SELECT id, '1/KH', '2026-01-05', 'Kế hoạch', 2026, 'bag', 'active' FROM org_unit"
+        " WHERE code = 'QX'",
+        "INSERT INTO quota (plan_id, unit_id, amount) SELECT plan.id, org_unit.id, 10"
+        " FROM plan, org_unit WHERE org_unit.code = 'QB'",
+        "INSERT INTO drive (plan_id, name, starts_on, ends_on, site, report_due_on)"
+        " SELECT id, 'Đợt 1', '2026-03-01', '2026-03-01', '', '2026-03-04' FROM plan",
+        "INSERT INTO result (drive_id, unit_id, registered, deferred, bags_250, bags_350,"
+        " bags_450, state, version, created_at, updated_at)"
+        " SELECT drive.id, org_unit.id, 5, 0, 5, 0, 0, 'submitted', 1,"
+        " '2026-03-01 08:00:00', '2026-03-01 08:00:00'"
+        " FROM drive, org_unit WHERE org_unit.code = 'QB'",
+        "UPDATE result SET bags_250 = 4",
+        "UPDATE quota SET amount = 12",
+        "UPDATE drive SET ends_on = '2026-03-02'",
+        "UPDATE plan SET counting_rule = 'ml250'",
+        "DELETE FROM result",
+        "DELETE FROM quota",
+        "DELETE FROM drive",
+        "DELETE FROM plan",
     )
     with db.engine.begin() as connection:
-        tokens = [connection.scalar(stamp)]
-        for statement in writes:
+        stamps = [tuple(connection.execute(stamp).one())]
+        for statement in (*tree_writes, *figures_writes):
             connection.execute(text(statement))
-            tokens.append(connection.scalar(stamp))
-        assert connection.scalar(text("SELECT count(*) FROM unit_tree_stamp")) == 1
-        # A write elsewhere leaves it as it is.
+            stamps.append(tuple(connection.execute(stamp).one()))
+        connection.execute(text("DELETE FROM org_unit WHERE code = 'QB'"))
+        stamps.append(tuple(connection.execute(stamp).one()))
+        assert connection.scalar(text("SELECT count(*) FROM data_stamp")) == 1
+        # A write elsewhere leaves them as they are.
         connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
-        tokens.append(connection.scalar(stamp))
-    assert None not in tokens and len(set(tokens)) == len(writes) + 1 == len(tokens) - 1
+        stamps.append(tuple(connection.execute(stamp).one()))
+    trees, figures = [tree for tree, _ in stamps], [figure for _, figure in stamps]
+    assert None not in trees + figures
+    tree_changes = len(tree_writes) + 1
+    assert len(set(figures)) == len(stamps) - 1  # every write but the last changed it
+    assert len(set(trees)) == tree_changes + 1  # only the writes to the tree changed it
+    assert trees[len(tree_writes) : -2] == [trees[len(tree_writes)]] * (len(figures_writes) + 1)
+    # Back to the tree's stamp alone: its triggers work again, the figures' are gone.
+    downgrade(revision=BEFORE_DATA_STAMP)
+    assert "data_stamp" not in inspect(db.engine).get_table_names()
+    old_stamp = text("SELECT token FROM unit_tree_stamp")
+    with db.engine.begin() as connection:
+        before = connection.scalar(old_stamp)
+        connection.execute(text("UPDATE org_unit SET name = 'Quảng Xương'"))
+        assert connection.scalar(old_stamp) not in (None, before)
+        connection.execute(text(figures_writes[0]))
+        connection.execute(text("DELETE FROM plan"))
     downgrade(revision=BEFORE_TREE_STAMP)
     assert "unit_tree_stamp" not in inspect(db.engine).get_table_names()
     with db.engine.begin() as connection:  # no trigger left to write to a table now gone
         connection.execute(text("UPDATE org_unit SET name = 'Quảng Xương'"))
+        connection.execute(text(figures_writes[0]))
+        connection.execute(text("DELETE FROM plan"))
         assert connection.scalar(text("SELECT count(*) FROM org_unit")) == 1
     upgrade()

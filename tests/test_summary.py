@@ -10,7 +10,7 @@ import pytest
 from campaign.extensions import db
 from campaign.rates import Status
 from campaign.services import plans
-from campaign.services.summary import plan_summary, read_plan
+from campaign.services.summary import forget_kept_figures, plan_summary, read_plan
 from tests import factories as f
 
 
@@ -111,16 +111,22 @@ def test_query_count_does_not_grow_with_units(app, count_queries, size):
         summary = plan_summary(plan)
     assert len(summary.lines) == size
     assert summary.lines[0].collected == Fraction(2 * (750 + 700 + 450), 250)
-    # Every unit holds a quota, so the whole tree is read: quotas, the count of units
-    # (which way to read), the unit tree's stamp, moves since the plan's date, the drives
-    # of the plan tree, their counted results, and the unit tree (read as stored where the
-    # issuer tops every unit).
-    assert count_queries.count == 7, count_queries.statements
-    # Read again, the unit tree is the one kept: its stamp has not changed.
+    # Every unit holds a quota, so the whole tree is read: the figures' stamp, quotas, the
+    # count of units (which way to read), the unit tree's stamp, moves since the plan's
+    # date, the drives of the plan tree, their counted results, and the unit tree (read as
+    # stored where the issuer tops every unit).
+    assert count_queries.count == 8, count_queries.statements
+    # Read again, nothing has changed: the summary is the one kept, after one query.
+    count_queries.statements.clear()
+    with count_queries:
+        assert plan_summary(plan) is summary
+    assert count_queries.count == 1, count_queries.statements
+    # Made anew, the unit tree is the one kept: its stamp has not changed.
+    forget_kept_figures()
     count_queries.statements.clear()
     with count_queries:
         assert plan_summary(plan) == summary
-    assert count_queries.count == 5, count_queries.statements
+    assert count_queries.count == 6, count_queries.statements
 
 
 @pytest.mark.parametrize("size", [3, 40])
@@ -135,9 +141,10 @@ def test_query_count_of_a_skeleton_does_not_grow_with_units(app, count_queries, 
         summary = plan_summary(plan)
     (line,) = summary.lines
     assert line.tally.reports == 2 * len(range(0, size, 2))
-    # Quotas, the count of units, moves since the plan's date, the drives of the plan tree,
-    # and one walk of the tree giving the quota entries and their results.
-    assert count_queries.count == 5, count_queries.statements
+    # The figures' stamp, quotas, the count of units, moves since the plan's date, the
+    # drives of the plan tree, and one walk of the tree giving the quota entries and their
+    # results.
+    assert count_queries.count == 6, count_queries.statements
 
 
 def _moved_province():

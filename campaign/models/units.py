@@ -110,14 +110,16 @@ class UnitMove(Model):
     moved_on: Mapped[date] = mapped_column(index=True)
 
 
-class UnitTreeStamp(Model):
-    """One row whose token changes with every write to the unit tree (``org_unit`` and
-    ``unit_move``): database triggers set a new random token in the writing transaction,
-    whatever wrote, the app, an import or a hand-typed statement. A reader that keeps a
-    copy of the tree keyed by the token (``services.summary``) can never use a stale one.
+class DataStamp(Model):
+    """One row of two tokens that database triggers change in the writing transaction,
+    whatever wrote (the app, an import, a hand-typed statement): ``tree`` with every write
+    to the unit tree (``org_unit``, ``unit_move``), ``figures`` with those and every write
+    to a plan, a drive, a quota or a result. A reader that keeps what it made from them,
+    keyed by the tokens (``services.kept``), can never use it once stale.
     """
 
-    __tablename__ = "unit_tree_stamp"
+    __tablename__ = "data_stamp"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    token: Mapped[str] = mapped_column(String(32))
+    tree: Mapped[str] = mapped_column(String(32))
+    figures: Mapped[str] = mapped_column(String(32))

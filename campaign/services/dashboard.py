@@ -44,7 +44,9 @@ from campaign.rates import (
 from campaign.services.reporting import DriveTotals, drive_totals
 from campaign.services.summary import (
     Monthly,
+    Reading,
     comparison,
+    derived,
     plan_and_descendants,
     plan_progress,
     plan_summary,
@@ -207,9 +209,25 @@ def dashboard(
     """The dashboard's figures; with ``today``, the plan's progress through its year too.
 
     A plan with more lines than ``page_size`` gives one page of them, sorted and filtered
-    over the whole plan, and a chart of the holders furthest behind."""
+    over the whole plan, and a chart of the holders furthest behind. It is kept with the
+    plan's summary until its figures change (:func:`campaign.services.summary.derived`)."""
     # One query gives the counted results and their months (the progress chart needs them).
-    summary, units, monthly = read_plan_and_months(plan, approved_only)
+    reading = read_plan_and_months(plan, approved_only)
+    key = ("dashboard", filters, today, page_size)
+    return derived(
+        reading[0], key, lambda: _dashboard(plan, filters, today, approved_only, page_size, reading)
+    )
+
+
+def _dashboard(
+    plan: Plan,
+    filters: Filters,
+    today: date | None,
+    approved_only: bool,
+    page_size: int,
+    reading: Reading,
+) -> Dashboard:
+    summary, units, monthly = reading
     nodes = {n.id: n for n in units}
     lines = [line for line in summary.lines if filters.keep(line)]
     # Subtotals and chart follow the filter; the tiles and the table's total stay the plan's.

@@ -38,6 +38,7 @@ from campaign.rates import (
 )
 from campaign.services import audit, public
 from campaign.services.errors import NotFound, ServiceError
+from campaign.services.kept import lock_stamp
 from campaign.services.scope import subtree_ids
 from campaign.services.summary import plan_quotas, plan_quotas_and_headcounts
 from campaign.services.transaction import atomic
@@ -437,6 +438,7 @@ def _remove_unused(
     foreign key. SQLite's writers already take turns (BEGIN IMMEDIATE).
     """
     model = type(row)
+    lock_stamp()  # first, as a quota or report being saved takes it before the row
     db.session.execute(select(model.id).where(model.id == row.id).with_for_update())
     if any(db.session.scalar(query.limit(1)) is not None for query in used_by):
         raise ServiceError(refusal)

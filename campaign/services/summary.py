@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,6 +30,7 @@ from campaign.extensions import db
 from campaign.memory import bulk_reading
 from campaign.models import (
     COUNTED_STATES,
+    DataStamp,
     Drive,
     OrgUnit,
     Plan,
@@ -63,9 +64,11 @@ from campaign.rates import (
     result_tally,
     summarize,
 )
-from campaign.services.kept_trees import KeptTrees
+from campaign.services.kept import Kept, Stamped
 from campaign.services.scope import tree_ids
 from campaign.text import sort_key
+
+T = TypeVar("T")
 
 
 def _rows(query: Select[Any] | CompoundSelect) -> Sequence[Row[Any]]:
@@ -184,7 +187,7 @@ def plan_units(plan: Plan, needed: set[int], in_order: bool = True) -> Sequence[
 
     The units come in tree order, siblings by name, unless ``in_order`` is False (a reader
     that shows no order saves sorting a national tree). The issuer's subtree is kept
-    between requests until the unit tree changes (:mod:`campaign.services.kept_trees`)."""
+    between requests until the unit tree changes (:mod:`campaign.services.kept`)."""
     tree = _KEPT.get((plan.issuer_id, plan.issued_on), lambda: _IssuerTree(plan))
     found = tree.found
     invalid = tree.invalid - {plan.issuer_id}
@@ -246,13 +249,20 @@ def _new_node(row: tuple[Any, ...]) -> UnitNode:
     return tuple.__new__(UnitNode, row)
 
 
-_KEPT: KeptTrees[_IssuerTree] = KeptTrees(weight=lambda tree: len(tree.found))
+_KEPT: Kept[_IssuerTree] = Kept(DataStamp.tree, weight=lambda tree: len(tree.found))
 
 
 def forget_kept_trees() -> None:
     """Drops every kept tree: the next summary reads its tree anew (a benchmark of the
     first read after a change to the tree; figures never depend on it)."""
     _KEPT.clear()
+
+
+def forget_kept_figures() -> None:
+    """Drops every kept summary and what was made from it: the next one is made anew (a
+    benchmark of the first read after a write)."""
+    _FIGURES.clear()
+    _DERIVED.clear()
 
 
 def _in_tree_order(nodes: Iterable[UnitNode]) -> list[UnitNode]:
@@ -361,9 +371,52 @@ def read_plan_and_months(
     return _read(plan, approved_only, whole_tree, by_month=True)
 
 
-def _read(
-    plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool
-) -> tuple[PlanSummary, Sequence[UnitNode], Monthly]:
+#: Month of a plan's year (1-12) -> unit id -> the bags of counted results in the drives ending
+#: that month: each unit's own, or, read for the whole plan only, added up under fewer units
+#: (a quota holder for every unit under it) whose sums rates.progress counts the same way.
+Monthly = dict[int, dict[int, Bags]]
+
+#: What :func:`read_plan` gives: the summary, its tree and its months.
+Reading = tuple[PlanSummary, Sequence[UnitNode], Monthly]
+
+#: Readings kept between writes (:mod:`campaign.services.kept`): a process keeps a few,
+#: and no more than a national plan's and a few small ones (a line and a unit each weigh
+#: one; a national reading kept takes about 38 MB besides its tree).
+_FIGURES: Kept[Reading] = Kept(
+    DataStamp.figures, weight=lambda reading: len(reading[0].lines) + len(reading[1])
+)
+#: What is made from a kept reading (a comparison, a dashboard page), kept with it.
+_DERIVED: Kept[Any] = Kept(DataStamp.figures, size=64, budget=64)
+
+
+def _read(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> Reading:
+    """The reading kept for the figures as they stand, or one made now. What is kept is
+    shared: no reader changes it. A reading without months is served by one with them, if
+    kept: the API's summary then shares the dashboard's (a national reading is 210.000 lines
+    and units, the budget of one)."""
+    key = ("read", plan.id, approved_only, whole_tree)
+    with_months = (*key, True)
+    return _FIGURES.get(
+        with_months if by_month else (*key, False),
+        lambda: _made(plan, approved_only, whole_tree, by_month),
+        instead=None if by_month else with_months,
+    )
+
+
+def kept_as(summary: PlanSummary) -> Stamped | None:
+    """Where ``summary`` is kept (the very object), to keep what is made from it with it:
+    :func:`derived`."""
+    return _FIGURES.where(lambda reading: reading[0] is summary)
+
+
+def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T]) -> T:
+    """What ``make`` makes from ``summary``, kept with it while its figures stand (``key``
+    names what it is, from the arguments that change it); made anew for a summary not
+    kept, or made before a write."""
+    return _DERIVED.derive(kept_as(summary), key, make)
+
+
+def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> Reading:
     quotas = plan_quotas_and_headcounts(plan.id)
     if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(quotas[0]))):
         read = _condensed(plan, quotas, approved_only, by_month)
@@ -631,6 +684,21 @@ def comparison(
     whole_tree: bool | None = None,
     among: Collection[int] | None = None,
 ) -> Comparison:
+    """:func:`_comparison`, kept with ``summary`` while its figures stand."""
+    asked = None if among is None else frozenset(among)
+    key = ("comparison", plan.id, approved_only, whole_tree, asked)
+    return derived(
+        summary, key, lambda: _comparison(plan, summary, approved_only, whole_tree, among)
+    )
+
+
+def _comparison(
+    plan: Plan,
+    summary: PlanSummary,
+    approved_only: bool,
+    whole_tree: bool | None,
+    among: Collection[int] | None,
+) -> Comparison:
     """``summary`` (of ``plan``) beside the plan it is compared with: that plan's counted
     results, its tree as of its date and the mergers since, in five more queries.
 
@@ -795,12 +863,6 @@ def drive_tallies(plan: Plan) -> list[tuple[DriveRef, UnitNode, Tally]]:
     ]  # fmt: skip
     rows.sort(key=lambda r: (r[0].starts_on, r[0].id, sort_key(r[1].name)))
     return rows
-
-
-#: Month of a plan's year (1-12) -> unit id -> the bags of counted results in the drives ending
-#: that month: each unit's own, or, read for the whole plan only, added up under fewer units
-#: (a quota holder for every unit under it) whose sums rates.progress counts the same way.
-Monthly = dict[int, dict[int, Bags]]
 
 
 def counted_by_month(plan: Plan, approved_only: bool = False) -> tuple[FlatTallies, Monthly]:

@@ -16,6 +16,7 @@ from campaign.extensions import db
 from campaign.models import OrgUnit, UnitKind, UnitMove, User
 from campaign.services import audit
 from campaign.services.errors import Forbidden, NotFound, ServiceError
+from campaign.services.kept import lock_stamp
 from campaign.services.scope import Scope
 from campaign.services.transaction import atomic
 from campaign.text import fold, sort_key
@@ -172,6 +173,7 @@ def _lock_official_code(official_code: str) -> None:
     for a lock on the code, held until the first one's transaction ends, and then sees its
     unit. SQLite's writers already take turns (BEGIN IMMEDIATE)."""
     if db.session.get_bind().dialect.name == "postgresql":
+        lock_stamp()  # first, as a transaction writing units takes it before this lock
         key = func.hashtext("org_unit.official_code:" + official_code)
         db.session.execute(select(func.pg_advisory_xact_lock(key)))
 

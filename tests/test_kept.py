@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from campaign.extensions import db
-from campaign.models import OrgUnit, Plan, UnitMove, UnitTreeStamp
+from campaign.models import DataStamp, OrgUnit, Plan, UnitMove
 from campaign.services import plans, summary, units
-from campaign.services.kept_trees import KeptTrees
+from campaign.services.kept import Kept
 from tests import factories as f
 
 
@@ -58,6 +58,7 @@ def _read(plan: Plan) -> tuple[dict[str, tuple[str | None, int]], list[str]]:
 def _fresh(plan: Plan) -> tuple[dict[str, tuple[str | None, int]], list[str]]:
     """The same read with nothing kept."""
     summary.forget_kept_trees()
+    summary.forget_kept_figures()
     return _read(plan)
 
 
@@ -167,7 +168,7 @@ def test_a_write_rolled_back_leaves_the_tree_as_it_was(province):
 
 
 def test_without_a_stamp_nothing_is_kept_and_the_figures_are_right(province, count_queries):
-    db.session.execute(text("DELETE FROM unit_tree_stamp"))
+    db.session.execute(text("DELETE FROM data_stamp"))
     db.session.commit()
     before = _read(province.plan)
     with count_queries:
@@ -176,7 +177,7 @@ def test_without_a_stamp_nothing_is_kept_and_the_figures_are_right(province, cou
     # A write to the tree makes a stamp again; from then the tree is kept.
     _rename_through_the_service(province)
     db.session.commit()
-    assert db.session.scalar(select(UnitTreeStamp.token)) is not None
+    assert db.session.scalar(select(DataStamp.tree)) is not None
     _read(province.plan)
     count_queries.statements.clear()
     with count_queries:
@@ -244,7 +245,7 @@ def test_the_process_keeps_a_few_trees_and_a_bounded_number_of_units(province):
     def make(key: str, units: int) -> Callable[[], list[int]]:
         return lambda: made.append(key) or [0] * units
 
-    kept: KeptTrees[list[int]] = KeptTrees(weight=len, size=2, budget=10)
+    kept: Kept[list[int]] = Kept(DataStamp.tree, weight=len, size=2, budget=10)
     kept.get("a", make("a", 4))
     kept.get("b", make("b", 4))
     kept.get("a", make("a", 4))  # kept

@@ -1,0 +1,423 @@
+"""A plan's figures are kept between requests and never shown once stale: every write to a
+plan, a drive, a quota, a result or the unit tree, however made, changes the stamp they
+are kept under, in the writing transaction (database triggers, on the engine the suite
+runs on). After each write, what the dashboard, the API's summary and a comparison give is
+what they give with nothing kept."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from campaign.extensions import db
+from campaign.models import DataStamp, OrgUnit, Plan, Quota
+from campaign.services import plans, results, summary, units
+from campaign.services.dashboard import Filters, dashboard
+from campaign.services.errors import ServiceError
+from tests import factories as f
+from tests.test_comparison import Reform
+
+TODAY = date(2026, 12, 6)
+
+
+@pytest.fixture
+def reform(app, fast_passwords) -> Reform:
+    """A 2026 province plan compared with its 2025 plan across the reform of 2025."""
+    made = Reform()
+    plans.set_comparison(made.after, made.before)
+    f.commit()
+    return made
+
+
+def _view(plan_id: int, **filters: Any) -> dict[str, Any]:
+    """What the dashboard, its pages and the API's summary show, as plain data."""
+    plan = db.session.get_one(Plan, plan_id)
+    board = dashboard(plan, Filters(**filters), TODAY, page_size=2)
+    made = summary.plan_summary(plan)
+    compared = summary.comparison(plan, made)
+    progress = board.progress
+    return {
+        "api": summary.figures(made, plan.targets, compared),
+        "page": [
+            (line.unit.name, line.collected, line.status, board.compared.of(line.unit.id))
+            for line in board.lines
+        ],
+        "compared": (board.compared.total, board.compared.total_now),
+        "totals": board.summary.totals,
+        "groups": [(group.key, group.totals) for group in board.groups],
+        "chart": [line.unit.name for line in board.chart],
+        "progress": progress and [(p.month, p.collected, p.cumulative) for p in progress.points],
+        "pages": (board.page, board.pages, board.matched),
+    }
+
+
+def _fresh(plan_id: int, **filters: Any) -> dict[str, Any]:
+    """The same with nothing kept."""
+    summary.forget_kept_figures()
+    summary.forget_kept_trees()
+    return _view(plan_id, **filters)
+
+
+def _stamp() -> tuple[str, str] | None:
+    row = db.session.execute(select(DataStamp.tree, DataStamp.figures)).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+# --- The writes ------------------------------------------------------------------------
+
+
+def _new_result(r: Reform) -> None:
+    drive = f.drive(r.after, name="Đợt 2", day=date(2026, 5, 20))
+    f.result(drive, r.ngoc, 7)
+
+
+def _result_by_hand(r: Reform) -> None:
+    db.session.execute(
+        text("UPDATE result SET bags_250 = bags_250 + 3, registered = registered + 3")
+    )
+
+
+def _result_deleted_by_hand(r: Reform) -> None:
+    db.session.execute(
+        text("DELETE FROM result WHERE unit_id = :id AND drive_id IN "
+             "(SELECT id FROM drive WHERE plan_id = :plan)"),
+        {"id": r.ngoc.id, "plan": r.after.id},
+    )  # fmt: skip
+
+
+def _result_returned(r: Reform) -> None:
+    drive = r.after.drives[0]
+    returned = results.find(drive, r.school)
+    assert returned is not None
+    results.return_for_correction(returned, "Sai số liệu")
+
+
+def _quota_set(r: Reform) -> None:
+    plans.set_quotas(r.after, {r.ngoc: 4})
+
+
+def _quota_by_hand(r: Reform) -> None:
+    db.session.execute(text("UPDATE quota SET amount = amount * 2"))
+
+
+def _drive_moved_by_hand(r: Reform) -> None:
+    db.session.execute(
+        text("UPDATE drive SET starts_on = :day, ends_on = :day WHERE plan_id = :plan"),
+        {"day": date(2026, 9, 1), "plan": r.after.id},
+    )
+
+
+def _rule_by_hand(r: Reform) -> None:
+    """The earlier plan counts by 250 ml: the school's 350 ml bags count 1,4 units each."""
+    db.session.execute(
+        text("UPDATE plan SET counting_rule = 'ml250' WHERE id = :id"), {"id": r.before.id}
+    )
+
+
+def _comparison_dropped(r: Reform) -> None:
+    plans.set_comparison(r.after, None)
+
+
+def _earlier_result_by_hand(r: Reform) -> None:
+    db.session.execute(
+        text("UPDATE result SET bags_250 = bags_250 + 10, registered = registered + 10 "
+             "WHERE drive_id IN (SELECT id FROM drive WHERE plan_id = :plan)"),
+        {"plan": r.before.id},
+    )  # fmt: skip
+
+
+def _unit_renamed(r: Reform) -> None:
+    ngoc = r.ngoc
+    units.update_unit(ngoc, code=ngoc.code, name="Xã Ngọc Mới", kind=ngoc.kind, parent=ngoc.parent)
+
+
+WRITES: dict[str, Callable[[Reform], None]] = {
+    "new-result": _new_result,
+    "result-by-hand": _result_by_hand,
+    "result-deleted-by-hand": _result_deleted_by_hand,
+    "result-returned": _result_returned,
+    "quota-set": _quota_set,
+    "quota-by-hand": _quota_by_hand,
+    "drive-moved-by-hand": _drive_moved_by_hand,
+    "rule-by-hand": _rule_by_hand,
+    "comparison-dropped": _comparison_dropped,
+    "earlier-result-by-hand": _earlier_result_by_hand,
+    "unit-renamed": _unit_renamed,
+}
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
+def test_a_write_is_shown_at_once_in_its_transaction_and_after(reform, write):
+    plan_id = reform.after.id
+    before = _view(plan_id)
+    assert _view(plan_id) == before  # kept
+    stamp = _stamp()
+    write(reform)
+    db.session.expire_all()  # rows written by hand are read again, as a new request would
+    seen = _view(plan_id)
+    assert seen != before
+    assert _stamp() != stamp
+    db.session.commit()
+    assert _view(plan_id) == seen == _fresh(plan_id)
+
+
+def test_what_is_kept_is_given_again_in_a_query_or_two(reform, count_queries):
+    plan = db.session.get_one(Plan, reform.after.id)
+    board = dashboard(plan, Filters(), TODAY)
+    with count_queries:
+        assert dashboard(plan, Filters(), TODAY) is board
+    # The stamp, read for the summary and again for the dashboard made from it.
+    assert count_queries.count == 2, count_queries.statements
+    # The API's summary, which needs no months, is the dashboard's.
+    assert summary.plan_summary(plan) is board.summary
+    # Another page, filter or day is made from the kept summary, and kept in turn.
+    other = dashboard(plan, Filters(sort="rate"), TODAY)
+    assert other.summary is board.summary and other is not board
+    assert dashboard(plan, Filters(sort="rate"), TODAY) is other
+
+
+def test_a_write_committed_elsewhere_is_shown_by_the_next_transaction(reform, app):
+    plan_id = reform.after.id
+    before = _view(plan_id)
+    db.session.commit()
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE quota SET amount = amount + 1"))
+    seen = _view(plan_id)
+    assert seen != before
+    assert seen == _fresh(plan_id)
+
+
+def test_a_write_rolled_back_leaves_the_figures_as_they_were(reform):
+    plan_id = reform.after.id
+    before = _view(plan_id)
+    _new_result(reform)
+    assert _view(plan_id) != before
+    db.session.rollback()
+    assert _view(plan_id) == before == _fresh(plan_id)
+
+
+def test_without_a_stamp_nothing_is_kept_and_the_figures_are_right(reform):
+    plan_id = reform.after.id
+    db.session.execute(text("DELETE FROM data_stamp"))
+    db.session.commit()
+    plan = db.session.get_one(Plan, plan_id)
+    assert summary.plan_summary(plan) is not summary.plan_summary(plan)
+    before = _view(plan_id)
+    _quota_by_hand(reform)  # a write makes a stamp again: from then, figures are kept
+    db.session.commit()
+    assert _stamp() is not None
+    assert _view(plan_id) != before
+    plan = db.session.get_one(Plan, plan_id)
+    assert summary.plan_summary(plan) is summary.plan_summary(plan)
+
+
+def test_a_summary_made_before_a_write_keeps_nothing_made_from_it_after(reform):
+    """A caller holding a summary across its own write gets a comparison made now, and the
+    kept comparison of the summary as it stands is not the one made from the older one."""
+    plan = db.session.get_one(Plan, reform.after.id)
+    made = summary.plan_summary(plan)
+    _earlier_result_by_hand(reform)
+    late = summary.comparison(plan, made)
+    current = summary.plan_summary(plan)
+    assert current is not made
+    assert summary.comparison(plan, current) == late  # the same data, made again
+    db.session.rollback()
+    plan = db.session.get_one(Plan, reform.after.id)
+    again = summary.comparison(plan, summary.plan_summary(plan))
+    assert again != late
+
+
+# --- Random writes ---------------------------------------------------------------------
+
+
+def _random_write(r: Reform, rng: random.Random) -> str:
+    """One write picked at random, through a service or by hand; its name."""
+    after = db.session.get_one(Plan, r.after.id)
+    kinds = ["result", "result-sql", "delete-sql", "quota", "quota-sql", "drive-sql", "move",
+             "rename", "rule-sql", "merge", "nothing"]  # fmt: skip
+    kind = rng.choice(kinds)
+    targets = [r.new, r.ngoc, r.school]
+    unit = rng.choice(targets)
+    try:
+        _write(r, after, kind, unit, rng)
+    except ServiceError:  # refused (an approved result, a move before the last): no write
+        return f"{kind}-refused"
+    return kind
+
+
+def _write(r: Reform, after: Plan, kind: str, unit: OrgUnit, rng: random.Random) -> None:
+    if kind == "result":
+        drive = rng.choice(after.drives)
+        bags = rng.randrange(0, 30)
+        results.save(drive, unit, results.Counts(bags + 1, 0, bags, 1, 0), submit=True)
+    elif kind == "result-sql":
+        db.session.execute(
+            text("UPDATE result SET bags_450 = :n, registered = registered + :n "
+                 "WHERE unit_id = :id"),
+            {"n": rng.randrange(0, 5), "id": unit.id},
+        )  # fmt: skip
+    elif kind == "delete-sql":
+        db.session.execute(text("DELETE FROM result WHERE unit_id = :id"), {"id": unit.id})
+    elif kind == "quota":
+        plans.set_quotas(after, {unit: rng.choice([None, 5, 15, 40])})
+    elif kind == "quota-sql":
+        db.session.execute(
+            text("UPDATE quota SET amount = :n WHERE unit_id = :id"),
+            {"n": rng.randrange(1, 60), "id": unit.id},
+        )
+    elif kind == "drive-sql":
+        day = date(2026, rng.randrange(1, 13), 15)
+        db.session.execute(
+            text("UPDATE drive SET starts_on = :day, ends_on = :day WHERE id = :id"),
+            {"day": day, "id": rng.choice(after.drives).id},
+        )
+    elif kind == "move":
+        school = db.session.get_one(OrgUnit, r.school.id)
+        parent = r.ngoc if school.parent_id != r.ngoc.id else r.new
+        units.move_unit(school, parent, date(2026, rng.randrange(1, 13), 1))
+    elif kind == "rename":
+        u = db.session.get_one(OrgUnit, unit.id)
+        units.update_unit(u, code=u.code, name=f"{u.name[:40]} {rng.randrange(100)}",
+                          kind=u.kind, parent=u.parent)  # fmt: skip
+    elif kind == "merge":  # a commune that reported and held a quota, merged in mid-year
+        n = rng.randrange(10_000)
+        old = f.unit(f"Xã Cũ {n}", "commune", r.province, code=f"CU-{n}")
+        plans.set_quotas(after, {old: 8})
+        f.result(rng.choice(after.drives), old, rng.randrange(1, 9))
+        units.merge_units([old], rng.choice([r.new, r.ngoc]), date(2026, 6, 1))
+    elif kind == "rule-sql":
+        db.session.execute(
+            text("UPDATE plan SET counting_rule = :rule WHERE id = :id"),
+            {"rule": rng.choice(["bag", "ml250"]), "id": rng.choice([after.id, r.before.id])},
+        )
+
+
+def test_random_writes_never_leave_a_kept_figure_stale(reform):
+    """Forty random writes (results, quotas, drives, moves, mergers, deletions), each
+    committed or rolled back; after each, what is kept (read
+    twice: made, then given again) is what is made with nothing kept, for the whole plan,
+    a page, a filter and a sort."""
+    f.drive(reform.after, name="Đợt 2", day=date(2026, 6, 1))
+    f.commit()
+    rng = random.Random(20261207)
+    plan_id = reform.after.id
+    views = ({}, {"page": 2}, {"sort": "rate", "desc": True}, {"status": "not_completed"})
+    done = []
+    for _step in range(40):
+        done.append(_random_write(reform, rng))
+        db.session.expire_all()
+        if rng.random() < 0.2:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        for filters in rng.sample(views, 2):
+            kept = [_view(plan_id, **filters), _view(plan_id, **filters)]
+            fresh = _fresh(plan_id, **filters)
+            assert kept == [fresh, fresh], (done, filters)
+    assert len(set(done)) >= 8, done  # the writes were of many kinds
+    assert {"merge", "move", "delete-sql", "result"} <= set(done), done
+
+
+# --- Writers wait in turn --------------------------------------------------------------
+
+
+def test_writers_of_results_and_units_in_either_order_never_deadlock(reform, engine_name):
+    """One transaction writes a result, then a unit; another a unit, then a result. Both
+    take the one stamp row first, so the second waits for the first."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time")
+    db.session.commit()
+    engine = db.engine
+    result_first = ("UPDATE result SET deferred = deferred + 0", "UPDATE org_unit SET name = name")
+    errors: list[BaseException] = []
+    started = threading.Event()
+
+    def other() -> None:
+        try:
+            started.wait(10)
+            with engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+                for statement in reversed(result_first):
+                    connection.execute(text(statement))
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+        connection.execute(text(result_first[0]))
+        started.set()
+        time.sleep(0.5)  # the other transaction now waits for the stamp
+        connection.execute(text(result_first[1]))
+    thread.join(20)
+    assert not errors, errors
+
+
+def test_a_plan_deleted_while_a_quota_is_set_ends_one_way_without_deadlock(
+    reform, engine_name, app, monkeypatch
+):
+    """The organiser deletes a plan (it locks the plan's row) while another sets a quota
+    in it (its insert takes the stamp, then waits for the plan). The deletion takes the
+    stamp before the plan's row, so it never waits for the quota while holding the plan:
+    the deletion goes through and the quota fails, as before there was a stamp."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time")
+    empty = f.plan(reform.province, number="99/KH-BCĐ", issued_on=date(2026, 2, 1), year=2026)
+    f.commit()
+    plan_id, unit_id = empty.id, reform.ngoc.id
+    locked, outcomes = threading.Event(), {}
+    record = plans.audit.record
+
+    def slow_record(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "remover":
+            locked.set()
+            time.sleep(0.5)  # the other now sets its quota
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(plans.audit, "record", slow_record)
+
+    def remover() -> None:
+        with app.app_context():
+            try:
+                plans.remove_plan(db.session.get_one(Plan, plan_id))
+                db.session.commit()
+                outcomes["remove"] = "removed"
+            except DBAPIError as error:
+                outcomes["remove"] = type(error.orig).__name__
+            finally:
+                db.session.remove()
+
+    def setter() -> None:
+        locked.wait(10)
+        with app.app_context():
+            try:
+                plan = db.session.get_one(Plan, plan_id)
+                db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
+                plans.set_quotas(plan, {db.session.get_one(OrgUnit, unit_id): 10})
+                db.session.commit()
+                outcomes["quota"] = "set"
+            except (DBAPIError, ServiceError) as error:
+                orig = getattr(error, "orig", error)
+                outcomes["quota"] = type(orig).__name__
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=remover, name="remover"), threading.Thread(target=setter)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes["remove"] == "removed", outcomes
+    assert outcomes["quota"] != "DeadlockDetected", outcomes
+    db.session.rollback()
+    assert db.session.get(Plan, plan_id) is None
+    assert db.session.scalar(select(Quota.id).where(Quota.plan_id == plan_id)) is None
