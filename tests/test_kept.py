@@ -245,7 +245,7 @@ def test_the_process_keeps_a_few_trees_and_a_bounded_number_of_units(province):
     def make(key: str, units: int) -> Callable[[], list[int]]:
         return lambda: made.append(key) or [0] * units
 
-    kept: Kept[list[int]] = Kept(DataStamp.tree, weight=len, size=2, budget=10)
+    kept: Kept[list[int]] = Kept("tree", weight=len, size=2, budget=10)
     kept.get("a", make("a", 4))
     kept.get("b", make("b", 4))
     kept.get("a", make("a", 4))  # kept

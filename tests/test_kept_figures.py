@@ -184,6 +184,30 @@ def test_what_is_kept_is_given_again_in_a_query_or_two(reform, count_queries):
     assert dashboard(plan, Filters(sort="rate"), TODAY) is other
 
 
+def test_writes_after_the_first_in_one_transaction_are_shown_at_once(reform, engine_name):
+    """On PostgreSQL a transaction sets the token with its first write only (its later
+    writes would each add a version of the stamp's row); it keeps nothing meanwhile, so what
+    it reads after its second write shows it."""
+    plan_id = reform.after.id
+    _view(plan_id)
+    _new_result(reform)
+    after_one = _view(plan_id)
+    stamp = _stamp()
+    _quota_by_hand(reform)
+    db.session.expire_all()
+    after_two = _view(plan_id)
+    assert after_two != after_one
+    assert after_two == _view(plan_id) == _fresh(plan_id)
+    if engine_name == "postgresql":
+        assert _stamp() == stamp
+        for _ in range(100):  # an import's statements
+            _result_by_hand(reform)
+        updated = text("SELECT pg_stat_get_xact_tuples_updated('data_stamp'::regclass)")
+        assert db.session.scalar(updated) == 1
+    db.session.commit()
+    assert _view(plan_id) == _fresh(plan_id)
+
+
 def test_a_write_committed_elsewhere_is_shown_by_the_next_transaction(reform, app):
     plan_id = reform.after.id
     before = _view(plan_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -206,6 +208,11 @@ BEFORE_TREE_STAMP = "c4e1a7d2b9f0"
 BEFORE_DATA_STAMP = "5e2b8d4a7c91"
 
 
+def _read(query: Any) -> tuple[Any, ...]:
+    with db.engine.connect() as connection:
+        return tuple(connection.execute(query).one())
+
+
 def test_the_stamps_change_with_every_write_to_what_they_stamp_and_go_cleanly(app):
     """Existing units keep their rows; from the upgrade, each write to org_unit or
     unit_move sets new tree and figures tokens, each write to a plan, a drive, a quota or a
@@ -247,17 +254,14 @@ def test_the_stamps_change_with_every_write_to_what_they_stamp_and_go_cleanly(ap
         "DELETE FROM drive",
         "DELETE FROM plan",
     )
-    with db.engine.begin() as connection:
-        stamps = [tuple(connection.execute(stamp).one())]
-        for statement in (*tree_writes, *figures_writes):
+    others = "UPDATE alembic_version SET version_num = version_num"  # leaves them as they are
+    stamps = [_read(stamp)]
+    last = "DELETE FROM org_unit WHERE code = 'QB'"
+    for statement in (*tree_writes, *figures_writes, last, others):
+        with db.engine.begin() as connection:  # each write in a transaction of its own
             connection.execute(text(statement))
-            stamps.append(tuple(connection.execute(stamp).one()))
-        connection.execute(text("DELETE FROM org_unit WHERE code = 'QB'"))
-        stamps.append(tuple(connection.execute(stamp).one()))
-        assert connection.scalar(text("SELECT count(*) FROM data_stamp")) == 1
-        # A write elsewhere leaves them as they are.
-        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
-        stamps.append(tuple(connection.execute(stamp).one()))
+        stamps.append(_read(stamp))
+    assert _read(text("SELECT count(*) FROM data_stamp")) == (1,)
     trees, figures = [tree for tree, _ in stamps], [figure for _, figure in stamps]
     assert None not in trees + figures
     tree_changes = len(tree_writes) + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign import labels
@@ -123,3 +123,8 @@ class DataStamp(Model):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     tree: Mapped[str] = mapped_column(String(32))
     figures: Mapped[str] = mapped_column(String(32))
+    #: On PostgreSQL, the transaction that last set each token (``txid_current()``): the
+    #: triggers set it once per transaction, so that transaction's own later writes leave
+    #: it as it is, and it keeps nothing while it has written (``services.kept``).
+    tree_writer: Mapped[int | None] = mapped_column(BigInteger)
+    figures_writer: Mapped[int | None] = mapped_column(BigInteger)

@@ -22,9 +22,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select
 
 from campaign.extensions import db
 from campaign.models import DataStamp
@@ -48,19 +48,29 @@ class Kept(Generic[T]):
 
     def __init__(
         self,
-        stamp: Any,
+        stamp: str,
         weight: Callable[[T], int] = lambda value: 1,
         size: int = KEPT,
         budget: int = UNITS_KEPT,
     ) -> None:
-        self._stamp, self._weight, self._size, self._budget = stamp, weight, size, budget
+        self._stamp = getattr(DataStamp, stamp), getattr(DataStamp, f"{stamp}_writer")
+        self._weight, self._size, self._budget = weight, size, budget
         self._values: OrderedDict[Stamped, tuple[T, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def token(self) -> str | None:
-        """The stamp's token as this transaction sees it; None without a stamp row."""
-        token: str | None = db.session.scalar(select(self._stamp).where(DataStamp.id == 1))
-        return token
+        """The stamp's token (``tree`` or ``figures``) as this transaction sees it; None
+        without a stamp row, and while this transaction has written what it stamps: on
+        PostgreSQL the token changes with a transaction's first write only (see the
+        migration), so what it made after a later write could not be told apart."""
+        token, writer = self._stamp
+        if db.session.get_bind().dialect.name == "postgresql":
+            ours = writer == func.txid_current_if_assigned()
+            query = select(token, func.coalesce(ours, false()))
+        else:  # SQLite's triggers give each row written a new token
+            query = select(token, false())
+        row = db.session.execute(query.where(DataStamp.id == 1)).one_or_none()
+        return None if row is None or row[1] else str(row[0])
 
     def get(self, key: Hashable, make: Callable[[], T], instead: Hashable = None) -> T:
         """The value kept under ``key`` for the data as they stand, or one just made; a

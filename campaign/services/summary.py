@@ -30,7 +30,6 @@ from campaign.extensions import db
 from campaign.memory import bulk_reading
 from campaign.models import (
     COUNTED_STATES,
-    DataStamp,
     Drive,
     OrgUnit,
     Plan,
@@ -249,7 +248,7 @@ def _new_node(row: tuple[Any, ...]) -> UnitNode:
     return tuple.__new__(UnitNode, row)
 
 
-_KEPT: Kept[_IssuerTree] = Kept(DataStamp.tree, weight=lambda tree: len(tree.found))
+_KEPT: Kept[_IssuerTree] = Kept("tree", weight=lambda tree: len(tree.found))
 
 
 def forget_kept_trees() -> None:
@@ -383,10 +382,10 @@ Reading = tuple[PlanSummary, Sequence[UnitNode], Monthly]
 #: and no more than a national plan's and a few small ones (a line and a unit each weigh
 #: one; a national reading kept takes about 38 MB besides its tree).
 _FIGURES: Kept[Reading] = Kept(
-    DataStamp.figures, weight=lambda reading: len(reading[0].lines) + len(reading[1])
+    "figures", weight=lambda reading: len(reading[0].lines) + len(reading[1])
 )
 #: What is made from a kept reading (a comparison, a dashboard page), kept with it.
-_DERIVED: Kept[Any] = Kept(DataStamp.figures, size=64, budget=64)
+_DERIVED: Kept[Any] = Kept("figures", size=64, budget=64)
 
 
 def _read(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> Reading:

@@ -6,7 +6,8 @@ tokens: a national plan's figures are made from half a million results and a hun
 thousand units, and a leader opening its dashboard again between two writes gets them
 kept. As for the tree, triggers change the token in the writing transaction, whatever
 wrote. One row holds both tokens, so every writer of these tables locks that one row
-first, in the same order: two writers wait for each other and never deadlock.
+first, in the same order: two writers wait for each other and never deadlock. On
+PostgreSQL each transaction writes the row once, and names itself in it.
 
 ``unit_tree_stamp`` becomes ``data_stamp``; its token is a cache key, not data: the new
 table starts with new tokens, and whatever a process kept is read again.
@@ -32,27 +33,33 @@ TREE = ('org_unit', 'unit_move')
 FIGURES = ('plan', 'drive', 'quota', 'result')
 
 # PostgreSQL: a function per kind of write, and a trigger per table fired once per
-# statement, before it: the stamp's row is locked before any row of the table.
+# statement, before it: the stamp's row is locked before any row of the table. The row is
+# written once per transaction, by its first write (``*_writer`` names the transaction):
+# an import is a hundred thousand statements, and a row written again and again in one
+# transaction grows a chain of versions each write walks. The app keeps nothing while the
+# stamp's writer is its own open transaction (campaign/services/kept.py), so the later
+# writes of that transaction need no new token.
 PG_TOKEN = "md5(random()::text || clock_timestamp()::text || txid_current()::text)"
-PG_FUNCTIONS = {
-    'tree_changed': f"""
-CREATE FUNCTION tree_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+PG_FUNCTION = """
+CREATE FUNCTION {what}_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO data_stamp (id, tree, figures) VALUES (1, {PG_TOKEN}, {PG_TOKEN})
-    ON CONFLICT (id) DO UPDATE SET tree = EXCLUDED.tree, figures = EXCLUDED.figures;
+    UPDATE data_stamp SET {sets}
+    WHERE id = 1 AND {what}_writer IS DISTINCT FROM txid_current();
+    IF NOT FOUND THEN  -- written already in this transaction, or no row
+        INSERT INTO data_stamp (id, tree, figures, tree_writer, figures_writer)
+        VALUES (1, {token}, {token}, txid_current(), txid_current())
+        ON CONFLICT (id) DO NOTHING;
+    END IF;
     RETURN NULL;
 END
 $$
-""",
-    'figures_changed': f"""
-CREATE FUNCTION figures_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO data_stamp (id, tree, figures) VALUES (1, {PG_TOKEN}, {PG_TOKEN})
-    ON CONFLICT (id) DO UPDATE SET figures = EXCLUDED.figures;
-    RETURN NULL;
-END
-$$
-""",
+"""
+PG_SETS = {
+    'tree': (
+        f'tree = {PG_TOKEN}, figures = {PG_TOKEN},'
+        ' tree_writer = txid_current(), figures_writer = txid_current()'
+    ),
+    'figures': f'figures = {PG_TOKEN}, figures_writer = txid_current()',
 }
 PG_TRIGGER = """
 CREATE TRIGGER {table}_changes_{what}
@@ -115,12 +122,14 @@ def upgrade():
         sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('tree', sa.String(length=32), nullable=False),
         sa.Column('figures', sa.String(length=32), nullable=False),
+        sa.Column('tree_writer', sa.BigInteger(), nullable=True),
+        sa.Column('figures_writer', sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_data_stamp')),
     )
     op.bulk_insert(stamp, [{'id': 1, 'tree': secrets.token_hex(16), 'figures': secrets.token_hex(16)}])
     if _on_postgresql():
-        for function in PG_FUNCTIONS.values():
-            op.execute(function)
+        for what, sets in PG_SETS.items():
+            op.execute(PG_FUNCTION.format(what=what, sets=sets, token=PG_TOKEN))
         for what, table in _kinds():
             op.execute(PG_TRIGGER.format(table=table, what=what))
     else:
@@ -138,8 +147,8 @@ def downgrade():
     if _on_postgresql():
         for what, table in _kinds():
             op.execute(f'DROP TRIGGER {table}_changes_{what} ON {table}')
-        for name in PG_FUNCTIONS:
-            op.execute(f'DROP FUNCTION {name}()')
+        for what in PG_SETS:
+            op.execute(f'DROP FUNCTION {what}_changed()')
     else:
         for what, table in _kinds():
             for event in SQLITE_EVENTS:
