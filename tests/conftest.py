@@ -15,7 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, Playwright, sync_playwright
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, make_url, select, text
+from sqlalchemy.exc import DBAPIError
 from werkzeug.test import TestResponse
 
 from campaign import create_app
@@ -27,11 +28,38 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
+    """The run's database: a SQLite file of its own, or ``TEST_DATABASE_URL``. The suite
+    runs in as many processes as the machine has cores (pytest-xdist); each worker gets a
+    PostgreSQL database of its own beside that one, made on first use."""
     url = os.environ.get("TEST_DATABASE_URL", "").strip()
     if url:
-        return url
+        return url if worker_id == "master" else worker_database(url, worker_id)
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+
+
+def worker_database(url: str, worker_id: str) -> str:
+    """``url`` with the database named after the worker, created if missing (the role needs
+    CREATEDB, which scripts/pg-test-server gives it)."""
+    base = make_url(url)
+    name = f"{base.database}_{worker_id}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = (
+                select(text("1")).select_from(text("pg_database")).where(text("datname = :name"))
+            )
+            if connection.scalar(exists, {"name": name}) is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except DBAPIError as error:
+        pytest.exit(
+            f"Cannot create the worker database {name} ({error.orig}). Give the role CREATEDB,"
+            " or run the suite in one process: pytest -n 0",
+            returncode=1,
+        )
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def make_app(database_url: str, **extra: object) -> Flask:
