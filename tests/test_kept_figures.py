@@ -22,6 +22,7 @@ from campaign.models import DataStamp, OrgUnit, Plan, Quota
 from campaign.services import plans, results, summary, units
 from campaign.services.dashboard import Filters, dashboard
 from campaign.services.errors import ServiceError
+from campaign.services.kept import DERIVED, Kept
 from tests import factories as f
 from tests.test_comparison import Reform
 
@@ -257,6 +258,29 @@ def test_a_summary_made_before_a_write_keeps_nothing_made_from_it_after(reform):
     plan = db.session.get_one(Plan, reform.after.id)
     again = summary.comparison(plan, summary.plan_summary(plan))
     assert again != late
+
+
+def test_what_is_made_from_a_value_goes_with_it_and_is_bounded(reform):
+    """A value made from a kept one is kept with it, the last ``DERIVED`` of them, and goes
+    when it goes: it never holds on to a national summary the budget let go."""
+    made: list[str] = []
+
+    def make(name: str) -> Callable[[], str]:
+        return lambda: made.append(name) or name
+
+    kept: Kept[tuple[list[int], str]] = Kept("figures", size=1)
+    first = kept.get("a", lambda: ([1], "a"))
+    assert kept.derive(first[0], "x", make("x")) == "x"
+    assert kept.derive(first[0], "x", make("x")) == "x"  # kept
+    assert kept.derive([1], "x", make("x")) == "x"  # an equal object is not the one kept
+    for n in range(DERIVED):
+        kept.derive(first, n, make(str(n)))
+    kept.derive(first[0], "x", make("x"))  # pushed out by the sixteen
+    assert made == ["x", "x", *[str(n) for n in range(DERIVED)], "x"]
+    made.clear()
+    kept.get("b", lambda: ([2], "b"))  # a goes, and what was made from it
+    kept.derive(first[0], "x", make("x"))
+    assert made == ["x"]
 
 
 # --- Random writes ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from sqlalchemy import false, func, select
 
@@ -30,6 +30,7 @@ from campaign.extensions import db
 from campaign.models import DataStamp
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 #: Values kept per process: the plans read most are a few (this year's and last year's, of
 #: one or two issuers).
@@ -38,13 +39,26 @@ KEPT = 4
 #: takes about 58 MB, so a process keeps two of them (a single larger tree is still kept).
 UNITS_KEPT = 250_000
 
+#: What is made from one kept value (a comparison, a dashboard page) and kept with it, at
+#: most: it goes when that value goes.
+DERIVED = 16
+
 #: Where a value was kept: its token and its key.
 Stamped = tuple[str, Hashable]
 
 
+class _Entry(Generic[T]):
+    __slots__ = ("value", "weight", "derived")
+
+    def __init__(self, value: T, weight: int) -> None:
+        self.value, self.weight = value, weight
+        self.derived: OrderedDict[Hashable, object] = OrderedDict()
+
+
 class Kept(Generic[T]):
     """The last ``size`` values made, each under the token of ``stamp`` it was made with,
-    and no more than ``budget`` in all as ``weight`` counts them."""
+    and no more than ``budget`` in all as ``weight`` counts them; with each, the last
+    :data:`DERIVED` values made from it."""
 
     def __init__(
         self,
@@ -55,7 +69,7 @@ class Kept(Generic[T]):
     ) -> None:
         self._stamp = getattr(DataStamp, stamp), getattr(DataStamp, f"{stamp}_writer")
         self._weight, self._size, self._budget = weight, size, budget
-        self._values: OrderedDict[Stamped, tuple[T, int]] = OrderedDict()
+        self._values: OrderedDict[Stamped, _Entry[T]] = OrderedDict()
         self._lock = threading.Lock()
 
     def token(self) -> str | None:
@@ -78,50 +92,57 @@ class Kept(Generic[T]):
         token = self.token()
         if token is None:
             return make()
-        if instead is not None:
-            with self._lock:
-                if (token, instead) in self._values:
-                    self._values.move_to_end((token, instead))
-                    return self._values[token, instead][0]
-        return self._kept((token, key), make)
-
-    def derive(self, made: Stamped | None, key: Hashable, make: Callable[[], T]) -> T:
-        """A value made from one that was ``made`` under a token and a key (see
-        :meth:`where`), kept under them while the token is the current one; made, not
-        kept, for a value not kept or made under another token (its data have changed)."""
-        if made is None or self.token() != made[0]:
-            return make()
-        return self._kept((made[0], (made[1], key)), make)
-
-    def where(self, match: Callable[[T], bool]) -> Stamped | None:
-        """The token and key of the value kept that ``match`` picks, if one is."""
         with self._lock:
-            for stamped, (value, _weight) in self._values.items():
-                if match(value):
-                    return stamped
-        return None
-
-    def _kept(self, stamped: Stamped, make: Callable[[], T]) -> T:
-        with self._lock:
-            if stamped in self._values:
-                self._values.move_to_end(stamped)
-                return self._values[stamped][0]
+            for stamped in ((token, instead), (token, key)):
+                if stamped in self._values:
+                    self._values.move_to_end(stamped)
+                    return self._values[stamped].value
         value = make()  # outside the lock: two requests may both make it, and agree
         with self._lock:
-            self._values[stamped] = value, self._weight(value)
-            self._values.move_to_end(stamped)
+            self._values[token, key] = _Entry(value, self._weight(value))
+            self._values.move_to_end((token, key))
             while len(self._values) > 1 and (
                 len(self._values) > self._size or self._kept_units() > self._budget
             ):
                 self._values.popitem(last=False)
         return value
 
+    def derive(self, source: object, key: Hashable, make: Callable[[], D]) -> D:
+        """What ``make`` makes from ``source`` (a kept value, or a part of one: the very
+        object), kept with that value while its token is the current one. Made, not kept,
+        for a source not kept, or kept under an older token: its data have changed."""
+        token = self.token()
+        with self._lock:
+            entry = next(
+                (
+                    entry
+                    for (kept_under, _key), entry in self._values.items()
+                    if kept_under == token and _holds(entry.value, source)
+                ),
+                None,
+            )
+            if entry is not None and key in entry.derived:
+                entry.derived.move_to_end(key)
+                return cast(D, entry.derived[key])
+        value = make()
+        if entry is not None:
+            with self._lock:
+                entry.derived[key] = value
+                while len(entry.derived) > DERIVED:
+                    entry.derived.popitem(last=False)
+        return value
+
     def _kept_units(self) -> int:
-        return sum(weight for _value, weight in self._values.values())
+        return sum(entry.weight for entry in self._values.values())
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+
+
+def _holds(value: object, source: object) -> bool:
+    """Whether ``source`` is ``value`` or, for a tuple, one of its items (the very object)."""
+    return value is source or (isinstance(value, tuple) and any(item is source for item in value))
 
 
 def lock_stamp() -> None:

@@ -63,7 +63,7 @@ from campaign.rates import (
     result_tally,
     summarize,
 )
-from campaign.services.kept import Kept, Stamped
+from campaign.services.kept import Kept
 from campaign.services.scope import tree_ids
 from campaign.text import sort_key
 
@@ -261,7 +261,6 @@ def forget_kept_figures() -> None:
     """Drops every kept summary and what was made from it: the next one is made anew (a
     benchmark of the first read after a write)."""
     _FIGURES.clear()
-    _DERIVED.clear()
 
 
 def _in_tree_order(nodes: Iterable[UnitNode]) -> list[UnitNode]:
@@ -384,8 +383,6 @@ Reading = tuple[PlanSummary, Sequence[UnitNode], Monthly]
 _FIGURES: Kept[Reading] = Kept(
     "figures", weight=lambda reading: len(reading[0].lines) + len(reading[1])
 )
-#: What is made from a kept reading (a comparison, a dashboard page), kept with it.
-_DERIVED: Kept[Any] = Kept("figures", size=64, budget=64)
 
 
 def _read(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> Reading:
@@ -402,17 +399,11 @@ def _read(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bo
     )
 
 
-def kept_as(summary: PlanSummary) -> Stamped | None:
-    """Where ``summary`` is kept (the very object), to keep what is made from it with it:
-    :func:`derived`."""
-    return _FIGURES.where(lambda reading: reading[0] is summary)
-
-
 def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T]) -> T:
     """What ``make`` makes from ``summary``, kept with it while its figures stand (``key``
     names what it is, from the arguments that change it); made anew for a summary not
     kept, or made before a write."""
-    return _DERIVED.derive(kept_as(summary), key, make)
+    return _FIGURES.derive(summary, key, make)
 
 
 def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> Reading:
