@@ -303,6 +303,34 @@ def test_bad_pagination_is_422(client, world, query):
     assert error_of(response)["code"] == "invalid"
 
 
+def test_field_problems_are_said_in_vietnamese_and_in_english_on_request(client, world, auth):
+    """marshmallow's messages come in the language of the answer, with their numbers."""
+    organiser = world.headers("organiser")
+    paged = client.get("/api/v1/units?per_page=0", headers=organiser)
+    assert error_of(paged)["details"] == {"query": {"per_page": ["Phải từ 1 đến 1000."]}}
+    body = {"name": "Xã Mới", "kind": "commune", "extra": 1, "parent_code": 7}
+    created = client.post("/api/v1/units", json=body, headers=organiser)
+    assert error_of(created)["details"] == {
+        "json": {
+            "code": ["Thiếu trường bắt buộc."],
+            "extra": ["Trường này không được nhận."],
+            "parent_code": ["Phải là một chuỗi ký tự."],
+        }
+    }
+    long = client.post("/api/v1/units", json={**body, "code": "X" * 40}, headers=organiser)
+    assert "Phải dài từ 1 đến 32 ký tự." in error_of(long)["details"]["json"]["code"]
+    # A browser session in English reads marshmallow's own words.
+    auth.sign_in(world.organiser)
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    english = client.get("/api/v1/units?per_page=0")
+    assert error_of(english)["details"] == {
+        "query": {
+            "per_page": ["Must be greater than or equal to 1 and less than or equal to 1000."]
+        }
+    }
+
+
 def test_create_unit(client, world):
     body = {
         "code": "QX-THPT1",

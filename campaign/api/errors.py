@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from campaign.api.messages import translated
 from campaign.services.errors import Conflict, NotFound, ServiceError
 
 #: The ``code`` of each status, stable for the systems that read it.
@@ -72,9 +73,10 @@ def error_response(
 
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
-    # webargs puts the fields that failed validation in ``data["messages"]``.
+    # webargs puts the fields that failed validation in ``data["messages"]``, in
+    # marshmallow's English: said again in the request's language.
     data = getattr(error, "data", None) or {}
-    details = data.get("messages") or data.get("errors")
+    details = translated(data.get("messages") or data.get("errors"))
     message = data.get("message")
     if status == 400 and getattr(error, "description", "").startswith("The CSRF"):
         message = _("Thiếu hoặc sai mã CSRF; yêu cầu dùng cookie phiên cần mã này.")
