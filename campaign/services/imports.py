@@ -21,6 +21,7 @@ from sqlalchemy import select
 from campaign import labels
 from campaign.extensions import db
 from campaign.formatting import number
+from campaign.memory import bulk_reading
 from campaign.models import (
     Drive,
     ImportKind,
@@ -190,6 +191,7 @@ def file_message(error: SheetError) -> str:
     return str(FILE_ERRORS[error.code]) % params
 
 
+@bulk_reading()
 @atomic
 def apply(preview: Preview, user: User | None = None) -> int:
     """All or nothing: a preview with any problem changes nothing. Returns rows written."""
@@ -349,6 +351,7 @@ def _in_subtree(root_id: int) -> list[OrgUnit]:
 # --- quotas -------------------------------------------------------------------
 
 
+@bulk_reading()
 def preview_quotas(
     data: bytes,
     plan: Plan,
@@ -474,6 +477,7 @@ def _str(value: Any) -> str:
 # --- results ------------------------------------------------------------------
 
 
+@bulk_reading()
 def preview_results(
     data: bytes,
     drive: Drive,
@@ -602,6 +606,7 @@ def _result_change(
 # --- units --------------------------------------------------------------------
 
 
+@bulk_reading()
 def preview_units(
     data: bytes,
     root: OrgUnit,
