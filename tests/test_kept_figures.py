@@ -209,6 +209,26 @@ def test_writes_after_the_first_in_one_transaction_are_shown_at_once(reform, eng
     assert _view(plan_id) == _fresh(plan_id)
 
 
+def test_a_write_rolled_back_to_its_savepoint_takes_its_stamp_with_it(reform):
+    """The services write in savepoints; a refused action rolls back its first write, and
+    the stamp with it: the transaction's next write stamps again."""
+    plan_id = reform.after.id
+    db.session.commit()
+    before, view = _stamp(), _view(plan_id)
+    nested = db.session.begin_nested()
+    _quota_by_hand(reform)
+    assert _stamp() != before
+    nested.rollback()
+    assert _stamp() == before
+    assert _view(plan_id) == view
+    _result_by_hand(reform)
+    assert _stamp() not in (None, before)
+    db.session.expire_all()
+    assert _view(plan_id) != view
+    db.session.commit()
+    assert _view(plan_id) == _fresh(plan_id)
+
+
 def test_a_write_committed_elsewhere_is_shown_by_the_next_transaction(reform, app):
     plan_id = reform.after.id
     before = _view(plan_id)

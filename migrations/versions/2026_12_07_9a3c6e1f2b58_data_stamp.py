@@ -36,13 +36,18 @@ FIGURES = ('plan', 'drive', 'quota', 'result')
 # statement, before it: the stamp's row is locked before any row of the table. The row is
 # written once per transaction, by its first write (``*_writer`` names the transaction):
 # an import is a hundred thousand statements, and a row written again and again in one
-# transaction grows a chain of versions each write walks. The app keeps nothing while the
-# stamp's writer is its own open transaction (campaign/services/kept.py), so the later
-# writes of that transaction need no new token.
+# transaction grows a chain of versions each write walks. A setting local to the
+# transaction (undone with a savepoint rolled back, as the write is) tells the later
+# statements at once that there is nothing to do. The app keeps nothing while the stamp's
+# writer is its own open transaction (campaign/services/kept.py), so the later writes of
+# that transaction need no new token.
 PG_TOKEN = "md5(random()::text || clock_timestamp()::text || txid_current()::text)"
 PG_FUNCTION = """
 CREATE FUNCTION {what}_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('campaign.{what}_stamped', true) = 'on' THEN
+        RETURN NULL;  -- stamped by an earlier statement of this transaction
+    END IF;
     UPDATE data_stamp SET {sets}
     WHERE id = 1 AND {what}_writer IS DISTINCT FROM txid_current();
     IF NOT FOUND THEN  -- written already in this transaction, or no row
@@ -50,6 +55,7 @@ BEGIN
         VALUES (1, {token}, {token}, txid_current(), txid_current())
         ON CONFLICT (id) DO NOTHING;
     END IF;
+    {flags}
     RETURN NULL;
 END
 $$
@@ -60,6 +66,13 @@ PG_SETS = {
         ' tree_writer = txid_current(), figures_writer = txid_current()'
     ),
     'figures': f'figures = {PG_TOKEN}, figures_writer = txid_current()',
+}
+PG_FLAGS = {
+    'tree': (
+        "PERFORM set_config('campaign.tree_stamped', 'on', true);"
+        " PERFORM set_config('campaign.figures_stamped', 'on', true);"
+    ),
+    'figures': "PERFORM set_config('campaign.figures_stamped', 'on', true);",
 }
 PG_TRIGGER = """
 CREATE TRIGGER {table}_changes_{what}
@@ -129,7 +142,9 @@ def upgrade():
     op.bulk_insert(stamp, [{'id': 1, 'tree': secrets.token_hex(16), 'figures': secrets.token_hex(16)}])
     if _on_postgresql():
         for what, sets in PG_SETS.items():
-            op.execute(PG_FUNCTION.format(what=what, sets=sets, token=PG_TOKEN))
+            op.execute(
+                PG_FUNCTION.format(what=what, sets=sets, token=PG_TOKEN, flags=PG_FLAGS[what])
+            )
         for what, table in _kinds():
             op.execute(PG_TRIGGER.format(table=table, what=what))
     else:
