@@ -366,6 +366,17 @@ ROWS: dict[str, tuple[str, dict[str, tuple[Url, dict[str, Outcome]]]]] = {
         "POST",
         {"x": (lambda w: f"/api/v1/plans/{w['plan_x']}/drives", API_BAD_BODY)},
     ),
+    # A drive changes for its plan's organisers; an empty change changes nothing.
+    "api.update_drive": (
+        "PATCH",
+        {
+            "x": (
+                lambda w: f"/api/v1/drives/{w['drive_x']}",
+                by_role(anonymous=401, org_x=K, admin=K, others=F),
+            ),
+            "missing": (lambda w: "/api/v1/drives/999999", API_MISSING),
+        },
+    ),
     "api.drive_reporting": (
         "GET",
         {

@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
 from campaign.formatting import vietnam_time, vietnam_today
-from campaign.models import ApiToken, AuditEntry, OrgUnit, Plan, Quota, Result
+from campaign.models import ApiToken, AuditEntry, Drive, OrgUnit, Plan, Quota, Result
 from campaign.rates import display_units
 from campaign.services import plans, results, tokens
 from campaign.services.summary import plan_summary
@@ -580,6 +580,51 @@ def test_create_drive_refusals(client, world, who, body, status):
     )
     assert response.status_code == status
     error_of(response)
+
+
+def test_a_drive_s_dates_and_deadline_change_through_the_api(client, world):
+    url = f"/api/v1/drives/{world.drive.id}"
+    organiser = world.headers("organiser")
+
+    def patch(body: dict) -> dict:
+        response = client.patch(url, json=body, headers=organiser)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    moved = patch({"starts_on": "2021-06-20", "ends_on": "2021-06-21"})
+    assert moved["report_due_on"] == "2021-06-24"  # the default deadline moved with the drive
+    assert moved["name"] == "Đợt 1" and moved["site"] == "Trung tâm Hội nghị"  # left out, kept
+    assert patch({"report_due_on": "2021-06-30"})["report_due_on"] == "2021-06-30"
+    assert patch({"ends_on": "2021-06-22"})["report_due_on"] == "2021-06-30"  # chosen, it stays
+    assert patch({"report_due_on": None})["report_due_on"] == "2021-06-25"
+    db.session.rollback()  # the requests committed
+    stored = db.session.get_one(Drive, world.drive.id)
+    assert (stored.ends_on, stored.report_due_on) == (date(2021, 6, 22), date(2021, 6, 25))
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status"),
+    [
+        ("leader", {"name": "Đợt mới"}, 403),
+        ("reporter", {"name": "Đợt mới"}, 403),
+        ("stranger", {"name": "Đợt mới"}, 403),
+        ("organiser", {"report_due_on": "2021-06-10"}, 422),  # before the drive's last day
+        ("organiser", {"ends_on": "2021-06-01"}, 422),  # before its first
+        ("organiser", {"name": ""}, 422),
+        ("organiser", {"starts_on": None}, 422),
+        ("organiser", {"deadline": "2021-06-30"}, 422),
+    ],
+)
+def test_drive_changes_refused_change_nothing(client, world, who, body, status):
+    drive_id = world.drive.id
+    response = client.patch(f"/api/v1/drives/{drive_id}", json=body, headers=world.headers(who))
+    assert response.status_code == status
+    assert error_of(response)["message"]
+    db.session.rollback()
+    stored = db.session.get_one(Drive, drive_id)
+    assert (stored.name, stored.ends_on, stored.report_due_on) == (
+        "Đợt 1", date(2021, 6, 11), date(2021, 6, 14),
+    )  # fmt: skip
 
 
 # --- results ---------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_every_endpoint_answers_as_documented(app, admin_token):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     headers = {"Authorization": f"Bearer {admin_token}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 18
+    assert len(operations) == 19
 
     for operation in operations:
 

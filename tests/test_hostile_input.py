@@ -544,6 +544,13 @@ BODIES: dict[str, Body] = {
     "api.update_plan": Body(
         "PATCH", lambda w: f"/api/v1/plans/{w['plan']}", s.PlanPatch, lambda w: {"public": True}
     ),
+    "api.update_drive": Body(
+        "PATCH",
+        lambda w: f"/api/v1/drives/{w['drive']}",
+        s.DrivePatch,
+        lambda w: {"name": "Đợt 2", "site": "Hội trường"},
+        accepts={"name": TEXT_OK, "site": TEXT_OK | {"empty"}},
+    ),
     "api.set_quotas": Body(
         "PUT",
         lambda w: f"/api/v1/plans/{w['plan']}/quotas",

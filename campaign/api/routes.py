@@ -306,6 +306,24 @@ def create_drive(data: dict[str, Any], plan_id: int) -> Drive:
     return plans.add_drive(plan, user=user(), **data)
 
 
+@bp.patch("/drives/<int:drive_id>")
+@bp.arguments(s.DrivePatch)
+@bp.response(200, s.DriveSchema)
+def update_drive(data: dict[str, Any], drive_id: int) -> Drive:
+    """Changes a drive's name, dates, site or report deadline; the plan's organisers only.
+    A deadline left at its default moves with the drive's dates, as on the drive's page."""
+    drive = visible_drive(drive_id)
+    managed_plan(drive.plan_id)
+    current = {
+        "name": drive.name,
+        "starts_on": drive.starts_on,
+        "ends_on": drive.ends_on,
+        "site": drive.site,
+        "report_due_on": drive.report_due_on,
+    }
+    return plans.update_drive(drive, user=user(), **{**current, **data})
+
+
 # --- results -------------------------------------------------------------------
 
 

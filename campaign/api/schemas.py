@@ -274,6 +274,22 @@ class DriveSchema(ma.Schema):
     )
 
 
+class DrivePatch(ma.Schema):
+    """What a PATCH changes; a field left out keeps its value."""
+
+    name = Text(validate=validate.Length(min=1, max=200))
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    site = Text(validate=validate.Length(max=300))
+    report_due_on = fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "Last day a report is on time (Vietnam date); null: the drive's "
+            "last day + 3 days, and it moves with the drive"
+        },
+    )
+
+
 # --- results -------------------------------------------------------------------
 
 
