@@ -469,7 +469,11 @@ def test_organiser_approves_one_report_and_returns_another_until_corrected(
 
 
 def dashboard_rows(page: Page) -> dict[str, list[str]]:
-    """The visible rows of the units table: the unit's name and every cell as shown."""
+    """The visible rows of the units table: the unit's name and every cell as shown.
+
+    Read once the page has loaded: before its stylesheet applies, the status shown under a
+    name on phones is visible too (a page just navigated to, on a busy machine)."""
+    page.wait_for_load_state("load")
     rows = {}
     for row in page.locator("#units-table tbody tr:visible").all():
         cells = [c.strip() for c in row.locator("td").all_inner_texts()]
