@@ -519,7 +519,8 @@ def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp
     }
     tab.shot("not-completed")
 
-    page.get_by_role("link", name="Bỏ lọc").click()
+    with page.expect_navigation():  # loaded, its script listening, before anyone types
+        page.get_by_role("link", name="Bỏ lọc").click()
     search = page.get_by_label("Tìm đơn vị")
     type_into(page, search, "quang binh")
     expect(page.locator("#units-table tbody tr:visible")).to_have_count(1)  # live, no reload
@@ -530,7 +531,8 @@ def test_leader_filters_searches_and_exports_the_same_figures(browser, live, tmp
     assert found[1:4] + found[7:11] == ["Quảng Bình", "Xã", "40", "45", "112,5%", "5", "Vượt"]
     tab.shot("search")
 
-    page.get_by_role("link", name="Bỏ lọc").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Bỏ lọc").click()
     shown = dashboard_rows(page)
     footer = [c.strip() for c in page.locator("#units-table tfoot th:visible").all_inner_texts()]
     with page.expect_download() as download:
