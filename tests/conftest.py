@@ -46,9 +46,7 @@ def worker_database(url: str, worker_id: str) -> str:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            exists = (
-                select(text("1")).select_from(text("pg_database")).where(text("datname = :name"))
-            )
+            exists = text("SELECT 1 FROM pg_database WHERE datname = :name")
             if connection.scalar(exists, {"name": name}) is None:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
     except DBAPIError as error:

@@ -1,5 +1,5 @@
 """marshmallow's messages in the app's language: the ``details`` of an API error name each
-field's problem in Vietnamese (in English with ``Accept-Language: en``), as the forms do.
+field's problem in Vietnamese (in English for a session that chose English), as the forms do.
 
 marshmallow writes its messages in English from fixed templates; each template is matched
 here and said again through the catalogue, with the numbers and choices it carried. A

@@ -314,13 +314,7 @@ def update_drive(data: dict[str, Any], drive_id: int) -> Drive:
     A deadline left at its default moves with the drive's dates, as on the drive's page."""
     drive = visible_drive(drive_id)
     managed_plan(drive.plan_id)
-    current = {
-        "name": drive.name,
-        "starts_on": drive.starts_on,
-        "ends_on": drive.ends_on,
-        "site": drive.site,
-        "report_due_on": drive.report_due_on,
-    }
+    current = {name: getattr(drive, name) for name in s.DrivePatch().fields}
     return plans.update_drive(drive, user=user(), **{**current, **data})
 
 
