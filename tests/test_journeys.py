@@ -696,7 +696,11 @@ def test_organiser_publishes_the_progress_and_a_phone_opens_it_from_the_poster(b
     assert re.fullmatch(rf"{live}/cong-khai/[A-Za-z0-9_-]{{16}}", address), address
     qr = page.get_by_role("img", name="Mã QR của địa chỉ công khai")
     expect(qr).to_be_visible()
-    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The image is visible as soon as its box is laid out; its picture may still be on
+    # its way, so wait for it (a broken image never completes with a width).
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=qr.element_handle(), timeout=10_000
+    )
     expect(page.locator("#embed-code")).to_have_value(re.compile(re.escape(address + "?nhung=1")))
     organiser.shot("published")
 
