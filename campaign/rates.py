@@ -9,7 +9,7 @@ Arithmetic is exact (``Fraction``); rounding happens once, for display, in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -585,6 +585,71 @@ def summarize(
         and not has_quota(quotas.get(uid))
     ]
     return PlanSummary(rule, lines, totals(lines, rule), outside)
+
+
+def brought_up(
+    summary: PlanSummary,
+    nodes: Mapping[int, UnitNode],
+    positions: Mapping[int, int],
+    tallies: Mapping[int, Tally],
+    changes: Mapping[int, Flat],
+) -> PlanSummary | None:
+    """``summary`` after the units of ``changes`` reported more or less: what
+    :func:`summarize` makes with ``tallies``, from a summary made with each of those units'
+    own tally less its change (a :data:`Flat` of signed sums).
+
+    ``nodes`` is the summary's tree by id and ``positions`` each quota holder's place in
+    ``summary.lines``; ``tallies`` are the own tallies after the change. Each change goes
+    to the line of its unit and of every unit above it, and those lines are judged again
+    (the other lines and the tree are the same objects); the totals are added up again.
+    None when a unit comes to be counted apart that was not: the caller makes the
+    summary anew (the list apart is in tree order, which is not kept)."""
+    rule = summary.rule
+    rolled: dict[int, Flat] = {}
+    for uid, change in changes.items():
+        above: int | None = uid
+        while above is not None and above in nodes:
+            rolled[above] = add_flat(rolled[above], change) if above in rolled else change
+            above = nodes[above].parent_id
+    lines = list(summary.lines)
+    for uid, change in rolled.items():
+        at = positions.get(uid)
+        if at is None:
+            continue
+        line = lines[at]
+        tally = _tally(add_flat(_flat(line.tally), change))
+        collected = blood_units(tally.bags, rule)
+        lines[at] = line._replace(
+            tally=tally, collected=collected, status=status(line.quota, collected, tally.reports)
+        )
+    outside = {o.unit.id: o for o in summary.outside}
+    for uid in changes:
+        own = tallies.get(uid, EMPTY)
+        apart = (
+            own.reports > 0
+            and not _holds_quota(lines, positions, uid)
+            and not any(_holds_quota(lines, positions, a) for a in _ancestors(nodes, uid))
+        )
+        if apart and uid not in outside:
+            return None
+        if apart:
+            outside[uid] = OutsideLine(nodes[uid], own, own.collected(rule))
+        else:
+            outside.pop(uid, None)
+    return PlanSummary(rule, lines, totals(lines, rule), list(outside.values()))
+
+
+def _holds_quota(lines: Sequence[Line], positions: Mapping[int, int], uid: int) -> bool:
+    at = positions.get(uid)
+    return at is not None and has_quota(lines[at].quota)
+
+
+def _ancestors(nodes: Mapping[int, UnitNode], uid: int) -> Iterator[int]:
+    """The units above ``uid`` among ``nodes``, nearest first."""
+    above = nodes[uid].parent_id
+    while above is not None and above in nodes:
+        yield above
+        above = nodes[above].parent_id
 
 
 def _rolled_flats(

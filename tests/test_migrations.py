@@ -286,3 +286,76 @@ def test_the_stamps_change_with_every_write_to_what_they_stamp_and_go_cleanly(ap
         connection.execute(text("DELETE FROM plan"))
         assert connection.scalar(text("SELECT count(*) FROM org_unit")) == 1
     upgrade()
+
+
+BEFORE_FIGURES_CHANGES = "9a3c6e1f2b58"
+
+
+def test_each_step_of_the_figures_is_counted_and_logs_the_results_it_wrote(app, engine_name):
+    """From the upgrade, each step (a transaction on PostgreSQL, a row on SQLite) counts
+    one; a step that wrote results logs each row before and after it, with the tokens
+    before and after the step; a step that wrote anything else cannot be followed. The
+    downgrade takes the log away, and the figures' triggers work as they did."""
+    downgrade(revision=BEFORE_FIGURES_CHANGES)
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO org_unit (code, name, kind) VALUES ('QX', 'Quảng Xương', 'district')")
+        )
+        connection.execute(
+            text("INSERT INTO plan (issuer_id, number, issued_on, title, year, counting_rule,"
+                 " status) SELECT id, '1/KH', '2026-01-05', 'Kế hoạch', 2026, 'bag', 'active'"
+                 " FROM org_unit")
+        )  # fmt: skip
+        connection.execute(
+            text("INSERT INTO drive (plan_id, name, starts_on, ends_on, site, report_due_on)"
+                 " SELECT id, 'Đợt 1', '2026-03-01', '2026-03-01', '', '2026-03-04' FROM plan")
+        )  # fmt: skip
+    upgrade()
+    stamp = text("SELECT figures, figures_seq FROM data_stamp")
+    log = text(
+        "SELECT seq, prev, token, sign, unit_id, state, bags_250 FROM figures_change ORDER BY id"
+    )
+    start_token, start = _read(stamp)
+    insert = (
+        "INSERT INTO result (drive_id, unit_id, registered, deferred, bags_250, bags_350,"
+        " bags_450, state, version, created_at, updated_at) SELECT drive.id, org_unit.id, 5,"
+        " 0, 5, 0, 0, 'submitted', 1, '2026-03-01 08:00:00', '2026-03-01 08:00:00'"
+        " FROM drive, org_unit"
+    )
+    with db.engine.begin() as connection:
+        connection.execute(text(insert))
+    first_token, first = _read(stamp)
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE result SET bags_250 = 4, state = 'approved'"))
+    second_token, second = _read(stamp)
+    assert (first, second) == (start + 1, start + 2)
+    with db.engine.connect() as connection:
+        rows = connection.execute(log).all()
+    unit = rows[0].unit_id
+    assert [tuple(row) for row in rows] == [
+        (first, start_token, first_token, 1, unit, "submitted", 5),
+        (second, first_token, second_token, -1, unit, "submitted", 5),
+        (second, first_token, second_token, 1, unit, "approved", 4),
+    ]
+    # A step of more than results: on PostgreSQL a row without a result says so; on
+    # SQLite, where each row is a step, the step logs nothing and breaks the count.
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE drive SET ends_on = '2026-03-02'"))
+        connection.execute(text("DELETE FROM result"))
+    with db.engine.connect() as connection:
+        later = connection.execute(log).all()[3:]
+    _token, third = _read(stamp)
+    if engine_name == "postgresql":
+        assert third == second + 1
+        assert [(row.seq, row.unit_id) for row in later] == [(third, None)]
+    else:  # the drive's step, then the deletion's
+        assert third == second + 2
+        assert [(row.seq, row.sign) for row in later] == [(third, -1)]
+    downgrade(revision=BEFORE_FIGURES_CHANGES)
+    assert "figures_change" not in inspect(db.engine).get_table_names()
+    with db.engine.begin() as connection:
+        before = connection.scalar(text("SELECT figures FROM data_stamp"))
+        connection.execute(text(insert))
+        assert connection.scalar(text("SELECT figures FROM data_stamp")) != before
+        connection.execute(text("DELETE FROM result"))
+    upgrade()

@@ -22,6 +22,7 @@ from campaign.rates import (
     UnitNode,
     UnitTree,
     blood_units,
+    brought_up,
     completion_rate,
     default_report_due,
     display_percent,
@@ -512,6 +513,51 @@ def test_a_tree_summarised_many_times_gives_what_a_new_list_gives(seed):
         )
     order, depth = tree.walk
     assert len(order) == len(units) and depth[1] == depth[500] == 0
+
+
+def _flat(t: Tally) -> tuple[int, ...]:
+    return (t.reports, t.registered, t.deferred, *t.bags, t.repeat_donors, t.repeat_base)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_summary_brought_up_to_date_is_the_summary_made_anew(seed):
+    """A few units report more, less, for the first time or no longer: the summary brought
+    up to date from their changes is the one made from the tallies after them, line by
+    line, apart and in total; or None where a unit comes to be counted apart."""
+    rng = random.Random(seed)
+    units = [node(1, kind="province")]
+    for uid in range(2, 60):
+        units.append(node(uid, rng.choice(units).id, rng.choice(["district", "commune"])))
+    tree = UnitTree(units)
+    quotas = {u.id: rng.choice([0, 5, 10, 40]) for u in rng.sample(units, k=rng.randrange(1, 20))}
+    rule = rng.choice([BAG, ML250])
+
+    def tally() -> Tally:
+        bags = Bags(rng.randrange(6), rng.randrange(6), rng.randrange(3))
+        repeat = rng.choice([None, rng.randrange(bags.donations + 1)])
+        return result_tally(bags.donations + rng.randrange(3), rng.randrange(3), bags, repeat)
+
+    before = {u.id: tally() for u in rng.sample(units, k=30)}
+    made = summarize(tree, quotas, before, rule)
+    after = dict(before)
+    for u in rng.sample(units, k=rng.randrange(1, 6)):
+        if u.id in after and rng.random() < 0.3:
+            del after[u.id]  # its results deleted
+        else:
+            after[u.id] = after[u.id] + tally() if u.id in after else tally()
+    changes = {}
+    for uid in before.keys() | after.keys():
+        was, now = _flat(before.get(uid, Tally())), _flat(after.get(uid, Tally()))
+        if was != now:
+            changes[uid] = tuple(n - w for n, w in zip(now, was, strict=True))
+    nodes = {u.id: u for u in units}
+    positions = {line.unit.id: at for at, line in enumerate(made.lines)}
+    brought = brought_up(made, nodes, positions, after, changes)
+    anew = summarize(tree, quotas, after, rule)
+    if brought is None:  # only where the list apart gains a unit
+        assert {o.unit.id for o in anew.outside} - {o.unit.id for o in made.outside}
+    else:
+        assert brought == anew
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from campaign.models.plans import TARGET_COLUMNS, Drive, Plan, PlanDocument, Pla
 from campaign.models.reminders import ReminderSent
 from campaign.models.results import COUNTED_STATES, Result, ResultState
 from campaign.models.tokens import ApiToken
-from campaign.models.units import DataStamp, OrgUnit, UnitKind, UnitMove
+from campaign.models.units import DataStamp, FiguresChange, OrgUnit, UnitKind, UnitMove
 from campaign.models.users import MANAGERS, TREE_READERS, WRITERS, Role, User, user_unit
 
 __all__ = [
@@ -33,5 +33,6 @@ __all__ = [
     "UnitKind",
     "UnitMove",
     "DataStamp",
+    "FiguresChange",
     "user_unit",
 ]

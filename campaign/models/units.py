@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from campaign import labels
@@ -128,3 +137,32 @@ class DataStamp(Model):
     #: it as it is, and it keeps nothing while it has written (``services.kept``).
     tree_writer: Mapped[int | None] = mapped_column(BigInteger)
     figures_writer: Mapped[int | None] = mapped_column(BigInteger)
+    #: The figures' steps so far: one per writing transaction on PostgreSQL, one per row
+    #: written on SQLite; ``figures`` is the token after the last.
+    figures_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class FiguresChange(Model):
+    """A result row written in a step of the figures, as it was (``sign`` -1) or became
+    (+1), with the tokens before and after its step; a row without a result says that its
+    step wrote more than results. The triggers write these rows and keep the last steps
+    only: a reader brings kept figures up to date with them (``services.kept``)."""
+
+    __tablename__ = "figures_change"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    prev: Mapped[str | None] = mapped_column(String(32))
+    token: Mapped[str | None] = mapped_column(String(32))
+    sign: Mapped[int | None] = mapped_column(SmallInteger)
+    unit_id: Mapped[int | None]
+    drive_id: Mapped[int | None]
+    state: Mapped[str | None]
+    registered: Mapped[int | None]
+    deferred: Mapped[int | None]
+    bags_250: Mapped[int | None]
+    bags_350: Mapped[int | None]
+    bags_450: Mapped[int | None]
+    repeat_donors: Mapped[int | None]

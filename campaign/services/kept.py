@@ -15,19 +15,27 @@ A write of this transaction is seen at once; one committed by another transactio
 by the next statement, as every query of the summary sees it. The token is read before
 what is made from it, so what is kept is never older than its token. Without a stamp row
 nothing is kept.
+
+The figures' stamp also counts its steps (``data_stamp.figures_seq``), and the triggers log
+the result rows each step wrote (``figures_change``, see the migration ``figures_changes``).
+A value kept at an earlier step is brought up to date with them, where its maker says how
+(``bring``): a national plan's summary after one result saved is a few lines judged again,
+not half a million results added up again. A value is brought only along steps that follow
+each other from its own token, and only if the stamp stood still while it was made: so it
+holds exactly the writes of its step, never one twice.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar, cast
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, NamedTuple, TypeVar, cast
 
-from sqlalchemy import false, func, select
+from sqlalchemy import false, func, literal, select
 
 from campaign.extensions import db
-from campaign.models import DataStamp
+from campaign.models import DataStamp, FiguresChange
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -43,15 +51,47 @@ UNITS_KEPT = 250_000
 #: most: it goes when that value goes.
 DERIVED = 16
 
+#: Steps a kept value is brought along at most, and result rows read for them: further
+#: behind (an import), it is made again. The triggers keep 200 steps of at most 500 rows.
+STEPS_BROUGHT = 100
+ROWS_BROUGHT = 1_000
+
 #: Where a value was kept: its token and its key.
 Stamped = tuple[str, Hashable]
 
 
-class _Entry(Generic[T]):
-    __slots__ = ("value", "weight", "derived")
+class Now(NamedTuple):
+    """The stamp as this transaction sees it: its token and, for the figures, its step."""
 
-    def __init__(self, value: T, weight: int) -> None:
-        self.value, self.weight = value, weight
+    token: str
+    seq: int
+
+
+class Change(NamedTuple):
+    """A result row as a step wrote it: as it was (``sign`` -1) or became (+1)."""
+
+    unit_id: int
+    drive_id: int
+    state: str
+    sign: int
+    registered: int
+    deferred: int
+    bags_250: int
+    bags_350: int
+    bags_450: int
+    repeat_donors: int | None
+
+
+#: How a kept value is brought up to date with the result rows written since it was made:
+#: the value after them, or None when it must be made again.
+Bring = Callable[[T, Sequence[Change]], T | None]
+
+
+class _Entry(Generic[T]):
+    __slots__ = ("value", "weight", "derived", "seq")
+
+    def __init__(self, value: T, weight: int, seq: int | None = None) -> None:
+        self.value, self.weight, self.seq = value, weight, seq
         self.derived: OrderedDict[Hashable, object] = OrderedDict()
 
 
@@ -68,6 +108,7 @@ class Kept(Generic[T]):
         budget: int = UNITS_KEPT,
     ) -> None:
         self._stamp = getattr(DataStamp, stamp), getattr(DataStamp, f"{stamp}_writer")
+        self._steps = stamp == "figures"
         self._weight, self._size, self._budget = weight, size, budget
         self._values: OrderedDict[Stamped, _Entry[T]] = OrderedDict()
         self._lock = threading.Lock()
@@ -77,35 +118,82 @@ class Kept(Generic[T]):
         without a stamp row, and while this transaction has written what it stamps: on
         PostgreSQL the token changes with a transaction's first write only (see the
         migration), so what it made after a later write could not be told apart."""
+        now = self.now()
+        return None if now is None else now.token
+
+    def now(self) -> Now | None:
+        """:meth:`token`, with the figures' step (0 for the tree's stamp)."""
         token, writer = self._stamp
+        seq = DataStamp.figures_seq if self._steps else literal(0)
         if db.session.get_bind().dialect.name == "postgresql":
             ours = writer == func.txid_current_if_assigned()
-            query = select(token, func.coalesce(ours, false()))
+            query = select(token, seq, func.coalesce(ours, false()))
         else:  # SQLite's triggers give each row written a new token
-            query = select(token, false())
+            query = select(token, seq, false())
         row = db.session.execute(query.where(DataStamp.id == 1)).one_or_none()
-        return None if row is None or row[1] else str(row[0])
+        return None if row is None or row[2] else Now(str(row[0]), int(row[1]))
 
-    def get(self, key: Hashable, make: Callable[[], T], instead: Hashable = None) -> T:
+    def get(
+        self,
+        key: Hashable,
+        make: Callable[[], T],
+        instead: Hashable = None,
+        bring: Bring[T] | None = None,
+    ) -> T:
         """The value kept under ``key`` for the data as they stand, or one just made; a
-        value kept under ``instead``, if there is one, serves as well."""
-        token = self.token()
-        if token is None:
+        value kept under ``instead``, if there is one, serves as well. With ``bring``, a
+        value kept at an earlier step of the figures is brought up to date with it
+        rather than made again, where the steps since allow."""
+        now = self.now()
+        if now is None:
             return make()
         with self._lock:
-            for stamped in ((token, instead), (token, key)):
+            for stamped in ((now.token, instead), (now.token, key)):
                 if stamped in self._values:
                     self._values.move_to_end(stamped)
                     return self._values[stamped].value
+        if bring is not None and self._steps:
+            brought = self._brought(now, key, instead, bring)
+            if brought is not None:
+                return brought
         value = make()  # outside the lock: two requests may both make it, and agree
+        # Brought up to date later only if no step was taken while it was made: a step
+        # committed between its queries would be in it, and would be added again.
+        seq = now.seq if self._steps and self.now() == now else None
+        self._keep(now.token, key, value, seq)
+        return value
+
+    def _brought(self, now: Now, key: Hashable, instead: Hashable, bring: Bring[T]) -> T | None:
+        """The latest value kept under ``instead`` or ``key``, brought to the step ``now``;
+        None where none can be."""
         with self._lock:
-            self._values[token, key] = _Entry(value, self._weight(value))
+            kept = [
+                (stamped, entry)
+                for stamped, entry in self._values.items()
+                if stamped[1] in (instead, key)
+                and entry.seq is not None
+                and 0 < now.seq - entry.seq <= STEPS_BROUGHT
+            ]
+        if not kept:
+            return None
+        (token, kept_key), entry = max(kept, key=lambda item: item[1].seq or 0)
+        changes = changes_since(token, entry.seq or 0, now)
+        value = None if changes is None else bring(entry.value, changes)
+        if value is None:
+            return None
+        with self._lock:
+            self._values.pop((token, kept_key), None)  # its data are gone: it serves no one
+        self._keep(now.token, kept_key, value, now.seq)
+        return value
+
+    def _keep(self, token: str, key: Hashable, value: T, seq: int | None) -> None:
+        with self._lock:
+            self._values[token, key] = _Entry(value, self._weight(value), seq)
             self._values.move_to_end((token, key))
             while len(self._values) > 1 and (
                 len(self._values) > self._size or self._kept_units() > self._budget
             ):
                 self._values.popitem(last=False)
-        return value
 
     def derive(self, source: object, key: Hashable, make: Callable[[], D]) -> D:
         """What ``make`` makes from ``source`` (a kept value, or a part of one: the very
@@ -143,6 +231,48 @@ class Kept(Generic[T]):
 def _holds(value: object, source: object) -> bool:
     """Whether ``source`` is ``value`` or, for a tuple, one of its items (the very object)."""
     return value is source or (isinstance(value, tuple) and any(item is source for item in value))
+
+
+def changes_since(token: str, seq: int, now: Now) -> list[Change] | None:
+    """The result rows written in the steps after ``seq`` up to ``now``, when those steps
+    follow each other from ``token`` and wrote results only; else None. One query.
+
+    A value made in a transaction that was rolled back carries a token no committed step
+    follows from; a step that wrote anything else logs a row without a result; a step that
+    wrote nothing logs no row, and breaks the chain as well."""
+    rows = db.session.execute(
+        select(
+            FiguresChange.seq,
+            FiguresChange.prev,
+            FiguresChange.token,
+            FiguresChange.unit_id,
+            FiguresChange.drive_id,
+            FiguresChange.state,
+            FiguresChange.sign,
+            FiguresChange.registered,
+            FiguresChange.deferred,
+            FiguresChange.bags_250,
+            FiguresChange.bags_350,
+            FiguresChange.bags_450,
+            FiguresChange.repeat_donors,
+        )
+        .where(FiguresChange.seq > seq, FiguresChange.seq <= now.seq)
+        .order_by(FiguresChange.seq, FiguresChange.id)
+        .limit(ROWS_BROUGHT + 1)
+    ).all()
+    if len(rows) > ROWS_BROUGHT:
+        return None
+    step, before, after = seq, None, token
+    changes = []
+    for row in rows:
+        if row.unit_id is None:
+            return None  # a step that wrote more than results
+        if row.seq == step + 1 and row.prev == after:  # the next step, from the last
+            step, before, after = row.seq, row.prev, row.token
+        elif (row.seq, row.prev, row.token) != (step, before, after) or step == seq:
+            return None  # a step missing, or one that does not follow
+        changes.append(Change(*row[3:]))
+    return changes if step == now.seq and after == now.token else None
 
 
 def lock_stamp() -> None:

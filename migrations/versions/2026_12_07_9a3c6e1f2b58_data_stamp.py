@@ -140,6 +140,12 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_data_stamp')),
     )
     op.bulk_insert(stamp, [{'id': 1, 'tree': secrets.token_hex(16), 'figures': secrets.token_hex(16)}])
+    create_triggers()
+
+
+def create_triggers():
+    """This revision's functions and triggers (a later revision's downgrade comes back to
+    them)."""
     if _on_postgresql():
         for what, sets in PG_SETS.items():
             op.execute(
@@ -159,15 +165,7 @@ def upgrade():
 
 
 def downgrade():
-    if _on_postgresql():
-        for what, table in _kinds():
-            op.execute(f'DROP TRIGGER {table}_changes_{what} ON {table}')
-        for what in PG_SETS:
-            op.execute(f'DROP FUNCTION {what}_changed()')
-    else:
-        for what, table in _kinds():
-            for event in SQLITE_EVENTS:
-                op.execute(f'DROP TRIGGER {table}_{event}_changes_{what}')
+    drop_triggers()
     op.drop_table('data_stamp')
     stamp = op.create_table(
         'unit_tree_stamp',
@@ -184,6 +182,19 @@ def downgrade():
         for table in TREE:
             for event in SQLITE_EVENTS:
                 op.execute(OLD_SQLITE_TRIGGER.format(table=table, event=event))
+
+
+def drop_triggers():
+    """What :func:`create_triggers` made."""
+    if _on_postgresql():
+        for what, table in _kinds():
+            op.execute(f'DROP TRIGGER {table}_changes_{what} ON {table}')
+        for what in PG_SETS:
+            op.execute(f'DROP FUNCTION {what}_changed()')
+    else:
+        for what, table in _kinds():
+            for event in SQLITE_EVENTS:
+                op.execute(f'DROP TRIGGER {table}_{event}_changes_{what}')
 
 
 def _drop_old_triggers():
