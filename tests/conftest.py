@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 from campaign import create_app
 from campaign.extensions import db, limiter
 from campaign.models import Plan, User
-from campaign.services import demo, public
+from campaign.services import demo, public, summary
 from tests import factories
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
 
@@ -104,14 +104,16 @@ def shared_app(migrated: str) -> Flask:
 @pytest.fixture
 def app(request: pytest.FixtureRequest, shared_app: Flask) -> Iterator[Flask]:
     """The shared app as new: its settings as made, an empty login throttle, an empty
-    public page cache, and empty tables after the test. A test marked ``own_app`` (one
-    that adds a route) gets an app of its own."""
+    public page cache, nothing kept of an earlier test's figures, and empty tables after
+    the test. A test marked ``own_app`` (one that adds a route) gets an app of its own."""
     own = request.node.get_closest_marker("own_app") is not None
     app = make_app(request.getfixturevalue("migrated")) if own else shared_app
     config, wsgi_app = dict(app.config), app.wsgi_app  # a test may wrap it in ProxyFix
     with app.app_context():
         limiter.reset()
         public.init_app(app)
+        summary.forget_kept_figures()  # their tokens would not match: but a query each
+        summary.forget_kept_trees()
         try:
             yield app
         finally:

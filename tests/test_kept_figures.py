@@ -410,7 +410,10 @@ def _candidates(r: Reform) -> list[OrgUnit]:
     loner = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "LONER"))
     if loner is None:
         loner = f.unit("Bệnh viện Đa khoa", "agency", r.province, code="LONER")
-    return [r.new, r.ngoc, r.school, loner]
+    under = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "UNDER"))
+    if under is None:
+        under = f.unit("Công đoàn Trường THCS", "union", r.school, code="UNDER")
+    return [r.new, r.ngoc, r.school, loner, under]
 
 
 def _result_write(r: Reform, rng: random.Random) -> str:
@@ -538,6 +541,29 @@ def test_a_result_saved_is_brought_into_the_kept_figures_in_a_few_queries(
     line = next(line for line in board.lines if line.unit.id == ngoc.id)
     assert line.collected == 30
     assert _view(plan.id) == _fresh(plan.id)
+
+
+def test_a_result_of_a_unit_under_a_holder_is_brought_to_that_holder(
+    reform, brought, count_queries
+):
+    """The union under the school reports for the first time: the skeleton has no node of
+    its own, and its results go to the school's line and those above, found up the tree."""
+    plan_id = reform.after.id
+    (under,) = [u for u in _candidates(reform) if u.code == "UNDER"]
+    f.commit()
+    _view(plan_id)
+    plan = db.session.get_one(Plan, plan_id)
+    f.result(plan.drives[0], under, 12)
+    f.commit()
+    plan = db.session.get_one(Plan, plan_id)
+    with count_queries:
+        made = summary.plan_summary(plan)
+    assert brought == [True]
+    # The stamp, the steps since, and the units above the union.
+    assert count_queries.count == 3, count_queries.statements
+    school = next(line for line in made.lines if line.unit.id == reform.school.id)
+    assert school.collected == 6 + 12
+    assert _view(plan_id) == _fresh(plan_id)
 
 
 def test_a_reading_made_in_a_transaction_rolled_back_is_never_brought_forward(reform, brought):

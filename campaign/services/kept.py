@@ -165,26 +165,29 @@ class Kept(Generic[T]):
 
     def _brought(self, now: Now, key: Hashable, instead: Hashable, bring: Bring[T]) -> T | None:
         """The latest value kept under ``instead`` or ``key``, brought to the step ``now``;
-        None where none can be."""
+        None where none can be. Two kept at one step (one made in a transaction rolled
+        back, on SQLite) are tried the latest used first."""
         with self._lock:
             kept = [
                 (stamped, entry)
-                for stamped, entry in self._values.items()
+                for stamped, entry in reversed(self._values.items())
                 if stamped[1] in (instead, key)
                 and entry.seq is not None
                 and 0 < now.seq - entry.seq <= STEPS_BROUGHT
             ]
-        if not kept:
-            return None
-        (token, kept_key), entry = max(kept, key=lambda item: item[1].seq or 0)
-        changes = changes_since(token, entry.seq or 0, now)
-        value = None if changes is None else bring(entry.value, changes)
-        if value is None:
-            return None
-        with self._lock:
-            self._values.pop((token, kept_key), None)  # its data are gone: it serves no one
-        self._keep(now.token, kept_key, value, now.seq)
-        return value
+        kept.sort(key=lambda item: -(item[1].seq or 0))  # stable: the latest used first
+        for (token, kept_key), entry in kept[:2]:
+            changes = changes_since(token, entry.seq or 0, now)
+            if changes is None:
+                continue  # not from its token: try the other
+            value = bring(entry.value, changes)
+            if value is None:
+                return None
+            with self._lock:
+                self._values.pop((token, kept_key), None)  # its data are gone
+            self._keep(now.token, kept_key, value, now.seq)
+            return value
+        return None
 
     def _keep(self, token: str, key: Hashable, value: T, seq: int | None) -> None:
         with self._lock:

@@ -536,10 +536,11 @@ def _node_keys(basis: _Basis, summary: PlanSummary, unit_ids: set[int]) -> dict[
     lines = summary.lines
     positions = basis.positions
     assert positions is not None
-    chains = _chains_to_issuer(basis, unit_ids - nodes.keys())
+    outside = _chains_to_skeleton(basis, unit_ids - nodes.keys())
     keys = {}
     for uid in unit_ids:
-        chain = chains.get(uid, []) + _chain_in(nodes, uid if uid in nodes else None)
+        below, reached = outside.get(uid, ([], uid))
+        chain = below + _chain_in(nodes, reached)
         if not chain or chain[-1] != basis.issuer_id:
             return None  # outside the issuer's subtree of units valid on the plan's date
         entries = [a for a in chain if a in positions]
@@ -560,9 +561,11 @@ def _chain_in(nodes: Mapping[int, UnitNode], uid: int | None) -> list[int]:
     return chain
 
 
-def _chains_to_issuer(basis: _Basis, unit_ids: set[int]) -> dict[int, list[int]]:
-    """For units not in the skeleton, each with the units above it up to the first that is
-    (not included), all valid on the plan's date; a unit not valid then, or under no
+def _chains_to_skeleton(
+    basis: _Basis, unit_ids: set[int]
+) -> dict[int, tuple[list[int], int | None]]:
+    """For units not in the skeleton, each with the units above it up to the first that is,
+    all valid on the plan's date, and that first one; a unit not valid then, or under no
     skeleton node, is left out. One query, up the tree."""
     nodes = basis.nodes
     assert nodes is not None
@@ -581,7 +584,7 @@ def _chains_to_issuer(basis: _Basis, unit_ids: set[int]) -> dict[int, list[int]]
     found: dict[int, dict[int, tuple[int | None, bool]]] = {}
     for start_id, unit_id, parent_id, is_valid in _rows(select(up)):
         found.setdefault(start_id, {})[unit_id] = (parent_id, bool(is_valid))
-    chains = {}
+    chains: dict[int, tuple[list[int], int | None]] = {}
     for start_id, above in found.items():
         chain: list[int] = []
         uid: int | None = start_id
@@ -589,7 +592,7 @@ def _chains_to_issuer(basis: _Basis, unit_ids: set[int]) -> dict[int, list[int]]
             chain.append(uid)
             uid = above[uid][0]
         if uid is not None and uid in nodes:
-            chains[start_id] = chain
+            chains[start_id] = (chain, uid)
     return chains
 
 
