@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from campaign.extensions import db
-from campaign.models import DataStamp, OrgUnit, Plan, Quota
+from campaign.models import DataStamp, Drive, OrgUnit, Plan, Quota, Result
 from campaign.services import plans, results, summary, units
 from campaign.services.dashboard import Filters, dashboard
 from campaign.services.errors import ServiceError
@@ -46,10 +46,11 @@ def _view(plan_id: int, **filters: Any) -> dict[str, Any]:
     compared = summary.comparison(plan, made)
     progress = board.progress
     # The whole tree, as a unit's page reads it (each unit's months), and the approved only.
-    whole, _units, months = summary.read_plan_and_months(plan, whole_tree=True)
+    whole, tree, months = summary.read_plan_and_months(plan, whole_tree=True)
     approved = summary.plan_summary(plan, approved_only=True)
     return {
         "whole": (whole, {m: {u: b for u, b in by.items() if any(b)} for m, by in months.items()}),
+        "trees": ([node.id for node in tree], sorted(board.nodes)),
         "approved": approved,
         "api": summary.figures(made, plan.targets, compared),
         "page": [
@@ -564,6 +565,47 @@ def test_a_result_of_a_unit_under_a_holder_is_brought_to_that_holder(
     school = next(line for line in made.lines if line.unit.id == reform.school.id)
     assert school.collected == 6 + 12
     assert _view(plan_id) == _fresh(plan_id)
+
+
+def test_readings_brought_while_results_are_committed_beside_them_count_each_once(reform, brought):
+    """A writer commits results one after another while this session reads the summary
+    again and again, each time in a new transaction: a reading made or brought while a
+    step is committed is never brought along it twice. At the end, what is kept is what
+    is made with nothing kept."""
+    plan_id = reform.after.id
+    ids = db.session.scalars(
+        select(Result.id).join(Drive).where(Drive.plan_id == plan_id).order_by(Result.id)
+    ).all()
+    db.session.commit()
+    engine, done, errors = db.engine, threading.Event(), []
+
+    def writer() -> None:
+        try:
+            for n in range(60):
+                with engine.begin() as connection:
+                    connection.execute(
+                        text("UPDATE result SET bags_250 = bags_250 + 1, registered ="
+                             " registered + 1 WHERE id = :id"),
+                        {"id": ids[n % len(ids)]},
+                    )  # fmt: skip
+                time.sleep(0.002)
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not done.is_set():
+        db.session.rollback()  # a new transaction: it sees what was committed since
+        summary.plan_summary(db.session.get_one(Plan, plan_id))
+    thread.join(20)
+    assert not errors, errors
+    db.session.rollback()
+    made = summary.plan_summary(db.session.get_one(Plan, plan_id))
+    assert made.totals.tally.donors == 20 + 6 + 9 + 60
+    assert _view(plan_id) == _fresh(plan_id)
+    assert brought.count(True) >= 5, brought
 
 
 def test_a_reading_made_in_a_transaction_rolled_back_is_never_brought_forward(reform, brought):

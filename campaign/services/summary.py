@@ -517,8 +517,10 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
         after = add_flat(flats[key], delta) if key in flats else delta
         if after[0]:
             flats[key] = after
-        else:  # no result left: no tally, as a summary made anew has none
+        elif key in positions:  # a quota entry with no result left: no tally, as made anew
             flats.pop(key, None)
+        else:  # a unit in the tree for its results only may leave it: made anew
+            return None
     tallies = FlatTallies(flats)
     made = brought_up(summary, nodes, positions, tallies, deltas)
     if made is None:
