@@ -210,7 +210,7 @@ def district_dashboard(app: Flask, province: Province, runs: int) -> Row:
 
 def _national_dashboard(app: Flask, plan_id: int, runs: int, kept: bool = False) -> Row:
     label = f"national dashboard ({_holders(app, plan_id):,} holders), first page"
-    label += ", figures kept (between writes)" if kept else ", figures made (after a write)"
+    label += ", figures kept (between writes)" if kept else ", figures made anew"
     setup = None if kept else forget_kept_figures
     return dashboard_row(app, plan_id, label, runs, 1.0, "≤ 1,0 s server time", setup)
 
@@ -224,7 +224,8 @@ def national_dashboard_earlier(app: Flask, province: Province, runs: int) -> Row
 
 def national_dashboard(app: Flask, province: Province, runs: int) -> Row:
     """Every unit of the country a quota holder, read against the plan of the year before;
-    its figures made, as the first time after a write."""
+    its figures made anew, as the first time it is read, or after a quota, a drive, a plan
+    or a unit changed (after results only, they are brought up to date: see below)."""
     return _national_dashboard(app, province.province_plan.id, runs)
 
 
