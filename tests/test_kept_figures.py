@@ -604,8 +604,15 @@ def test_readings_brought_while_results_are_committed_beside_them_count_each_onc
     db.session.rollback()
     made = summary.plan_summary(db.session.get_one(Plan, plan_id))
     assert made.totals.tally.donors == 20 + 6 + 9 + 60
+    # Made with nothing written meanwhile, it is kept with its step: the next save brings
+    # it up to date. (How many were brought above depends on the machine's pace: a reading
+    # made while a step was committed is not kept with a step, and is made again.)
+    db.session.execute(text("UPDATE result SET bags_450 = 1 WHERE id = :id"), {"id": ids[0]})
+    db.session.commit()
+    brought.clear()
+    again = summary.plan_summary(db.session.get_one(Plan, plan_id))
+    assert brought == [True] and again.totals.tally.donors == 20 + 6 + 9 + 61
     assert _view(plan_id) == _fresh(plan_id)
-    assert brought.count(True) >= 5, brought
 
 
 def test_a_reading_made_in_a_transaction_rolled_back_is_never_brought_forward(reform, brought):
