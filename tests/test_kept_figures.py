@@ -49,7 +49,7 @@ def _view(plan_id: int, **filters: Any) -> dict[str, Any]:
     whole, tree, months = summary.read_plan_and_months(plan, whole_tree=True)
     approved = summary.plan_summary(plan, approved_only=True)
     return {
-        "whole": (whole, {m: {u: b for u, b in by.items() if any(b)} for m, by in months.items()}),
+        "whole": (whole, _without_zeros(months)),
         "trees": ([node.id for node in tree], sorted(board.nodes)),
         "approved": approved,
         "api": summary.figures(made, plan.targets, compared),
@@ -64,6 +64,12 @@ def _view(plan_id: int, **filters: Any) -> dict[str, Any]:
         "progress": progress and [(p.month, p.collected, p.cumulative) for p in progress.points],
         "pages": (board.page, board.pages, board.matched),
     }
+
+
+def _without_zeros(months: summary.Monthly) -> summary.Monthly:
+    """The months as they count: a unit with nothing left in a month counts as none."""
+    counted = {m: {u: bags for u, bags in by.items() if any(bags)} for m, by in months.items()}
+    return {m: by for m, by in counted.items() if by}
 
 
 def _fresh(plan_id: int, **filters: Any) -> dict[str, Any]:
@@ -422,7 +428,8 @@ def _result_write(r: Reform, rng: random.Random) -> str:
     after = db.session.get_one(Plan, r.after.id)
     before = db.session.get_one(Plan, r.before.id)
     kind = rng.choice(["save", "save", "sql-bags", "sql-state", "sql-delete", "sql-insert",
-                       "earlier", "sql-move"])  # fmt: skip
+                       "earlier", "sql-move", "other-quota", "other-drive",
+                       "own-quota"])  # fmt: skip
     ids = db.session.scalars(text("SELECT id FROM result ORDER BY id")).all()
     row = {"id": rng.choice(ids) if ids else 0, "n": rng.randrange(0, 9)}
     if kind == "save":
@@ -455,6 +462,14 @@ def _result_write(r: Reform, rng: random.Random) -> str:
                  "(SELECT id FROM drive WHERE plan_id = :plan)"),
             {"n": row["n"], "plan": before.id},
         )  # fmt: skip
+    elif kind in ("other-quota", "own-quota"):  # another plan's quota: this one's kept
+        plan = _other_plan(r) if kind == "other-quota" else after
+        plans.set_quotas(plan, {rng.choice([r.new, r.ngoc]): rng.choice([None, 7, 12])})
+    elif kind == "other-drive":
+        db.session.execute(
+            text("UPDATE drive SET starts_on = :day, ends_on = :day WHERE plan_id = :plan"),
+            {"day": date(2026, rng.randrange(1, 13), 20), "plan": _other_plan(r).id},
+        )
     elif kind == "sql-move":  # a result handed to another drive of the plan
         db.session.execute(
             text("UPDATE result SET drive_id = :drive WHERE id = :id AND NOT EXISTS "
@@ -463,6 +478,15 @@ def _result_write(r: Reform, rng: random.Random) -> str:
             {**row, "drive": rng.choice(after.drives).id},
         )  # fmt: skip
     return kind
+
+
+def _other_plan(r: Reform) -> Plan:
+    """Another plan of the same year, by another issuer, with a drive."""
+    other = db.session.scalar(select(Plan).where(Plan.number == "99/KH-LĐLĐ"))
+    if other is None:
+        other = f.plan(r.ngoc, number="99/KH-LĐLĐ", issued_on=date(2026, 2, 1), year=2026)
+        f.drive(other, name="Đợt riêng", day=date(2026, 4, 1))
+    return other
 
 
 @pytest.fixture
@@ -489,6 +513,7 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
     what they give with nothing kept. Most readings are brought up to date, not made."""
     f.drive(reform.after, name="Đợt 2", day=date(2026, 6, 1))
     _candidates(reform)
+    _other_plan(reform)
     if holders == "every-unit":  # the summary over the whole tree, months by the plan
         everyone = db.session.scalars(select(OrgUnit).where(OrgUnit.valid_to.is_(None))).all()
         plans.set_quotas(reform.after, {u: 3 for u in everyone if u.id != reform.province.id})
@@ -515,7 +540,8 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
             fresh = _fresh(plan_id, **filters)
             assert kept == [fresh, fresh], (done, filters)
             _view(plan_id)  # kept again, for the next write to bring up to date
-    assert {"save", "sql-bags", "sql-state", "sql-delete", "earlier"} <= set(done), done
+    assert {"save", "sql-bags", "sql-state", "sql-delete", "earlier", "other-quota",
+            "other-drive", "own-quota"} <= set(done), done  # fmt: skip
     assert brought.count(True) >= 30, brought
 
 
@@ -542,6 +568,45 @@ def test_a_result_saved_is_brought_into_the_kept_figures_in_a_few_queries(
     line = next(line for line in board.lines if line.unit.id == ngoc.id)
     assert line.collected == 30
     assert _view(plan.id) == _fresh(plan.id)
+
+
+def test_a_quota_or_a_drive_of_another_plan_leaves_the_figures_kept(reform, brought):
+    """Written in another plan, they leave this plan's figures (and what it is compared
+    with) as they were: kept. Written in this plan or a plan under it, they make them
+    anew."""
+    plan_id = reform.after.id
+    other = _other_plan(reform)
+    under = f.plan(reform.province, number="7/KH-BCĐ", issued_on=date(2026, 1, 20), year=2026,
+                   parent=db.session.get_one(Plan, plan_id))  # fmt: skip
+    f.commit()
+    before = _view(plan_id)
+    brought.clear()
+    plans.set_quotas(other, {reform.ngoc: 40})
+    f.drive(other, name="Đợt 2", day=date(2026, 9, 1))
+    f.commit()
+    assert _view(plan_id) == before
+    assert brought and all(brought), brought
+    # A drive added to the plan it is compared with, then a result in it: the comparison
+    # counts it (its earlier side made anew), though this plan's figures stay kept.
+    earlier_drive = f.drive(reform.before, name="Đợt 2", day=date(2025, 5, 5))
+    f.commit()
+    assert _view(plan_id) == before
+    f.result(earlier_drive, reform.ngoc, 30)
+    f.commit()
+    compared = _view(plan_id)
+    assert compared != before and compared == _fresh(plan_id)
+    before = compared
+    # A drive of the plan under this one, and a result in it: made anew, and counted.
+    brought.clear()
+    f.result(f.drive(under, name="Đợt huyện", day=date(2026, 5, 5)), reform.ngoc, 11)
+    f.commit()
+    seen = _view(plan_id)
+    assert seen != before and not brought[0], brought
+    assert seen == _fresh(plan_id)
+    brought.clear()
+    plans.set_quotas(db.session.get_one(Plan, plan_id), {reform.ngoc: 25})
+    f.commit()
+    assert _view(plan_id) == _fresh(plan_id) and not brought[0], brought
 
 
 def test_a_result_of_a_unit_under_a_holder_is_brought_to_that_holder(

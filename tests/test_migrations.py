@@ -337,20 +337,30 @@ def test_each_step_of_the_figures_is_counted_and_logs_the_results_it_wrote(app, 
         (second, first_token, second_token, -1, unit, "submitted", 5),
         (second, first_token, second_token, 1, unit, "approved", 4),
     ]
-    # A step of more than results: on PostgreSQL a row without a result says so; on
-    # SQLite, where each row is a step, the step logs nothing and breaks the count.
+    # A step that writes a drive logs its plan; one that writes a plan cannot be followed:
+    # on PostgreSQL a row of neither result nor plan says so, on SQLite (where each row is
+    # a step) the step logs nothing and breaks the count.
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE drive SET ends_on = '2026-03-02'"))
         connection.execute(text("DELETE FROM result"))
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE plan SET counting_rule = 'ml250'"))
+    plan_log = text("SELECT seq, unit_id, plan_id, sign FROM figures_change ORDER BY id")
     with db.engine.connect() as connection:
-        later = connection.execute(log).all()[3:]
-    _token, third = _read(stamp)
-    if engine_name == "postgresql":
-        assert third == second + 1
-        assert [(row.seq, row.unit_id) for row in later] == [(third, None)]
-    else:  # the drive's step, then the deletion's
-        assert third == second + 2
-        assert [(row.seq, row.sign) for row in later] == [(third, -1)]
+        later = [tuple(row) for row in connection.execute(plan_log).all()[3:]]
+        plan = connection.scalar(text("SELECT id FROM plan"))
+    _token, last = _read(stamp)
+    if engine_name == "postgresql":  # one step per transaction
+        assert last == second + 2
+        assert later == [
+            (second + 1, None, plan, None),
+            (second + 1, unit, None, -1),
+            (second + 2, None, None, None),
+        ]
+    else:  # the drive's step (its plan before and after), the deletion's, the plan's
+        assert last == second + 3
+        drive_step = (second + 1, None, plan, None)
+        assert later == [drive_step, drive_step, (second + 2, unit, None, -1)]
     downgrade(revision=BEFORE_FIGURES_CHANGES)
     assert "figures_change" not in inspect(db.engine).get_table_names()
     with db.engine.begin() as connection:

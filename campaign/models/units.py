@@ -144,9 +144,10 @@ class DataStamp(Model):
 
 class FiguresChange(Model):
     """A result row written in a step of the figures, as it was (``sign`` -1) or became
-    (+1), with the tokens before and after its step; a row without a result says that its
-    step wrote more than results. The triggers write these rows and keep the last steps
-    only: a reader brings kept figures up to date with them (``services.kept``)."""
+    (+1), or the plan of a quota or a drive written, with the tokens before and after its
+    step; a row of neither says that its step wrote a plan or a unit, or too many rows. The
+    triggers write these rows and keep the last steps only: a reader brings kept figures
+    up to date with them (``services.kept``)."""
 
     __tablename__ = "figures_change"
 
@@ -166,3 +167,4 @@ class FiguresChange(Model):
     bags_350: Mapped[int | None]
     bags_450: Mapped[int | None]
     repeat_donors: Mapped[int | None]
+    plan_id: Mapped[int | None]

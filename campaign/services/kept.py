@@ -68,9 +68,10 @@ class Now(NamedTuple):
 
 
 class Change(NamedTuple):
-    """A result row as a step wrote it: as it was (``sign`` -1) or became (+1)."""
+    """A result row as a step wrote it: as it was (``sign`` -1) or became (+1); or, with
+    ``unit_id`` None, a quota or a drive of the plan ``plan_id`` written."""
 
-    unit_id: int
+    unit_id: int | None
     drive_id: int
     state: str
     sign: int
@@ -80,6 +81,7 @@ class Change(NamedTuple):
     bags_350: int
     bags_450: int
     repeat_donors: int | None
+    plan_id: int | None
 
 
 #: How a kept value is brought up to date with the result rows written since it was made:
@@ -237,11 +239,12 @@ def _holds(value: object, source: object) -> bool:
 
 
 def changes_since(token: str, seq: int, now: Now) -> list[Change] | None:
-    """The result rows written in the steps after ``seq`` up to ``now``, when those steps
-    follow each other from ``token`` and wrote results only; else None. One query.
+    """The result rows written in the steps after ``seq`` up to ``now``, and the plans whose
+    quotas or drives they wrote, when those steps follow each other from ``token`` and
+    wrote no plan and no unit; else None. One query.
 
     A value made in a transaction that was rolled back carries a token no committed step
-    follows from; a step that wrote anything else logs a row without a result; a step that
+    follows from; a step that wrote a plan or a unit logs a row of neither; a step that
     wrote nothing logs no row, and breaks the chain as well."""
     rows = db.session.execute(
         select(
@@ -258,6 +261,7 @@ def changes_since(token: str, seq: int, now: Now) -> list[Change] | None:
             FiguresChange.bags_350,
             FiguresChange.bags_450,
             FiguresChange.repeat_donors,
+            FiguresChange.plan_id,
         )
         .where(FiguresChange.seq > seq, FiguresChange.seq <= now.seq)
         .order_by(FiguresChange.seq, FiguresChange.id)
@@ -268,8 +272,8 @@ def changes_since(token: str, seq: int, now: Now) -> list[Change] | None:
     step, before, after = seq, None, token
     changes = []
     for row in rows:
-        if row.unit_id is None:
-            return None  # a step that wrote more than results
+        if row.unit_id is None and row.plan_id is None:
+            return None  # a step that wrote a plan or a unit, or too many rows
         if row.seq == step + 1 and row.prev == after:  # the next step, from the last
             step, before, after = row.seq, row.prev, row.token
         elif (row.seq, row.prev, row.token) != (step, before, after) or step == seq:

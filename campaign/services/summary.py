@@ -144,8 +144,19 @@ def _counted_results(
 
 def plan_drives(plan_id: int) -> dict[int, date]:
     """The drives of the plan tree, each with the day it ends."""
-    query = select(Drive.id, Drive.ends_on).where(Drive.plan_id.in_(plan_and_descendants(plan_id)))
-    return {drive_id: ends_on for drive_id, ends_on in _rows(query)}
+    return plan_tree(plan_id)[1]
+
+
+def plan_tree(plan_id: int) -> tuple[frozenset[int], dict[int, date]]:
+    """The plans of the plan tree (the plan and those under it), and their drives, each
+    with the day it ends: one query."""
+    plans = plan_and_descendants(plan_id).subquery()
+    query = select(plans.c.id, Drive.id, Drive.ends_on).outerjoin(
+        Drive, Drive.plan_id == plans.c.id
+    )
+    rows = _rows(query)
+    drives = {drive_id: ends_on for _plan, drive_id, ends_on in rows if drive_id is not None}
+    return frozenset(row[0] for row in rows), drives
 
 
 def _states(approved_only: bool) -> tuple[str, ...]:
@@ -402,6 +413,7 @@ class _Basis:
         self,
         plan: Plan,
         approved_only: bool,
+        plans: frozenset[int],
         drives: dict[int, date],
         tallies: FlatTallies,
         skeleton: bool,
@@ -409,8 +421,8 @@ class _Basis:
     ) -> None:
         self.issuer_id, self.issued_on, self.year = plan.issuer_id, plan.issued_on, plan.year
         self.states = frozenset(_states(approved_only))
-        #: The plan tree's drives and their end days.
-        self.drives = drives
+        #: The plan tree's plans, and their drives with their end days.
+        self.plans, self.drives = plans, drives
         #: What the summary added up: each unit's own results, or with ``skeleton`` each
         #: skeleton node's (see :func:`_skeleton`).
         self.tallies, self.skeleton = tallies, skeleton
@@ -430,13 +442,16 @@ class _Basis:
 #: A reading as it is kept: with its basis.
 _KeptReading = tuple[PlanSummary, Sequence[UnitNode], Monthly, _Basis]
 
-#: Readings kept between writes (:mod:`campaign.services.kept`): a process keeps a few,
-#: and no more than a national plan's, what its dashboard compares it with, and a few
-#: small ones (a line and a unit each weigh one; a national reading kept takes about 38 MB
-#: besides its tree).
+#: Readings kept between writes (:mod:`campaign.services.kept`), and the earlier plans'
+#: sides of their comparisons: a process keeps sixteen, and no more than a national plan's,
+#: what its dashboard compares it with, and some small ones (a line and a unit each weigh
+#: one; a national reading kept takes about 38 MB besides its tree).
 _FIGURES: Kept[Any] = Kept(
     "figures",
-    weight=lambda kept: len(kept[0].lines) + len(kept[1]) if len(kept) == 4 else len(kept[0]),
+    weight=lambda kept: (
+        len(kept[0].lines) + len(kept[1]) if isinstance(kept[0], PlanSummary) else len(kept[0])
+    ),
+    size=16,
     budget=450_000,
 )
 
@@ -465,11 +480,12 @@ def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T]) -> T:
 
 
 def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> _KeptReading:
-    drives = plan_drives(plan.id)
+    plans, drives = plan_tree(plan.id)
     quotas = plan_quotas_and_headcounts(plan.id)
 
     def basis(tallies: FlatTallies, skeleton: bool, months: str) -> _Basis:
-        return _Basis(plan, approved_only, drives, tallies, skeleton, months if by_month else "")
+        months = months if by_month else ""
+        return _Basis(plan, approved_only, plans, drives, tallies, skeleton, months)
 
     if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(quotas[0]))):
         read = _condensed(plan, quotas, approved_only, by_month, drives)
@@ -490,23 +506,30 @@ def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bo
 
 def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | None:
     """The reading after the result rows ``changes`` (each as it was, or became), or None
-    where it must be made again: a result of a unit outside its tree, or one that comes
-    to be counted apart. The plan, its drives and quotas and the tree are as they were
-    (a step that wrote them is not brought)."""
+    where it must be made again: a quota or a drive of its plan tree written, a result of
+    a unit outside its tree, or one that comes to be counted apart. The plans and the tree
+    are as they were (a step that wrote them is not brought)."""
     summary, units, monthly, basis = kept
-    counted = [c for c in changes if c.drive_id in basis.drives and c.state in basis.states]
+    if any(c.unit_id is None and c.plan_id in basis.plans for c in changes):
+        return None
+    counted = [
+        c
+        for c in changes
+        if c.unit_id is not None and c.drive_id in basis.drives and c.state in basis.states
+    ]
     if not counted:
         return kept
     if basis.nodes is None or basis.positions is None:  # worked out once per tree
         basis.nodes = {node.id: node for node in units}
         basis.positions = {line.unit.id: at for at, line in enumerate(summary.lines)}
     nodes, positions = basis.nodes, basis.positions
-    keys = _node_keys(basis, summary, {c.unit_id for c in counted})
+    keys = _node_keys(basis, summary, {c.unit_id for c in counted if c.unit_id is not None})
     if keys is None:
         return None
     deltas: dict[int, Flat] = {}
     months: list[tuple[int, date, Bags]] = []
     for c in counted:
+        assert c.unit_id is not None
         key = keys[c.unit_id]
         flat = _signed_flat(c)
         deltas[key] = add_flat(deltas[key], flat) if key in deltas else flat
@@ -946,31 +969,39 @@ def _comparison(
     wanted = union(entries, merged_units)
 
     def earlier() -> _Earlier:
-        drives = plan_drives(before.id)
+        plans, drives = plan_tree(before.id)
+        # What it was made from: the earlier plan tree, and this plan's quota entries
+        # when it compares them all.
+        watched = plans | {plan.id} if asked is None else plans
         read = None
         if not whole_tree and (whole_tree is False or _worth_a_skeleton(compared)):
             read = _skeleton(before, select(wanted.subquery()), approved_only, False, False, drives)
         if read is not None:
-            return list(read.nodes.values()), read.tallies, frozenset(drives)
+            return list(read.nodes.values()), read.tallies, frozenset(drives), watched
         tallies = _tallies(_counted_results(before.id, approved_only, drives))
         units = plan_units(before, set(tallies), in_order=False)  # nothing shows its order
-        return units, tallies, frozenset(drives)
+        return units, tallies, frozenset(drives), watched
 
     # The earlier plan's side is kept on its own: a result saved in this plan leaves it
     # as it was (a national plan's took half a second to read).
     key = ("earlier", plan.id, approved_only, whole_tree, asked)
-    units, tallies, _drives = _FIGURES.get(key, earlier, bring=_untouched)
+    units, tallies, _drives, _plans = _FIGURES.get(key, earlier, bring=_untouched)
     return compare(summary, units, tallies, before.rule, merged_into, among)
 
 
-#: The earlier plan's side of a comparison: its tree, its tallies and its drives.
-_Earlier = tuple[Sequence[UnitNode], Mapping[int, Tally], frozenset[int]]
+#: The earlier plan's side of a comparison: its tree, its tallies, the drives of its plan
+#: tree, and the plans whose quotas or drives it was made from.
+_Earlier = tuple[Sequence[UnitNode], Mapping[int, Tally], frozenset[int], frozenset[int]]
 
 
 def _untouched(kept: _Earlier, changes: Sequence[Change]) -> _Earlier | None:
-    """The earlier plan's side, if no result of its drives changed."""
-    drives = kept[2]
-    return None if any(c.drive_id in drives for c in changes) else kept
+    """The earlier plan's side, if no result of its drives changed and no quota or drive
+    of the plans it was made from."""
+    drives, plans = kept[2], kept[3]
+    for c in changes:
+        if c.drive_id in drives if c.unit_id is not None else c.plan_id in plans:
+            return None
+    return kept
 
 
 @bulk_reading()

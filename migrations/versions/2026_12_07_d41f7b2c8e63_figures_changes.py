@@ -2,14 +2,15 @@
 a summary kept from a step before can be brought up to date instead of made again
 
 Each write of the figures now takes one step: ``data_stamp.figures_seq`` counts them, and
-``figures`` is the token after the step. A step that wrote results only (one transaction on
-PostgreSQL, one row on SQLite) logs each result row it wrote, before and after, in
-``figures_change``, with the tokens before and after the step. A step that wrote anything
-else, or too many results, logs a row without a result (or, on SQLite, nothing): a reader
+``figures`` is the token after the step. A step (one transaction on PostgreSQL, one row on
+SQLite) logs in ``figures_change``, with the tokens before and after it, each result row it
+wrote, before and after, and the plan of each quota or drive it wrote. A step that wrote a
+plan or a unit, or too many rows, logs a row of neither (or, on SQLite, nothing): a reader
 must make its figures again. A reader holding figures made at step S with token T reads
-the steps after S: if they follow each other from T and log only results, it adds up what
-changed (``services.summary``); a national plan's dashboard after one result saved is
-brought up to date in milliseconds, not made again in two seconds.
+the steps after S: if they follow each other from T, it adds up the results that changed
+(``services.summary``) unless a quota or drive of its plan changed; a national plan's
+dashboard after one result saved is brought up to date instead of made again, and a quota
+written in one district's plan leaves the national plan's figures kept.
 
 The log keeps the last steps only; its rows are a cache's, not data, and go with a
 downgrade.
@@ -37,7 +38,10 @@ STEPS_KEPT = 200
 ROWS_LOGGED = 500
 
 TREE = ("org_unit", "unit_move")
-FIGURES = ("plan", "drive", "quota")
+FIGURES = ("plan",)
+#: Tables whose rows log their plan: a write to one plan's quotas or drives leaves the
+#: figures of the others as they were.
+PLANNED = ("drive", "quota")
 RESULT_COLUMNS = (
     "unit_id",
     "drive_id",
@@ -53,9 +57,9 @@ LOGGED = ", ".join(RESULT_COLUMNS)
 
 PG_TOKEN = "md5(random()::text || clock_timestamp()::text || txid_current()::text)"
 # One function for every stamped table, told by the trigger's argument what was written:
-# 'tree' (org_unit, unit_move: both tokens), 'figures' (plan, drive, quota, and a result
-# table emptied at once) or 'results' (result rows, logged one by one by the row trigger
-# below). A transaction takes one step, at its first write; settings local to it (undone
+# 'tree' (org_unit, unit_move: both tokens), 'figures' (plan, and a table of results,
+# drives or quotas emptied at once), 'results' or 'plans' (result, drive and quota rows,
+# logged one by one by the row triggers below). A transaction takes one step, at its first write; settings local to it (undone
 # by a savepoint rolled back, as the writes are) tell later statements what is done.
 PG_FUNCTION = f"""
 CREATE FUNCTION data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -65,7 +69,7 @@ DECLARE
     before text;
     after text := {PG_TOKEN};
 BEGIN
-    IF what = 'results' AND current_setting('campaign.figures_stamped', true) = 'on'
+    IF what IN ('results', 'plans') AND current_setting('campaign.figures_stamped', true) = 'on'
        OR what = 'figures' AND current_setting('campaign.figures_whole', true) = 'on'
        OR what = 'tree' AND current_setting('campaign.tree_stamped', true) = 'on' THEN
         RETURN NULL;  -- done by an earlier statement of this transaction
@@ -95,8 +99,9 @@ BEGIN
         PERFORM set_config('campaign.figures_before', coalesce(before, ''), true);
         PERFORM set_config('campaign.figures_after', after, true);
     END IF;
-    IF what <> 'results' AND current_setting('campaign.figures_whole', true) IS DISTINCT FROM 'on' THEN
-        -- more than results: this step is not one a reader can add up
+    IF what IN ('figures', 'tree')
+       AND current_setting('campaign.figures_whole', true) IS DISTINCT FROM 'on' THEN
+        -- a plan or a unit: this step is not one a reader can follow
         INSERT INTO figures_change (seq)
         VALUES (current_setting('campaign.figures_step')::bigint);
         PERFORM set_config('campaign.figures_whole', 'on', true);
@@ -139,6 +144,54 @@ BEGIN
 END
 $$
 """
+# Quotas and drives: the plan of each row written, logged once while the rows written one
+# after another are of one plan (a quota import logs one row).
+PG_PLAN_FUNCTION = f"""
+CREATE FUNCTION plan_logged() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    logged integer := coalesce(nullif(current_setting('campaign.figures_logged', true), ''), '0')::integer;
+    step bigint := current_setting('campaign.figures_step')::bigint;
+    before text := current_setting('campaign.figures_before');
+    after text := current_setting('campaign.figures_after');
+    plans integer[];
+    pid integer;
+BEGIN
+    IF current_setting('campaign.figures_whole', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        plans := ARRAY[NEW.plan_id];
+    ELSIF TG_OP = 'DELETE' THEN
+        plans := ARRAY[OLD.plan_id];
+    ELSE
+        plans := ARRAY[OLD.plan_id, NEW.plan_id];
+    END IF;
+    FOREACH pid IN ARRAY plans LOOP
+        IF pid::text IS DISTINCT FROM current_setting('campaign.figures_plan', true) THEN
+            IF logged >= {ROWS_LOGGED} THEN
+                INSERT INTO figures_change (seq) VALUES (step);
+                PERFORM set_config('campaign.figures_whole', 'on', true);
+                RETURN NULL;
+            END IF;
+            INSERT INTO figures_change (seq, prev, token, plan_id)
+            VALUES (step, before, after, pid);
+            PERFORM set_config('campaign.figures_plan', pid::text, true);
+            logged := logged + 1;
+        END IF;
+    END LOOP;
+    PERFORM set_config('campaign.figures_logged', logged::text, true);
+    RETURN NULL;
+END
+$$
+"""
+PG_PLAN_TRIGGER = """
+CREATE TRIGGER {table}_{event}_plan_logged
+AFTER {event} ON {table} FOR EACH ROW
+WHEN (current_setting('campaign.figures_whole', true) IS DISTINCT FROM 'on' AND ({rows}))
+EXECUTE FUNCTION plan_logged()
+"""
+PG_PLAN_ROW = "current_setting('campaign.figures_plan', true) IS DISTINCT FROM {row}.plan_id::text"
+PG_PLAN_ROWS = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}
 PG_TRIGGER = """
 CREATE TRIGGER {table}_changes_data
 BEFORE {events} ON {table}
@@ -151,6 +204,7 @@ WHEN (current_setting('campaign.figures_whole', true) IS DISTINCT FROM 'on')
 EXECUTE FUNCTION result_logged()
 """
 ALL_EVENTS = "INSERT OR UPDATE OR DELETE OR TRUNCATE"
+ROW_EVENTS = "INSERT OR UPDATE OR DELETE"
 
 # SQLite: triggers per row (one writer at a time), each row a step of its own.
 SQLITE_TOKEN = "lower(hex(randomblob(16)))"
@@ -166,10 +220,10 @@ SQLITE_SETS = {
     "figures": "figures = excluded.figures",
 }
 SQLITE_LOG_ROW = """
-    INSERT INTO figures_change (seq, prev, token, sign, {logged})
+    INSERT INTO figures_change (seq, prev, token, {logged})
     SELECT {step}, {values} FROM {source};"""
-SQLITE_RESULT_STEP = """
-CREATE TRIGGER result_{event}_changes_data AFTER {event} ON result
+SQLITE_LOGGED_STEP = """
+CREATE TRIGGER {table}_{event}_changes_data AFTER {event} ON {table}
 BEGIN{rows}
     INSERT INTO data_stamp (id, tree, figures, figures_seq) VALUES (1, {token}, {token}, 1)
     ON CONFLICT (id) DO UPDATE SET figures_seq = figures_seq + 1, figures = coalesce(
@@ -183,23 +237,30 @@ END
 SQLITE_EVENTS = ("insert", "update", "delete")
 
 
-def _sqlite_result_step(event):
-    """The trigger of one kind of write to ``result``: its rows logged (the row before
-    with -1, the row after with +1) under the next step, then the stamp taken to it."""
+def _sqlite_logged_step(table, event):
+    """The trigger of one kind of write to ``result`` (its rows logged, the row before with
+    -1, the row after with +1) or to a quota or a drive (its plan logged, before and
+    after) under the next step; then the stamp taken to that step."""
+    if table == "result":
+        logged = f"sign, {LOGGED}"
+        columns = [("-1", "OLD", RESULT_COLUMNS), ("1", "NEW", RESULT_COLUMNS)]
+    else:
+        logged = "plan_id"
+        columns = [(None, "OLD", ("plan_id",)), (None, "NEW", ("plan_id",))]
     rows = []
-    for sign, row in (("-1", "OLD"), ("1", "NEW")):
+    for sign, row, names in columns:
         if (event, row) in (("insert", "OLD"), ("delete", "NEW")):
             continue
-        values = ", ".join(f"{row}.{c}" for c in RESULT_COLUMNS)
+        values = ", ".join(([sign] if sign else []) + [f"{row}.{c}" for c in names])
         if rows:  # the second row of an update: the step and tokens of the first
             step, source = "seq", "figures_change WHERE id = last_insert_rowid()"
-            values = f"prev, token, {sign}, {values}"
+            values = f"prev, token, {values}"
         else:
             step, source = "figures_seq + 1", "data_stamp WHERE id = 1"
-            values = f"figures, {SQLITE_TOKEN}, {sign}, {values}"
-        rows.append(SQLITE_LOG_ROW.format(logged=LOGGED, step=step, values=values, source=source))
-    return SQLITE_RESULT_STEP.format(
-        event=event, rows="".join(rows), token=SQLITE_TOKEN, kept=STEPS_KEPT
+            values = f"figures, {SQLITE_TOKEN}, {values}"
+        rows.append(SQLITE_LOG_ROW.format(logged=logged, step=step, values=values, source=source))
+    return SQLITE_LOGGED_STEP.format(
+        table=table, event=event, rows="".join(rows), token=SQLITE_TOKEN, kept=STEPS_KEPT
     )
 
 
@@ -234,24 +295,29 @@ def upgrade():
         sa.Column("bags_350", sa.Integer(), nullable=True),
         sa.Column("bags_450", sa.Integer(), nullable=True),
         sa.Column("repeat_donors", sa.Integer(), nullable=True),
+        sa.Column("plan_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_figures_change")),
     )
     op.create_index(op.f("ix_figures_change_seq"), "figures_change", ["seq"])
     if _on_postgresql():
         op.execute(PG_FUNCTION)
         op.execute(PG_LOG_FUNCTION)
+        op.execute(PG_PLAN_FUNCTION)
         for table in TREE:
             op.execute(PG_TRIGGER.format(table=table, events=ALL_EVENTS, what="tree"))
         for table in FIGURES:
             op.execute(PG_TRIGGER.format(table=table, events=ALL_EVENTS, what="figures"))
-        op.execute(
-            PG_TRIGGER.format(table="result", events="INSERT OR UPDATE OR DELETE", what="results")
-        )
-        op.execute(
-            "CREATE TRIGGER result_emptied_changes_data BEFORE TRUNCATE ON result"
-            " FOR EACH STATEMENT EXECUTE FUNCTION data_changed('figures')"
-        )
+        for table, what in (("result", "results"), *((table, "plans") for table in PLANNED)):
+            op.execute(PG_TRIGGER.format(table=table, events=ROW_EVENTS, what=what))
+            op.execute(
+                f"CREATE TRIGGER {table}_emptied_changes_data BEFORE TRUNCATE ON {table}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION data_changed('figures')"
+            )
         op.execute(PG_LOG_TRIGGER)
+        for table in PLANNED:
+            for event, rows in PG_PLAN_ROWS.items():
+                condition = " OR ".join(PG_PLAN_ROW.format(row=row) for row in rows)
+                op.execute(PG_PLAN_TRIGGER.format(table=table, event=event, rows=condition))
     else:
         for what, tables in (("tree", TREE), ("figures", FIGURES)):
             for table in tables:
@@ -261,20 +327,26 @@ def upgrade():
                             table=table, event=event, token=SQLITE_TOKEN, sets=SQLITE_SETS[what]
                         )
                     )
-        for event in SQLITE_EVENTS:
-            op.execute(_sqlite_result_step(event))
+        for table in ("result", *PLANNED):
+            for event in SQLITE_EVENTS:
+                op.execute(_sqlite_logged_step(table, event))
 
 
 def downgrade():
     if _on_postgresql():
-        for table in (*TREE, *FIGURES, "result"):
+        for table in (*TREE, *FIGURES, *PLANNED, "result"):
             op.execute(f"DROP TRIGGER {table}_changes_data ON {table}")
-        op.execute("DROP TRIGGER result_emptied_changes_data ON result")
+        for table in (*PLANNED, "result"):
+            op.execute(f"DROP TRIGGER {table}_emptied_changes_data ON {table}")
+        for table in PLANNED:
+            for event in PG_PLAN_ROWS:
+                op.execute(f"DROP TRIGGER {table}_{event}_plan_logged ON {table}")
         op.execute("DROP TRIGGER result_changes_logged ON result")
+        op.execute("DROP FUNCTION plan_logged()")
         op.execute("DROP FUNCTION result_logged()")
         op.execute("DROP FUNCTION data_changed()")
     else:
-        for table in (*TREE, *FIGURES, "result"):
+        for table in (*TREE, *FIGURES, *PLANNED, "result"):
             for event in SQLITE_EVENTS:
                 op.execute(f"DROP TRIGGER {table}_{event}_changes_data")
     op.drop_index(op.f("ix_figures_change_seq"), table_name="figures_change")
