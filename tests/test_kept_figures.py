@@ -572,8 +572,8 @@ def test_a_result_saved_is_brought_into_the_kept_figures_in_a_few_queries(
 
 def test_a_quota_or_a_drive_of_another_plan_leaves_the_figures_kept(reform, brought):
     """Written in another plan, they leave this plan's figures (and what it is compared
-    with) as they were: kept. Written in this plan or a plan under it, they make them
-    anew."""
+    with) as they were: kept; so does a quota of a plan under it. A quota of this plan, or
+    a drive of it or of a plan under it, makes them anew."""
     plan_id = reform.after.id
     other = _other_plan(reform)
     under = f.plan(reform.province, number="7/KH-BCĐ", issued_on=date(2026, 1, 20), year=2026,
@@ -596,6 +596,11 @@ def test_a_quota_or_a_drive_of_another_plan_leaves_the_figures_kept(reform, brou
     compared = _view(plan_id)
     assert compared != before and compared == _fresh(plan_id)
     before = compared
+    # A quota of the plan under this one: this plan reads its own quotas only, kept.
+    brought.clear()
+    plans.set_quotas(under, {reform.ngoc: 3})
+    f.commit()
+    assert _view(plan_id) == before and brought and all(brought), brought
     # A drive of the plan under this one, and a result in it: made anew, and counted.
     brought.clear()
     f.result(f.drive(under, name="Đợt huyện", day=date(2026, 5, 5)), reform.ngoc, 11)
@@ -603,6 +608,13 @@ def test_a_quota_or_a_drive_of_another_plan_leaves_the_figures_kept(reform, brou
     seen = _view(plan_id)
     assert seen != before and not brought[0], brought
     assert seen == _fresh(plan_id)
+    # In one transaction, a quota of the plan under it, then a drive of it and a result:
+    # the drive is logged though its plan was just logged for the quota.
+    brought.clear()
+    plans.set_quotas(under, {reform.ngoc: 4})
+    f.result(f.drive(under, name="Đợt hai", day=date(2026, 7, 7)), reform.ngoc, 5)
+    f.commit()
+    assert _view(plan_id) == _fresh(plan_id) and not brought[0], brought
     brought.clear()
     plans.set_quotas(db.session.get_one(Plan, plan_id), {reform.ngoc: 25})
     f.commit()

@@ -345,7 +345,7 @@ def test_each_step_of_the_figures_is_counted_and_logs_the_results_it_wrote(app, 
         connection.execute(text("DELETE FROM result"))
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE plan SET counting_rule = 'ml250'"))
-    plan_log = text("SELECT seq, unit_id, plan_id, sign FROM figures_change ORDER BY id")
+    plan_log = text("SELECT seq, unit_id, state, plan_id, sign FROM figures_change ORDER BY id")
     with db.engine.connect() as connection:
         later = [tuple(row) for row in connection.execute(plan_log).all()[3:]]
         plan = connection.scalar(text("SELECT id FROM plan"))
@@ -353,14 +353,14 @@ def test_each_step_of_the_figures_is_counted_and_logs_the_results_it_wrote(app, 
     if engine_name == "postgresql":  # one step per transaction
         assert last == second + 2
         assert later == [
-            (second + 1, None, plan, None),
-            (second + 1, unit, None, -1),
-            (second + 2, None, None, None),
+            (second + 1, None, "drive", plan, None),
+            (second + 1, unit, "approved", None, -1),
+            (second + 2, None, None, None, None),
         ]
     else:  # the drive's step (its plan before and after), the deletion's, the plan's
         assert last == second + 3
-        drive_step = (second + 1, None, plan, None)
-        assert later == [drive_step, drive_step, (second + 2, unit, None, -1)]
+        drive_step = (second + 1, None, "drive", plan, None)
+        assert later == [drive_step, drive_step, (second + 2, unit, "approved", None, -1)]
     downgrade(revision=BEFORE_FIGURES_CHANGES)
     assert "figures_change" not in inspect(db.engine).get_table_names()
     with db.engine.begin() as connection:

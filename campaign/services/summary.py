@@ -419,7 +419,8 @@ class _Basis:
         skeleton: bool,
         months: str,
     ) -> None:
-        self.issuer_id, self.issued_on, self.year = plan.issuer_id, plan.issued_on, plan.year
+        self.plan_id, self.issuer_id = plan.id, plan.issuer_id
+        self.issued_on, self.year = plan.issued_on, plan.year
         self.states = frozenset(_states(approved_only))
         #: The plan tree's plans, and their drives with their end days.
         self.plans, self.drives = plans, drives
@@ -510,7 +511,7 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     a unit outside its tree, or one that comes to be counted apart. The plans and the tree
     are as they were (a step that wrote them is not brought)."""
     summary, units, monthly, basis = kept
-    if any(c.unit_id is None and c.plan_id in basis.plans for c in changes):
+    if any(_touches(c, basis.plan_id, basis.plans) for c in changes):
         return None
     counted = [
         c
@@ -549,6 +550,16 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     if made is None:
         return None
     return made, units, _months_after(basis, summary, monthly, months), basis.after(tallies)
+
+
+def _touches(change: Change, plan_id: int | None, plans: Collection[int]) -> bool:
+    """Whether ``change`` is a quota of the plan ``plan_id`` or a drive of one of ``plans``
+    (a plan tree) written: what a reading made from them cannot follow."""
+    if change.unit_id is not None:
+        return False
+    if change.state == "quota":
+        return change.plan_id == plan_id
+    return change.plan_id in plans
 
 
 def _node_keys(basis: _Basis, summary: PlanSummary, unit_ids: set[int]) -> dict[int, int] | None:
@@ -970,36 +981,39 @@ def _comparison(
 
     def earlier() -> _Earlier:
         plans, drives = plan_tree(before.id)
-        # What it was made from: the earlier plan tree, and this plan's quota entries
-        # when it compares them all.
-        watched = plans | {plan.id} if asked is None else plans
+        # What it was made from: the earlier plan tree's drives, and this plan's quota
+        # entries when it compares them all.
+        entries = plan.id if asked is None else None
         read = None
         if not whole_tree and (whole_tree is False or _worth_a_skeleton(compared)):
             read = _skeleton(before, select(wanted.subquery()), approved_only, False, False, drives)
         if read is not None:
-            return list(read.nodes.values()), read.tallies, frozenset(drives), watched
+            return list(read.nodes.values()), read.tallies, frozenset(drives), plans, entries
         tallies = _tallies(_counted_results(before.id, approved_only, drives))
         units = plan_units(before, set(tallies), in_order=False)  # nothing shows its order
-        return units, tallies, frozenset(drives), watched
+        return units, tallies, frozenset(drives), plans, entries
 
     # The earlier plan's side is kept on its own: a result saved in this plan leaves it
     # as it was (a national plan's took half a second to read).
     key = ("earlier", plan.id, approved_only, whole_tree, asked)
-    units, tallies, _drives, _plans = _FIGURES.get(key, earlier, bring=_untouched)
+    units, tallies, *_made_from = _FIGURES.get(key, earlier, bring=_untouched)
     return compare(summary, units, tallies, before.rule, merged_into, among)
 
 
-#: The earlier plan's side of a comparison: its tree, its tallies, the drives of its plan
-#: tree, and the plans whose quotas or drives it was made from.
-_Earlier = tuple[Sequence[UnitNode], Mapping[int, Tally], frozenset[int], frozenset[int]]
+#: The earlier plan's side of a comparison: its tree and tallies, what they were made from
+#: (the drives and plans of the earlier plan tree) and the plan whose quota entries it
+#: compares, if it compares them all.
+_Earlier = tuple[
+    Sequence[UnitNode], Mapping[int, Tally], frozenset[int], frozenset[int], int | None
+]
 
 
 def _untouched(kept: _Earlier, changes: Sequence[Change]) -> _Earlier | None:
-    """The earlier plan's side, if no result of its drives changed and no quota or drive
-    of the plans it was made from."""
-    drives, plans = kept[2], kept[3]
+    """The earlier plan's side, if no result of its drives changed, no drive of its plan
+    tree, and no quota of the plan whose entries it compares."""
+    drives, plans, entries = kept[2], kept[3], kept[4]
     for c in changes:
-        if c.drive_id in drives if c.unit_id is not None else c.plan_id in plans:
+        if c.drive_id in drives if c.unit_id is not None else _touches(c, entries, plans):
             return None
     return kept
 

@@ -4,7 +4,8 @@ a summary kept from a step before can be brought up to date instead of made agai
 Each write of the figures now takes one step: ``data_stamp.figures_seq`` counts them, and
 ``figures`` is the token after the step. A step (one transaction on PostgreSQL, one row on
 SQLite) logs in ``figures_change``, with the tokens before and after it, each result row it
-wrote, before and after, and the plan of each quota or drive it wrote. A step that wrote a
+wrote, before and after, and the plan of each quota or drive it wrote (with the table's name
+in ``state``). A step that wrote a
 plan or a unit, or too many rows, logs a row of neither (or, on SQLite, nothing): a reader
 must make its figures again. A reader holding figures made at step S with token T reads
 the steps after S: if they follow each other from T, it adds up the results that changed
@@ -145,7 +146,7 @@ END
 $$
 """
 # Quotas and drives: the plan of each row written, logged once while the rows written one
-# after another are of one plan (a quota import logs one row).
+# after another are of one table and plan (a quota import logs one row).
 PG_PLAN_FUNCTION = f"""
 CREATE FUNCTION plan_logged() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -167,15 +168,15 @@ BEGIN
         plans := ARRAY[OLD.plan_id, NEW.plan_id];
     END IF;
     FOREACH pid IN ARRAY plans LOOP
-        IF pid::text IS DISTINCT FROM current_setting('campaign.figures_plan', true) THEN
+        IF TG_TABLE_NAME || ':' || pid IS DISTINCT FROM current_setting('campaign.figures_plan', true) THEN
             IF logged >= {ROWS_LOGGED} THEN
                 INSERT INTO figures_change (seq) VALUES (step);
                 PERFORM set_config('campaign.figures_whole', 'on', true);
                 RETURN NULL;
             END IF;
-            INSERT INTO figures_change (seq, prev, token, plan_id)
-            VALUES (step, before, after, pid);
-            PERFORM set_config('campaign.figures_plan', pid::text, true);
+            INSERT INTO figures_change (seq, prev, token, state, plan_id)
+            VALUES (step, before, after, TG_TABLE_NAME, pid);
+            PERFORM set_config('campaign.figures_plan', TG_TABLE_NAME || ':' || pid, true);
             logged := logged + 1;
         END IF;
     END LOOP;
@@ -190,7 +191,9 @@ AFTER {event} ON {table} FOR EACH ROW
 WHEN (current_setting('campaign.figures_whole', true) IS DISTINCT FROM 'on' AND ({rows}))
 EXECUTE FUNCTION plan_logged()
 """
-PG_PLAN_ROW = "current_setting('campaign.figures_plan', true) IS DISTINCT FROM {row}.plan_id::text"
+PG_PLAN_ROW = (
+    "current_setting('campaign.figures_plan', true) IS DISTINCT FROM '{table}:' || {row}.plan_id"
+)
 PG_PLAN_ROWS = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}
 PG_TRIGGER = """
 CREATE TRIGGER {table}_changes_data
@@ -244,9 +247,9 @@ def _sqlite_logged_step(table, event):
     if table == "result":
         logged = f"sign, {LOGGED}"
         columns = [("-1", "OLD", RESULT_COLUMNS), ("1", "NEW", RESULT_COLUMNS)]
-    else:
-        logged = "plan_id"
-        columns = [(None, "OLD", ("plan_id",)), (None, "NEW", ("plan_id",))]
+    else:  # the table's name in ``state``, and its plan
+        logged = "state, plan_id"
+        columns = [(f"'{table}'", "OLD", ("plan_id",)), (f"'{table}'", "NEW", ("plan_id",))]
     rows = []
     for sign, row, names in columns:
         if (event, row) in (("insert", "OLD"), ("delete", "NEW")):
@@ -316,7 +319,7 @@ def upgrade():
         op.execute(PG_LOG_TRIGGER)
         for table in PLANNED:
             for event, rows in PG_PLAN_ROWS.items():
-                condition = " OR ".join(PG_PLAN_ROW.format(row=row) for row in rows)
+                condition = " OR ".join(PG_PLAN_ROW.format(table=table, row=row) for row in rows)
                 op.execute(PG_PLAN_TRIGGER.format(table=table, event=event, rows=condition))
     else:
         for what, tables in (("tree", TREE), ("figures", FIGURES)):
