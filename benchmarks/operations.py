@@ -208,10 +208,16 @@ def district_dashboard(app: Flask, province: Province, runs: int) -> Row:
     return dashboard_row(app, province.district_plan.id, label, runs, 0.1, "≤ 100 ms")
 
 
-def _national_dashboard(app: Flask, plan_id: int, runs: int, kept: bool = False) -> Row:
-    label = f"national dashboard ({_holders(app, plan_id):,} holders), first page"
-    label += ", figures kept (between writes)" if kept else ", figures made anew"
-    setup = None if kept else forget_kept_figures
+def _national_dashboard(
+    app: Flask,
+    plan_id: int,
+    runs: int,
+    when: str = "figures made anew",
+    setup: Callable[[], Any] | None = forget_kept_figures,
+) -> Row:
+    """The plan's first dashboard page, ``setup`` run before each run (``when`` says what
+    it does)."""
+    label = f"national dashboard ({_holders(app, plan_id):,} holders), first page, {when}"
     return dashboard_row(app, plan_id, label, runs, 1.0, "≤ 1,0 s server time", setup)
 
 
@@ -232,7 +238,8 @@ def national_dashboard(app: Flask, province: Province, runs: int) -> Row:
 
 def national_dashboard_kept(app: Flask, province: Province, runs: int) -> Row:
     """The same page opened again with no write in between: its figures are kept."""
-    return _national_dashboard(app, province.province_plan.id, runs, kept=True)
+    plan_id = province.province_plan.id
+    return _national_dashboard(app, plan_id, runs, "figures kept (between writes)", None)
 
 
 def national_dashboard_after_a_result(app: Flask, province: Province, runs: int) -> Row:
@@ -240,8 +247,6 @@ def national_dashboard_after_a_result(app: Flask, province: Province, runs: int)
     each run, through the service the result form uses): its figures are brought up to
     date with that result, as the first reader after a save gets them."""
     plan_id = province.province_plan.id
-    label = f"national dashboard ({_holders(app, plan_id):,} holders), first page"
-    label += ", after one result saved"
     with app.app_context():
         drive_id, unit_id = db.session.execute(
             select(Result.drive_id, Result.unit_id)
@@ -263,7 +268,7 @@ def national_dashboard_after_a_result(app: Flask, province: Province, runs: int)
             results.save(drive, unit, counts, expected_version=version, submit=True)
             db.session.commit()
 
-    return dashboard_row(app, plan_id, label, runs, 1.0, "≤ 1,0 s server time", setup=save_one)
+    return _national_dashboard(app, plan_id, runs, "after one result saved", save_one)
 
 
 def national_dashboard_after_a_district_quota(app: Flask, province: Province, runs: int) -> Row:
@@ -271,8 +276,6 @@ def national_dashboard_after_a_district_quota(app: Flask, province: Province, ru
     national plan (committed before each run): the national plan reads its own quotas,
     so its figures stay kept; its page is made again from them."""
     plan_id = province.province_plan.id
-    label = f"national dashboard ({_holders(app, plan_id):,} holders), first page"
-    label += ", after a district plan's quota changed"
     district_id = province.district_plan.id
     with app.app_context():
         unit_id = db.session.scalars(
@@ -287,7 +290,7 @@ def national_dashboard_after_a_district_quota(app: Flask, province: Province, ru
             plans.set_quotas(district, {unit: 10 + next(amounts) % 7})
             db.session.commit()
 
-    return dashboard_row(app, plan_id, label, runs, 1.0, "≤ 1,0 s server time", setup=set_one)
+    return _national_dashboard(app, plan_id, runs, "after a district plan's quota changed", set_one)
 
 
 def export_row(

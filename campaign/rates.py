@@ -173,6 +173,14 @@ def result_tally(registered: int, deferred: int, bags: Bags, repeat_donors: int 
     return Tally(1, registered, deferred, bags, repeat_donors, bags.donations)
 
 
+def result_flat(
+    registered: int, deferred: int, bags: Bags, repeat_donors: int | None, sign: int = 1
+) -> Flat:
+    """:func:`result_tally` as a :data:`Flat`, each figure times ``sign``: a result written
+    (+1) or taken back (-1), to add to the tallies a summary was made from."""
+    return tuple(sign * n for n in _flat(result_tally(registered, deferred, bags, repeat_donors)))
+
+
 def _share(part: int, whole: int | None) -> Fraction | None:
     return Fraction(part, whole) if whole else None
 

@@ -320,6 +320,19 @@ def test_what_is_made_from_a_value_goes_with_it_and_is_bounded(reform):
 
 # --- Random writes ---------------------------------------------------------------------
 
+#: The views checked after each random write, two at a time: the whole plan, a page, a
+#: sort and a filter.
+VIEWS = ({}, {"page": 2}, {"sort": "rate", "desc": True}, {"status": "not_completed"})
+
+
+def _check_views(plan_id: int, rng: random.Random, done: list[str]) -> None:
+    """Two views picked at random, read twice (made or brought, then given again), are
+    what they are with nothing kept."""
+    for filters in rng.sample(VIEWS, 2):
+        kept = [_view(plan_id, **filters), _view(plan_id, **filters)]
+        fresh = _fresh(plan_id, **filters)
+        assert kept == [fresh, fresh], (done, filters)
+
 
 def _random_write(r: Reform, rng: random.Random) -> str:
     """One write picked at random, through a service or by hand; its name."""
@@ -392,7 +405,6 @@ def test_random_writes_never_leave_a_kept_figure_stale(reform):
     f.commit()
     rng = random.Random(20261207)
     plan_id = reform.after.id
-    views = ({}, {"page": 2}, {"sort": "rate", "desc": True}, {"status": "not_completed"})
     done = []
     for _step in range(40):
         done.append(_random_write(reform, rng))
@@ -401,10 +413,7 @@ def test_random_writes_never_leave_a_kept_figure_stale(reform):
             db.session.rollback()
         else:
             db.session.commit()
-        for filters in rng.sample(views, 2):
-            kept = [_view(plan_id, **filters), _view(plan_id, **filters)]
-            fresh = _fresh(plan_id, **filters)
-            assert kept == [fresh, fresh], (done, filters)
+        _check_views(plan_id, rng, done)
     assert len(set(done)) >= 8, done  # the writes were of many kinds
     assert {"merge", "move", "delete-sql", "result"} <= set(done), done
 
@@ -520,7 +529,6 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
     f.commit()
     rng = random.Random(f"20261207-{holders}")
     plan_id = reform.after.id
-    views = ({}, {"page": 2}, {"sort": "rate", "desc": True}, {"status": "not_completed"})
     done = []
     _view(plan_id)
     for _step in range(60):
@@ -535,11 +543,8 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
             db.session.rollback()
         else:
             db.session.commit()
-        for filters in rng.sample(views, 2):
-            kept = [_view(plan_id, **filters), _view(plan_id, **filters)]
-            fresh = _fresh(plan_id, **filters)
-            assert kept == [fresh, fresh], (done, filters)
-            _view(plan_id)  # kept again, for the next write to bring up to date
+        _check_views(plan_id, rng, done)
+        _view(plan_id)  # kept again, for the next write to bring up to date
     assert {"save", "sql-bags", "sql-state", "sql-delete", "earlier", "other-quota",
             "other-drive", "own-quota"} <= set(done), done  # fmt: skip
     assert brought.count(True) >= 30, brought

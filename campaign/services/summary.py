@@ -64,6 +64,7 @@ from campaign.rates import (
     display_units,
     has_quota,
     progress,
+    result_flat,
     result_tally,
     summarize,
 )
@@ -634,13 +635,8 @@ def _chains_to_skeleton(
 
 def _signed_flat(row: Change) -> Flat:
     """A result row as a :data:`Flat` tally, with the sign of its change."""
-    sign, repeat = row.sign, row.repeat_donors
-    bags = row.bags_250 + row.bags_350 + row.bags_450
-    return (
-        sign, sign * row.registered, sign * row.deferred, sign * row.bags_250,
-        sign * row.bags_350, sign * row.bags_450, sign * (repeat or 0),
-        sign * bags if repeat is not None else 0,
-    )  # fmt: skip
+    bags = Bags(row.bags_250, row.bags_350, row.bags_450)
+    return result_flat(row.registered, row.deferred, bags, row.repeat_donors, row.sign)
 
 
 def _months_after(

@@ -116,23 +116,29 @@ BEGIN
 END
 $$
 """
-PG_LOG_FUNCTION = f"""
-CREATE FUNCTION result_logged() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
+# What the row triggers below share: the rows logged so far in this transaction, and its
+# step (set by data_changed); and, past the rows a step logs, a row that says so.
+PG_LOGGING = """\
     logged integer := coalesce(nullif(current_setting('campaign.figures_logged', true), ''), '0')::integer;
     step bigint := current_setting('campaign.figures_step')::bigint;
     before text := current_setting('campaign.figures_before');
     after text := current_setting('campaign.figures_after');
-BEGIN
-    IF current_setting('campaign.figures_whole', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
+"""
+PG_TOO_MANY = f"""\
     IF logged >= {ROWS_LOGGED} THEN  -- an import: readers make their figures again
         INSERT INTO figures_change (seq) VALUES (step);
         PERFORM set_config('campaign.figures_whole', 'on', true);
         RETURN NULL;
     END IF;
-    IF TG_OP <> 'INSERT' THEN
+"""
+PG_LOG_FUNCTION = f"""
+CREATE FUNCTION result_logged() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+{PG_LOGGING}BEGIN
+    IF current_setting('campaign.figures_whole', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+{PG_TOO_MANY}    IF TG_OP <> 'INSERT' THEN
         INSERT INTO figures_change (seq, prev, token, sign, {LOGGED})
         VALUES (step, before, after, -1, {", ".join("OLD." + c for c in RESULT_COLUMNS)});
     END IF;
@@ -150,11 +156,7 @@ $$
 PG_PLAN_FUNCTION = f"""
 CREATE FUNCTION plan_logged() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    logged integer := coalesce(nullif(current_setting('campaign.figures_logged', true), ''), '0')::integer;
-    step bigint := current_setting('campaign.figures_step')::bigint;
-    before text := current_setting('campaign.figures_before');
-    after text := current_setting('campaign.figures_after');
-    plans integer[];
+{PG_LOGGING}    plans integer[];
     pid integer;
 BEGIN
     IF current_setting('campaign.figures_whole', true) = 'on' THEN
@@ -169,12 +171,7 @@ BEGIN
     END IF;
     FOREACH pid IN ARRAY plans LOOP
         IF TG_TABLE_NAME || ':' || pid IS DISTINCT FROM current_setting('campaign.figures_plan', true) THEN
-            IF logged >= {ROWS_LOGGED} THEN
-                INSERT INTO figures_change (seq) VALUES (step);
-                PERFORM set_config('campaign.figures_whole', 'on', true);
-                RETURN NULL;
-            END IF;
-            INSERT INTO figures_change (seq, prev, token, state, plan_id)
+{PG_TOO_MANY}            INSERT INTO figures_change (seq, prev, token, state, plan_id)
             VALUES (step, before, after, TG_TABLE_NAME, pid);
             PERFORM set_config('campaign.figures_plan', TG_TABLE_NAME || ':' || pid, true);
             logged := logged + 1;
