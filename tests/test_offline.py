@@ -210,6 +210,12 @@ def test_a_page_left_while_it_sends_gives_the_report_back_to_the_next_page(
     page.context.set_offline(False)
     expect(page.locator("#outbox")).to_have_text(SENDING)
     assert json.loads(kept(page)["waiting"])[0]["sending"] > 0
+    # The page says "sending" before its request leaves, and the route reaches this test
+    # a moment after the browser holds it: wait for it (a page that never asks still fails).
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
     assert [route.request.method for route in held] == ["GET"]
     page.close()
 
