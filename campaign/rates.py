@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from typing import NamedTuple, TypeGuard
 
 ONE_DECIMAL = Decimal("0.1")
@@ -498,25 +499,38 @@ def totals(lines: Iterable[Line], rule: CountingRule) -> Totals:
     Σ Q and Σ C take only the holders with no holder above them in the set, so
     a commune and a union under it are never both added, however far apart.
     """
-    lines = [line for line in lines if has_quota(line.quota)]
-    ids = {line.unit.id for line in lines}
-    tops = [line for line in lines if ids.isdisjoint(line.holders_above)]
-    tally = _sum_tallies(line.tally for line in tops)
-    statuses = Counter(line.status for line in lines)
-    counted = [line for line in lines if line.headcount]
-    counted_ids = {line.unit.id for line in counted}
-    counted = [line for line in counted if counted_ids.isdisjoint(line.holders_above)]
+    holders = _holders(lines)
+    tops = _tops_of(holders)
+    tally = _sum_tallies(map(_TALLY, tops))
+    statuses = Counter(map(_STATUS, holders))
+    counted = _tops_of([line for line in holders if line.headcount])
     return Totals(
-        quota=sum(line.quota or 0 for line in tops),
+        quota=sum(map(_QUOTA, tops)),
         collected=tally.collected(rule),
         tally=tally,
-        holders=len(lines),
+        holders=len(holders),
         completed=sum(n for s, n in statuses.items() if s.completed),
         over=statuses[Status.OVER],
         not_reported=statuses[Status.NOT_REPORTED],
-        headcount=sum(line.headcount or 0 for line in counted),
+        headcount=sum(map(_HEADCOUNT, counted)),
         headcount_donations=sum(line.tally.donors for line in counted),
     )
+
+
+_TALLY, _STATUS, _QUOTA, _HEADCOUNT = (
+    attrgetter(field) for field in ("tally", "status", "quota", "headcount")
+)
+
+
+def _holders(lines: Iterable[Line]) -> list[Line]:
+    return [line for line in lines if has_quota(line.quota)]
+
+
+def _tops_of(holders: list[Line]) -> list[Line]:
+    """Of ``holders``, those with no holder above them among ``holders``: what totals add
+    up. A holder with no holder above it at all needs no look into the set."""
+    ids = {line.unit.id for line in holders}
+    return [line for line in holders if not (above := line.holders_above) or ids.isdisjoint(above)]
 
 
 def summarize(
@@ -894,7 +908,7 @@ class Comparison:
     def totals_of(self, lines: Iterable[Line]) -> tuple[Fraction | None, Fraction | None]:
         """(collected now, previous) over the lines :func:`totals` adds up for ``lines``
         that have a previous figure; ``(None, None)`` when none has one."""
-        return _compared_totals(lines, self.of)
+        return _compared_totals(_tops(lines), self.of)
 
 
 NO_COMPARISON = Comparison({}, None)
@@ -921,14 +935,15 @@ def compare(
     through earlier mergers, each counted once: a predecessor lying under another one in
     the earlier tree is already in that one's figure.
     """
-    nodes = {u.id: u for u in before}
-    order = _walk(nodes)[0]
+    tree = before if isinstance(before, UnitTree) else UnitTree(before)
+    nodes, order = tree.nodes, tree.walk[0]
     merged_from: dict[int, list[int]] = {}
     for old, new in merged_into.items():
         merged_from.setdefault(new, []).append(old)
     ids = [line.unit.id for line in summary.lines]
+    tops = _tops(summary.lines)
     if among is not None:
-        wanted = compared_units(summary.lines, among)
+        wanted = _with_tops(among, tops)
         ids = [uid for uid in ids if uid in wanted]
     # The families of the lines some unit was merged into; every other line is alone.
     families = {uid: _predecessors(uid, merged_from) for uid in ids if uid in merged_from}
@@ -948,28 +963,31 @@ def compare(
         for v in counted[1:]:
             flat = add_flat(flat, rolled.get(v, nothing))
         previous[uid] = blood_units(_new(Bags, flat[3:6]), rule)
-    now, total = _compared_totals(summary.lines, previous.get)
+    now, total = _compared_totals(tops, previous.get)
     return Comparison(previous, total, now, None if among is None else frozenset(among))
 
 
 def compared_units(lines: Iterable[Line], among: Collection[int]) -> set[int]:
     """The units a comparison of the lines of ``among`` needs: those, and the tops the
     compared totals add up."""
-    return set(among).union(line.unit.id for line in _tops(lines))
+    return _with_tops(among, _tops(lines))
+
+
+def _with_tops(among: Collection[int], tops: Iterable[Line]) -> set[int]:
+    return set(among).union(line.unit.id for line in tops)
 
 
 def _tops(lines: Iterable[Line]) -> list[Line]:
     """The quota holders with no holder above them among ``lines``: what totals add up."""
-    holders = [line for line in lines if line.is_holder]
-    ids = {line.unit.id for line in holders}
-    return [line for line in holders if ids.isdisjoint(line.holders_above)]
+    return _tops_of(_holders(lines))
 
 
 def _compared_totals(
-    lines: Iterable[Line], previous: Callable[[int], Fraction | None]
+    tops: Iterable[Line], previous: Callable[[int], Fraction | None]
 ) -> tuple[Fraction | None, Fraction | None]:
+    """Σ now and Σ previous over the ``tops`` with a previous figure."""
     known: list[tuple[Fraction, Fraction]] = []
-    for line in _tops(lines):
+    for line in tops:
         figure = previous(line.unit.id)
         if figure is not None:
             known.append((line.collected, figure))
