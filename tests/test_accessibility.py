@@ -464,7 +464,8 @@ def test_pages_in_other_states(served, tabs, axe):
 
 def test_a_long_plan_listed_page_by_page(served, tabs, axe):
     """The 2026 province plan (166 communes) with pages of 50: the pager, the note and the
-    chart of the holders furthest behind, on a desktop and on a phone."""
+    chart of the holders furthest behind, on a desktop and on a phone; and the published
+    page of a plan, a page at a time."""
     _server, app, data = served
     app.config["DASHBOARD_PAGE_SIZE"] = 50
     try:
@@ -476,6 +477,16 @@ def test_a_long_plan_listed_page_by_page(served, tabs, axe):
             assert response is not None and response.status == 200, url
             assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
             violations += check(axe, page, f"{url} as admin ({view})")
+        # The published district plan, pages of 5: its pager and its search.
+        app.config["DASHBOARD_PAGE_SIZE"] = 5
+        for view in ("desktop", "phone"):
+            page = tabs("anonymous", view)
+            url = f"/cong-khai/{data['slug']}?trang=2"
+            response = page.goto(url)
+            assert response is not None and response.status == 200, url
+            assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
+            assert page.get_by_role("searchbox", name="Tìm đơn vị").is_visible()
+            violations += check(axe, page, f"{url} ({view})")
         assert_none(violations)
     finally:
         app.config["DASHBOARD_PAGE_SIZE"] = 200

@@ -201,7 +201,8 @@ def test_the_page_and_its_json_give_the_approved_only_summary(client, world):
     assert data["totals"] == summary["totals"]
     keys = ("code", "name", "kind", "quota", "collected", "rate_percent", "status")
     assert data["units"] == [{k: unit[k] for k in keys} for unit in summary["units"]]
-    assert set(data) == {"totals", "units"}
+    assert set(data) == {"totals", "units", "units_total", "page", "per_page"}
+    assert (data["units_total"], data["page"], data["per_page"]) == (3, 1, 1000)
     # The submitted 7 bags of Quảng Chính are not checked yet: they count nowhere here.
     assert data["totals"]["collected"] == 45 and data["totals"]["collected_outside"] == 4
     binh = next(u for u in data["units"] if u["name"] == "Quảng Bình")
@@ -216,6 +217,55 @@ def test_the_page_and_its_json_give_the_approved_only_summary(client, world):
     assert '<svg viewBox="0 0' in page and "chart-over" in page  # the chart
     assert ">70<" in page and ">45<" in page  # total quota, collected (approved only)
     assert 'content="Đã thu 45/70 đơn vị máu (64,3%); 1/3 đơn vị' in page  # a shared link
+
+
+def test_a_long_plan_is_listed_a_page_at_a_time_with_a_search(app, client, world):
+    """A national plan has a hundred thousand lines, and the page is for anyone's phone: it
+    lists a page of them, and a search finds a unit among them all."""
+    app.config["DASHBOARD_PAGE_SIZE"] = 2
+    slug = publish(world)
+    names = ["Quảng Bình", "Quảng Chính", "Quảng Đức"]  # the summary's order
+
+    def listed(query: str = "") -> tuple[list[str], str]:
+        page = client.get(f"/cong-khai/{slug}{query}").get_data(as_text=True)
+        table = page.split('id="units-table"')[1].split("</table>")[0]
+        return [n for n in names if f">{n}<" in table], page
+
+    shown, page = listed()
+    assert shown == names[:2] and "Trang 1/2" in page and "Bảng có 3 đơn vị, mỗi trang 2." in page
+    assert f'href="/cong-khai/{slug}?trang=2#units-table" rel="next"' in page
+    assert ">70<" in page  # the tiles stay the whole plan's
+    shown, page = listed("?trang=2")
+    assert shown == names[2:] and "Trang 2/2" in page and 'rel="prev"' in page
+    assert listed("?trang=99")[0] == names[2:]  # past the end: the last page
+    assert listed("?trang=abc")[0] == names[:2]  # not a number: the first
+    # Accents and case aside, over the whole plan; the embed keeps its frame on every link.
+    shown, page = listed("?q=quang+duc&nhung=1")
+    assert shown == ["Quảng Đức"] and "Bảng có 1 đơn vị" in page and "<header" not in page
+    assert 'name="nhung" value="1"' in page and 'value="quang duc"' in page
+    shown, page = listed("?q=Hà+Nội")
+    assert shown == [] and "Không có đơn vị nào khớp." in page
+
+    app.config["DASHBOARD_PAGE_SIZE"] = 200
+    shown, page = listed()
+    assert shown == names and 'role="search"' not in page and "Trang 1" not in page
+
+
+def test_the_json_gives_a_page_of_the_units(client, world):
+    slug = publish(world)
+    whole = client.get(f"/cong-khai/{slug}.json").get_json()
+
+    def units(query: str) -> tuple[list[str], int, int]:
+        data = client.get(f"/cong-khai/{slug}.json{query}").get_json()
+        assert data["totals"] == whole["totals"] and data["units_total"] == 3
+        return [u["name"] for u in data["units"]], data["page"], data["per_page"]
+
+    names = [u["name"] for u in whole["units"]]
+    assert units("?per_page=2") == (names[:2], 1, 2)
+    assert units("?per_page=2&page=2") == (names[2:], 2, 2)
+    assert units("?per_page=2&page=9") == (names[2:], 2, 2)  # past the end: the last page
+    assert units("?per_page=5000") == (names, 1, 1000)  # never more than 1000 at once
+    assert units("?per_page=x&page=-1") == (names, 1, 1000)
 
 
 def test_the_page_says_when_the_figures_last_changed_in_vietnam_time(client, world):

@@ -461,6 +461,9 @@ class PublicSummarySchema(ma.Schema):
         ),
         required=True,
     )
+    units_total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
 
 
 class SummarySchema(ma.Schema):

@@ -104,7 +104,7 @@ class Filters:
             sort=sort if sort in SORTS else "",
             desc=args.get("dir") == "desc",
             group=group if group in GROUPS else "kind",
-            page=_page_number(args.get("trang", "")),
+            page=page_number(args.get("trang", "")),
         )
 
     @property
@@ -128,7 +128,7 @@ class Filters:
         return not needle or needle in fold(line.unit.name) or needle in fold(line.unit.code)
 
 
-def _page_number(text: str) -> int:
+def page_number(text: str) -> int:
     """A page asked for in the address; anything but a plain number is the first page."""
     if not (text.isascii() and text.isdigit()) or len(text) > 7:
         return 1

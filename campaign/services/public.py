@@ -26,8 +26,12 @@ from campaign.models import Drive, Plan, Result, ResultState
 from campaign.rates import NO_TARGETS, Line, PlanSummary, Targets
 from campaign.services.dashboard import Filters, dashboard
 from campaign.services.summary import figures, plan_and_descendants
+from campaign.text import fold
 
 EXTENSION = "public_pages"
+#: Units the JSON gives at once, by default and at most: a national plan has a hundred
+#: thousand, and anyone may ask for them, as often as the limit per address allows.
+JSON_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,49 @@ class PublicPlan:
     #: The plan's targets beyond blood units, which its figures are judged against.
     targets: Targets = NO_TARGETS
 
-    def figures(self) -> dict[str, Any]:
-        """The API summary's totals and units (``PublicSummarySchema`` keeps what is shown)."""
-        return figures(self.summary, self.targets)
+    def figures(self, page: int = 1, per_page: int = JSON_PAGE_SIZE) -> dict[str, Any]:
+        """The API summary's totals and one page of its units (``PublicSummarySchema``
+        keeps what is shown), with how many units there are in all."""
+        page = min(page, pages_of(len(self.summary.lines), per_page))
+        made = figures(self.summary, self.targets, page=page, per_page=per_page)
+        return {**made, "page": page, "per_page": per_page}
+
+    def listing(self, q: str, page: int, per_page: int) -> Listing:
+        """One page of the lines whose unit's name or code holds ``q`` (accents and case
+        aside), in the summary's order."""
+        lines = self.summary.lines
+        if fold(q):
+            lines = list(filter(Filters(q=q).keep, lines))
+        pages = pages_of(len(lines), per_page)
+        page = min(page, pages)
+        shown = lines[(page - 1) * per_page : page * per_page]
+        return Listing(shown, q, page, pages, len(lines), per_page)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A page of a published plan's lines, as its page lists them."""
+
+    lines: list[Line]
+    q: str
+    page: int
+    pages: int
+    #: Lines matching ``q`` in all.
+    matched: int
+    per_page: int
+
+    @property
+    def paged(self) -> bool:
+        return self.pages > 1
+
+    @property
+    def first(self) -> int:
+        """How many lines come before the page's first."""
+        return (self.page - 1) * self.per_page
+
+
+def pages_of(count: int, per_page: int) -> int:
+    return max(1, -(-count // per_page))
 
 
 class PageCache:
