@@ -80,9 +80,11 @@ def machine() -> str:
 
 
 def table(rows: list[Row]) -> str:
+    """One line per row, the columns as wide as the longest operation needs."""
+    width = max([48, *(len(r.operation) for r in rows)])
     head = (
-        f"{'operation':<48} {'app':>9} {'limit':>9} {'ratio':>6} {'peak MB':>8} {'RSS+MB':>7}"
-        "  target"
+        f"{'operation':<{width}} {'app':>9} {'limit':>9} {'ratio':>6} {'peak MB':>8} "
+        f"{'RSS+MB':>7}  target"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -90,7 +92,7 @@ def table(rows: list[Row]) -> str:
         ratio = f"{r.ratio:5.2f}×" if r.ratio is not None else f"{'—':>6}"
         verdict = "ok" if r.met else "MISSED"
         lines.append(
-            f"{r.operation:<48} {r.app.seconds * 1000:7.1f}ms {limit} {ratio} "
+            f"{r.operation:<{width}} {r.app.seconds * 1000:7.1f}ms {limit} {ratio} "
             f"{r.app.peak_mb:8.1f} {r.app.rss_growth_mb:7.1f}  {r.target} {verdict}"
         )
     return "\n".join(lines)

@@ -32,3 +32,6 @@ def test_national_benchmarks_run_on_a_tiny_tree(capsys):
     assert "district dashboard page" in out
     assert "national export" in out
     assert "province plan summary" not in out
+    # The columns line up, whatever the length of an operation's name.
+    rows = out.split("-" * 20)[-1].strip("-\n").splitlines()
+    assert len(rows) >= 10 and len({row.index("ms ") for row in rows}) == 1, rows
