@@ -229,7 +229,7 @@ def _dashboard(
 ) -> Dashboard:
     summary, units, monthly = reading
     nodes = {n.id: n for n in units}
-    lines = [line for line in summary.lines if filters.keep(line)]
+    lines = list(filter(filters.keep, summary.lines)) if filters.narrows else list(summary.lines)
     # Subtotals and chart follow the filter; the tiles and the table's total stay the plan's.
     groups = _groups(lines, nodes, filters.group, summary.rule)
     holders = [line for line in lines if line.is_holder]
