@@ -275,22 +275,33 @@ def national_dashboard_after_a_district_quota(app: Flask, province: Province, ru
     """The page opened after an organiser changed a quota in a district's plan under the
     national plan (committed before each run): the national plan reads its own quotas,
     so its figures stay kept; its page is made again from them."""
-    plan_id = province.province_plan.id
-    district_id = province.district_plan.id
+    when = "after a district plan's quota changed"
+    return _after_a_quota(app, province, province.district_plan.id, when, runs)
+
+
+def national_dashboard_after_its_quota(app: Flask, province: Province, runs: int) -> Row:
+    """The page opened after an organiser changed one quota of the national plan itself
+    (committed before each run): its summary is made again from the results it kept,
+    which are not added up again."""
+    return _after_a_quota(app, province, province.province_plan.id, "after its quota changed", runs)
+
+
+def _after_a_quota(app: Flask, province: Province, quota_plan_id: int, when: str, runs: int) -> Row:
+    """The national plan's first page, after one quota of ``quota_plan_id`` was changed."""
     with app.app_context():
         unit_id = db.session.scalars(
-            select(Quota.unit_id).where(Quota.plan_id == district_id).order_by(Quota.id).limit(1)
+            select(Quota.unit_id).where(Quota.plan_id == quota_plan_id).order_by(Quota.id).limit(1)
         ).one()
     amounts = iter(range(1, 1_000_000))
 
     def set_one() -> None:
         with app.app_context():
-            district = db.session.get_one(Plan, district_id)
+            plan = db.session.get_one(Plan, quota_plan_id)
             unit = db.session.get_one(OrgUnit, unit_id)
-            plans.set_quotas(district, {unit: 10 + next(amounts) % 7})
+            plans.set_quotas(plan, {unit: 10 + next(amounts) % 7})
             db.session.commit()
 
-    return _national_dashboard(app, plan_id, runs, "after a district plan's quota changed", set_one)
+    return _national_dashboard(app, province.province_plan.id, runs, when, set_one)
 
 
 def export_row(
@@ -498,6 +509,7 @@ NATIONAL: list[Callable[[Flask, Province, int], Row]] = [
     national_dashboard_kept,
     national_dashboard_after_a_result,
     national_dashboard_after_a_district_quota,
+    national_dashboard_after_its_quota,
     district_dashboard,
     national_export,
 ]

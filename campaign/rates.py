@@ -661,6 +661,49 @@ def brought_up(
     return PlanSummary(rule, lines, totals(lines, rule), list(outside.values()))
 
 
+def requoted(
+    summary: PlanSummary,
+    positions: Mapping[int, int],
+    quotas: Mapping[int, int],
+    headcounts: Mapping[int, int],
+) -> PlanSummary | None:
+    """``summary`` with its quota entries' amounts and headcounts as ``quotas`` and
+    ``headcounts`` now give them: what :func:`summarize` makes with them, where only those
+    changed. ``positions`` is each entry's place in ``summary.lines``.
+
+    Each changed line is judged again, and what is allocated to the nearest holder above
+    it follows its quota; the totals are added up again. None where the entries are not
+    the same units, or where a unit starts or stops holding a quota: then the holders
+    above each unit, who is counted apart and the totals' tops change, and the caller
+    summarizes again."""
+    if len(quotas) != len(positions) or not quotas.keys() <= positions.keys():
+        return None
+    lines = list(summary.lines)
+    changed = False
+    for uid, quota in quotas.items():
+        at = positions[uid]
+        line = lines[at]
+        headcount = headcounts.get(uid)
+        if line.quota == quota and line.headcount == headcount:
+            continue
+        if has_quota(line.quota) != has_quota(quota):
+            return None
+        changed = True
+        lines[at] = line._replace(
+            quota=quota,
+            status=status(quota, line.collected, line.tally.reports),
+            headcount=headcount,
+        )
+        if has_quota(quota) and line.holders_above and quota != line.quota:
+            above = positions[line.holders_above[-1]]
+            holder = lines[above]
+            allocated = (holder.allocated_below or 0) + quota - (line.quota or 0)
+            lines[above] = holder._replace(allocated_below=allocated)
+    if not changed:
+        return summary
+    return PlanSummary(summary.rule, lines, totals(lines, summary.rule), summary.outside)
+
+
 def _holds_quota(lines: Sequence[Line], positions: Mapping[int, int], uid: int) -> bool:
     at = positions.get(uid)
     return at is not None and has_quota(lines[at].quota)

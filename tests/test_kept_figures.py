@@ -438,7 +438,7 @@ def _result_write(r: Reform, rng: random.Random) -> str:
     before = db.session.get_one(Plan, r.before.id)
     kind = rng.choice(["save", "save", "sql-bags", "sql-state", "sql-delete", "sql-insert",
                        "earlier", "sql-move", "other-quota", "other-drive",
-                       "own-quota"])  # fmt: skip
+                       "own-quota", "own-quota-and-bags"])  # fmt: skip
     ids = db.session.scalars(text("SELECT id FROM result ORDER BY id")).all()
     row = {"id": rng.choice(ids) if ids else 0, "n": rng.randrange(0, 9)}
     if kind == "save":
@@ -471,9 +471,11 @@ def _result_write(r: Reform, rng: random.Random) -> str:
                  "(SELECT id FROM drive WHERE plan_id = :plan)"),
             {"n": row["n"], "plan": before.id},
         )  # fmt: skip
-    elif kind in ("other-quota", "own-quota"):  # another plan's quota: this one's kept
+    elif kind in ("other-quota", "own-quota", "own-quota-and-bags"):
         plan = _other_plan(r) if kind == "other-quota" else after
         plans.set_quotas(plan, {rng.choice([r.new, r.ngoc]): rng.choice([None, 7, 12])})
+        if kind == "own-quota-and-bags":  # and a result in the same step
+            db.session.execute(text("UPDATE result SET bags_450 = :n WHERE id = :id"), row)
     elif kind == "other-drive":
         db.session.execute(
             text("UPDATE drive SET starts_on = :day, ends_on = :day WHERE plan_id = :plan"),
@@ -515,17 +517,18 @@ def brought(monkeypatch) -> list[bool]:
 
 
 @pytest.mark.parametrize("holders", ["few", "every-unit"])
-def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, holders):
+def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, holders, monkeypatch):
     """Sixty random writes of results (through the service, and by hand: counts, states,
-    deletions, insertions, a drive changed, the earlier plan's), each committed, rolled
-    back, or rolled back to a savepoint before another; after each, what the views give is
-    what they give with nothing kept. Most readings are brought up to date, not made."""
+    deletions, insertions, a drive changed, the earlier plan's; this plan's quotas, alone
+    or with a result), each committed, rolled back, or rolled back to a savepoint before
+    another; after each, what the views give is what they give with nothing kept. Most
+    readings are brought up to date, not made."""
     f.drive(reform.after, name="Đợt 2", day=date(2026, 6, 1))
     _candidates(reform)
     _other_plan(reform)
     if holders == "every-unit":  # the summary over the whole tree, months by the plan
-        everyone = db.session.scalars(select(OrgUnit).where(OrgUnit.valid_to.is_(None))).all()
-        plans.set_quotas(reform.after, {u: 3 for u in everyone if u.id != reform.province.id})
+        monkeypatch.setattr(summary, "_worth_a_skeleton", lambda entries: False)
+        _everyone_holds(reform)
     f.commit()
     rng = random.Random(f"20261207-{holders}")
     plan_id = reform.after.id
@@ -546,7 +549,7 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
         _check_views(plan_id, rng, done)
         _view(plan_id)  # kept again, for the next write to bring up to date
     assert {"save", "sql-bags", "sql-state", "sql-delete", "earlier", "other-quota",
-            "other-drive", "own-quota"} <= set(done), done  # fmt: skip
+            "other-drive", "own-quota", "own-quota-and-bags"} <= set(done), done  # fmt: skip
     assert brought.count(True) >= 30, brought
 
 
@@ -620,10 +623,77 @@ def test_a_quota_or_a_drive_of_another_plan_leaves_the_figures_kept(reform, brou
     f.result(f.drive(under, name="Đợt hai", day=date(2026, 7, 7)), reform.ngoc, 5)
     f.commit()
     assert _view(plan_id) == _fresh(plan_id) and not brought[0], brought
+    # Another amount for a quota of this plan: every reading brought, its lines judged
+    # again. A quota taken away: the skeleton (the dashboard's) is made anew, the reading
+    # over the whole tree (a unit's page's) is made again from its tallies.
     brought.clear()
     plans.set_quotas(db.session.get_one(Plan, plan_id), {reform.ngoc: 25})
     f.commit()
-    assert _view(plan_id) == _fresh(plan_id) and not brought[0], brought
+    assert _view(plan_id) == _fresh(plan_id) and brought and all(brought), brought
+    brought.clear()
+    plans.set_quotas(db.session.get_one(Plan, plan_id), {reform.ngoc: None})
+    f.commit()
+    assert _view(plan_id) == _fresh(plan_id) and False in brought and True in brought, brought
+
+
+def _everyone_holds(r: Reform) -> None:
+    """A quota for every unit but the province (a national plan's case: its summary over
+    the whole tree, its months by the plan)."""
+    everyone = db.session.scalars(select(OrgUnit).where(OrgUnit.valid_to.is_(None))).all()
+    plans.set_quotas(r.after, {u: 3 for u in everyone if u.id != r.province.id})
+
+
+def test_a_quota_of_a_plan_read_over_the_whole_tree_is_brought_without_its_results(
+    reform, brought, count_queries, monkeypatch
+):
+    """Every unit holds a quota: a quota written makes the summary again from the tallies
+    kept and the quotas as they stand, with the results of the same step; no result is
+    read again. A quota taken away from a unit that reported, which is then counted
+    apart, changes how the months are added up: made anew."""
+    # As in a national database, where every unit holds a quota: the dashboard reads the
+    # whole tree (here the units closed by the reform outnumber the others).
+    monkeypatch.setattr(summary, "_worth_a_skeleton", lambda entries: False)
+    _everyone_holds(reform)
+    f.commit()
+    plan_id = reform.after.id
+    _view(plan_id)
+    plan = db.session.get_one(Plan, plan_id)
+    plans.set_quotas(plan, {reform.ngoc: 50, reform.new: 4})
+    db.session.execute(  # in the same step, a result of the school's
+        text("UPDATE result SET bags_250 = bags_250 + 9, registered = registered + 9 "
+             "WHERE unit_id = :id"),
+        {"id": reform.school.id},
+    )  # fmt: skip
+    f.commit()
+    brought.clear()
+    plan = db.session.get_one(Plan, plan_id)
+    with count_queries:
+        made, _tree, _months = summary.read_plan_and_months(plan)
+    assert brought == [True]
+    assert not [q for q in count_queries.statements if "FROM result" in q]
+    ngoc = next(line for line in made.lines if line.unit.id == reform.ngoc.id)
+    assert ngoc.quota == 50 and ngoc.rate == ngoc.collected / 50
+    assert _view(plan_id) == _fresh(plan_id)
+
+    # The school under Ngọc no longer holds a quota: its results count for Ngọc's. The
+    # summary is made again from the tallies kept, still without a result read.
+    plans.set_quotas(db.session.get_one(Plan, plan_id), {reform.school: 0})
+    f.commit()
+    brought.clear()
+    with count_queries:
+        made = summary.read_plan_and_months(db.session.get_one(Plan, plan_id))[0]
+    assert brought == [True]
+    assert not [q for q in count_queries.statements if "FROM result" in q]
+    school = next(line for line in made.lines if line.unit.id == reform.school.id)
+    assert not school.is_holder and reform.school.id not in {o.unit.id for o in made.outside}
+    assert _view(plan_id) == _fresh(plan_id)
+
+    plans.set_quotas(db.session.get_one(Plan, plan_id), {reform.ngoc: None})
+    f.commit()
+    brought.clear()
+    made = summary.read_plan_and_months(db.session.get_one(Plan, plan_id))[0]
+    assert brought == [False] and reform.ngoc.id in {o.unit.id for o in made.outside}
+    assert _view(plan_id) == _fresh(plan_id)
 
 
 def test_a_result_of_a_unit_under_a_holder_is_brought_to_that_holder(

@@ -32,6 +32,7 @@ from campaign.rates import (
     over_rate,
     progress,
     reporting_totals,
+    requoted,
     result_tally,
     rough_rate,
     status,
@@ -558,6 +559,48 @@ def test_a_summary_brought_up_to_date_is_the_summary_made_anew(seed):
         assert {o.unit.id for o in anew.outside} - {o.unit.id for o in made.outside}
     else:
         assert brought == anew
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_a_summary_requoted_is_the_summary_made_anew(seed):
+    """Some quota amounts and headcounts change: the summary made again from the changed
+    lines is the one made from the new quotas, line by line and in total; or None where
+    an entry comes or goes, or a unit starts or stops holding a quota."""
+    rng = random.Random(seed)
+    units = [node(1, kind="province")]
+    for uid in range(2, 60):
+        units.append(node(uid, rng.choice(units).id, rng.choice(["district", "commune"])))
+    tree = UnitTree(units)
+    entries = rng.sample(units, k=rng.randrange(1, 25))
+    quotas = {u.id: rng.choice([0, 5, 10, 40]) for u in entries}
+    headcounts = {uid: rng.randrange(1, 99) for uid in quotas if rng.random() < 0.5}
+    tallies = {
+        u.id: reported(rng.randrange(6), rng.randrange(6), rng.randrange(3))
+        for u in rng.sample(units, k=30)
+    }
+    rule = rng.choice([BAG, ML250])
+    made = summarize(tree, quotas, tallies, rule, headcounts)
+    positions = {line.unit.id: at for at, line in enumerate(made.lines)}
+    after, counted = dict(quotas), dict(headcounts)
+    for uid in rng.sample(sorted(quotas), k=rng.randrange(1, len(quotas) + 1)):
+        what = rng.random()
+        if what < 0.6 and after[uid]:  # another amount: the same holders
+            after[uid] = rng.choice([1, 5, 12, 40, 41])
+        elif what < 0.8:
+            counted[uid] = rng.randrange(1, 99)
+        elif what < 0.9:
+            after[uid] = rng.choice([0, 7])  # maybe no longer a holder, maybe now one
+        else:
+            del after[uid]  # an entry gone
+    if rng.random() < 0.1:
+        after[rng.choice(units).id] = 3  # maybe an entry more
+    requoted_ = requoted(made, positions, after, counted)
+    anew = summarize(tree, after, tallies, rule, counted)
+    holding = {uid for uid, q in quotas.items() if q > 0}
+    if requoted_ is None:
+        assert after.keys() != quotas.keys() or {u for u, q in after.items() if q > 0} != holding
+    else:
+        assert requoted_ == anew
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,7 @@ from campaign.rates import (
     display_units,
     has_quota,
     progress,
+    requoted,
     result_flat,
     result_tally,
     summarize,
@@ -414,6 +415,7 @@ class _Basis:
         self,
         plan: Plan,
         approved_only: bool,
+        whole_tree: bool | None,
         plans: frozenset[int],
         drives: dict[int, date],
         tallies: FlatTallies,
@@ -421,6 +423,8 @@ class _Basis:
         months: str,
     ) -> None:
         self.plan_id, self.issuer_id = plan.id, plan.issuer_id
+        #: How the reading was asked for (see :func:`read_plan`).
+        self.whole_tree = whole_tree
         self.issued_on, self.year = plan.issued_on, plan.year
         self.states = frozenset(_states(approved_only))
         #: The plan tree's plans, and their drives with their end days.
@@ -434,10 +438,13 @@ class _Basis:
         self.nodes: dict[int, UnitNode] | None = None
         self.positions: dict[int, int] | None = None
 
-    def after(self, tallies: FlatTallies) -> _Basis:
-        """The same basis with the tallies after a change (the tree is the same)."""
+    def after(self, tallies: FlatTallies, same_lines: bool = True) -> _Basis:
+        """The same basis with the tallies after a change; without ``same_lines`` (the
+        quotas changed), the lines' places and the tree are worked out again when needed."""
         basis = copy(self)
         basis.tallies = tallies
+        if not same_lines:
+            basis.nodes = basis.positions = None
         return basis
 
 
@@ -487,7 +494,7 @@ def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bo
 
     def basis(tallies: FlatTallies, skeleton: bool, months: str) -> _Basis:
         months = months if by_month else ""
-        return _Basis(plan, approved_only, plans, drives, tallies, skeleton, months)
+        return _Basis(plan, approved_only, whole_tree, plans, drives, tallies, skeleton, months)
 
     if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(quotas[0]))):
         read = _condensed(plan, quotas, approved_only, by_month, drives)
@@ -507,24 +514,43 @@ def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bo
 
 
 def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | None:
-    """The reading after the result rows ``changes`` (each as it was, or became), or None
-    where it must be made again: a quota or a drive of its plan tree written, a result of
-    a unit outside its tree, or one that comes to be counted apart. The plans and the tree
-    are as they were (a step that wrote them is not brought)."""
-    summary, units, monthly, basis = kept
-    if any(_touches(c, basis.plan_id, basis.plans) for c in changes):
-        return None
+    """The reading after ``changes``: the result rows of its drives (each as it was, or
+    became), then its plan's quotas written; or None where it must be made again: a drive
+    of its plan tree written, a result of a unit outside its tree, or one that comes to be
+    counted apart. The plans and the tree are as they were (a step that wrote them is not
+    brought)."""
+    touched = [c for c in changes if _touches(c, kept[3].plan_id, kept[3].plans)]
+    if any(c.state != "quota" for c in touched):
+        return None  # a drive of its plan tree
+    basis = kept[3]
     counted = [
         c
         for c in changes
         if c.unit_id is not None and c.drive_id in basis.drives and c.state in basis.states
     ]
-    if not counted:
-        return kept
-    if basis.nodes is None or basis.positions is None:  # worked out once per tree
+    brought: _KeptReading | None = kept
+    if counted:
+        brought = _results_brought(kept, counted)
+    if touched and brought is not None:
+        brought = _requoted(brought)
+    return brought
+
+
+def _positioned(kept: _KeptReading) -> tuple[dict[int, UnitNode], dict[int, int]]:
+    """The reading's tree by id and each quota entry's place in its lines, worked out once
+    per reading and kept in its basis."""
+    summary, units, _monthly, basis = kept
+    if basis.nodes is None or basis.positions is None:
         basis.nodes = {node.id: node for node in units}
         basis.positions = {line.unit.id: at for at, line in enumerate(summary.lines)}
-    nodes, positions = basis.nodes, basis.positions
+    return basis.nodes, basis.positions
+
+
+def _results_brought(kept: _KeptReading, counted: Sequence[Change]) -> _KeptReading | None:
+    """The reading after the result rows ``counted``, added to the tallies of their units
+    and judged again up the tree (``rates.brought_up``); None where it cannot be."""
+    summary, units, monthly, basis = kept
+    nodes, positions = _positioned(kept)
     keys = _node_keys(basis, summary, {c.unit_id for c in counted if c.unit_id is not None})
     if keys is None:
         return None
@@ -551,6 +577,41 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     if made is None:
         return None
     return made, units, _months_after(basis, summary, monthly, months), basis.after(tallies)
+
+
+def _requoted(kept: _KeptReading) -> _KeptReading | None:
+    """The reading after its plan's quotas were written, read as they stand (a quota
+    written in a later step is logged, and read again when the reading is brought along
+    it); the results are never read again.
+
+    Where only amounts or headcounts changed, the lines changed are judged again
+    (``rates.requoted``): the holders, and so the tree, the tallies and the months, are
+    the same. Where a unit starts or stops holding a quota, or an entry comes or goes, a
+    reading over the whole tree has its summary made again from the tallies it kept;
+    None for the others: a skeleton (its nodes are the quota entries), a reading a
+    skeleton would now read quicker, or months added up under a holder or units apart
+    that the new quotas change."""
+    summary, _units, monthly, basis = kept
+    quotas = plan_quotas_and_headcounts(basis.plan_id)
+    made = requoted(summary, _positioned(kept)[1], *quotas)
+    if made is not None:
+        return made, kept[1], monthly, basis
+    if basis.skeleton or basis.whole_tree is False:
+        return None
+    plan = db.session.get_one(Plan, basis.plan_id)
+    if basis.whole_tree is None and _worth_a_skeleton(len(quotas[0])):
+        return None
+    made, units = _summarized(plan, basis.tallies, quotas)
+    if basis.months == "whole" and _months_key(made) != _months_key(summary):
+        return None
+    return made, units, monthly, basis.after(basis.tallies, same_lines=False)
+
+
+def _months_key(summary: PlanSummary) -> tuple[int | None, frozenset[int]]:
+    """What the months of the whole are keyed by (:func:`_months_of_the_whole`): the first
+    quota holder, and the units counted apart."""
+    holder = next((line.unit.id for line in summary.lines if line.is_holder), None)
+    return holder, frozenset(line.unit.id for line in summary.outside)
 
 
 def _touches(change: Change, plan_id: int | None, plans: Collection[int]) -> bool:
