@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -634,6 +634,37 @@ def test_a_quota_or_a_drive_of_another_plan_leaves_the_figures_kept(reform, brou
     plans.set_quotas(db.session.get_one(Plan, plan_id), {reform.ngoc: None})
     f.commit()
     assert _view(plan_id) == _fresh(plan_id) and False in brought and True in brought, brought
+
+
+def test_a_contact_a_title_or_a_deadline_changed_leaves_the_figures_and_the_tree_kept(
+    reform, brought
+):
+    """What the figures are never made from (a unit's contact and official code, a plan's
+    title and its publication, a drive's site and deadline), written through the services
+    the pages use: the same summary and tree are given again, not brought, not made."""
+    plan_id = reform.after.id
+    _view(plan_id)
+    plan = db.session.get_one(Plan, plan_id)
+    made, tree = summary.read_plan(plan, whole_tree=True)
+    ngoc = db.session.get_one(OrgUnit, reform.ngoc.id)
+    contact = {"contact_name": "Lê Thị Liên", "contact_phone": "0912 345 678",
+               "contact_email": "lien@example.vn"}  # fmt: skip
+    units.update_unit(ngoc, code=ngoc.code, name=ngoc.name, kind=ngoc.kind, parent=ngoc.parent,
+                      valid_from=ngoc.valid_from, valid_to=ngoc.valid_to,
+                      official_code=ngoc.official_code, **contact)  # fmt: skip
+    plans.update_plan(plan, issuer=plan.issuer, number=plan.number, issued_on=plan.issued_on,
+                      title="Kế hoạch mới", year=plan.year, counting_rule=plan.counting_rule,
+                      parent=plan.parent, note="Ghi chú", targets=plan.targets)  # fmt: skip
+    plans.set_public(plan, True)
+    drive = plan.drives[0]
+    due = drive.ends_on + timedelta(days=9)
+    plans.update_drive(drive, name="Đợt một", starts_on=drive.starts_on, ends_on=drive.ends_on,
+                       site="Nhà văn hóa xã", report_due_on=due)  # fmt: skip
+    f.commit()
+    plan = db.session.get_one(Plan, plan_id)
+    again, tree_again = summary.read_plan(plan, whole_tree=True)
+    assert again is made and tree_again is tree and brought == [], brought
+    assert _view(plan_id) == _fresh(plan_id)
 
 
 def _everyone_holds(r: Reform) -> None:

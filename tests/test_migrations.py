@@ -289,6 +289,58 @@ def test_the_stamps_change_with_every_write_to_what_they_stamp_and_go_cleanly(ap
 
 
 BEFORE_FIGURES_CHANGES = "9a3c6e1f2b58"
+BEFORE_STAMPED_COLUMNS = "d41f7b2c8e63"
+#: Updates of what neither the tree nor the figures are made from: no step.
+UNSTAMPED = (
+    "UPDATE org_unit SET contact_name = 'Lê Thị Liên', contact_phone = '0912 345 678',"
+    " contact_email = 'lien@example.vn', official_code = '16543'",
+    "UPDATE plan SET title = 'Kế hoạch mới', number = '2/KH', note = 'Ghi chú',"
+    " public_slug = 'abc'",
+    "UPDATE drive SET name = 'Đợt hai', site = 'Nhà văn hóa', report_due_on = '2026-03-09'",
+)
+#: And an update of each column they are made from: a step each.
+STAMPED = (
+    *(f"UPDATE org_unit SET {c} = {c}" for c in (
+        "parent_id", "code", "name", "kind", "valid_from", "valid_to", "merged_into_id")),
+    *(f"UPDATE plan SET {c} = {c}" for c in (
+        "issuer_id", "issued_on", "year", "counting_rule", "parent_id", "compare_with_id",
+        "status", "min_large_bag_percent", "min_repeat_percent", "min_participation_percent")),
+    *(f"UPDATE drive SET {c} = {c}" for c in ("plan_id", "starts_on", "ends_on")),
+)  # fmt: skip
+
+
+def test_only_what_the_figures_are_made_from_stamps_an_update(app):
+    """A unit's contact, a plan's title, number or address, a drive's name, site or
+    deadline: no step, nothing logged; every column the tree or the figures read: a step.
+    The downgrade stamps every update again."""
+    with db.engine.begin() as connection:
+        for statement in (
+            "INSERT INTO org_unit (code, name, kind) VALUES ('QX', 'Quảng Xương', 'district')",
+            "INSERT INTO plan (issuer_id, number, issued_on, title, year, counting_rule,"
+            " status) SELECT id, '1/KH', '2026-01-05', 'Kế hoạch', 2026, 'bag', 'active'"
+            " FROM org_unit",
+            "INSERT INTO drive (plan_id, name, starts_on, ends_on, site, report_due_on)"
+            " SELECT id, 'Đợt 1', '2026-03-01', '2026-03-01', '', '2026-03-04' FROM plan",
+        ):
+            connection.execute(text(statement))
+    step = text("SELECT tree, figures, figures_seq, (SELECT count(*) FROM figures_change)"
+                " FROM data_stamp")  # fmt: skip
+
+    def steps(statements: tuple[str, ...]) -> list[bool]:
+        taken = []
+        for statement in statements:
+            before = _read(step)
+            with db.engine.begin() as connection:
+                connection.execute(text(statement))
+            taken.append(_read(step) != before)
+        return taken
+
+    assert steps(UNSTAMPED) == [False] * len(UNSTAMPED)
+    assert steps(STAMPED) == [True] * len(STAMPED)
+    downgrade(revision=BEFORE_STAMPED_COLUMNS)
+    assert steps(UNSTAMPED) == [True] * len(UNSTAMPED)
+    upgrade()
+    assert steps(UNSTAMPED) == [False] * len(UNSTAMPED)
 
 
 def test_each_step_of_the_figures_is_counted_and_logs_the_results_it_wrote(app, engine_name):
