@@ -610,8 +610,12 @@ def _requoted(kept: _KeptReading) -> _KeptReading | None:
 def _months_key(summary: PlanSummary) -> tuple[int | None, frozenset[int]]:
     """What the months of the whole are keyed by (:func:`_months_of_the_whole`): the first
     quota holder, and the units counted apart."""
-    holder = next((line.unit.id for line in summary.lines if line.is_holder), None)
-    return holder, frozenset(line.unit.id for line in summary.outside)
+    return _first_holder(summary), frozenset(line.unit.id for line in summary.outside)
+
+
+def _first_holder(summary: PlanSummary) -> int | None:
+    """The quota holder the months of the whole add up every result under (none apart)."""
+    return next((line.unit.id for line in summary.lines if line.is_holder), None)
 
 
 def _touches(change: Change, plan_id: int | None, plans: Collection[int]) -> bool:
@@ -712,7 +716,7 @@ def _months_after(
         return monthly
     after = dict(monthly)
     copied: set[int] = set()
-    holder = next((line.unit.id for line in summary.lines if line.is_holder), None)
+    holder = _first_holder(summary)
     apart = {line.unit.id for line in summary.outside}
     for key, day, bags in changes:
         if basis.months == "whole" and key not in apart:
@@ -738,7 +742,7 @@ def _months_of_the_whole(
     apart = [line.unit.id for line in made.outside]
     if len(apart) > _IDS_PER_QUERY:
         return None
-    holder = next((line.unit.id for line in made.lines if line.is_holder), None)
+    holder = _first_holder(made)
     keys: tuple[Any, ...] = (Drive.ends_on,)
     if apart:
         keys = (Drive.ends_on, case((Result.unit_id.in_(apart), Result.unit_id)))
