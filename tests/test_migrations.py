@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -307,6 +309,29 @@ STAMPED = (
         "status", "min_large_bag_percent", "min_repeat_percent", "min_participation_percent")),
     *(f"UPDATE drive SET {c} = {c}" for c in ("plan_id", "starts_on", "ends_on")),
 )  # fmt: skip
+
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations" / "versions"
+#: The columns whose update stamps nothing (the migration lists those that do).
+UNSTAMPED_COLUMNS = {
+    "org_unit": {"official_code", "contact_name", "contact_phone", "contact_email"},
+    "plan": {"number", "title", "note", "public_slug"},
+    "drive": {"name", "site", "report_due_on"},
+}
+
+
+def test_every_column_of_a_stamped_table_is_stamped_or_said_not_to_be(app):
+    """A column added to a unit, a plan or a drive must be put on one side: in the
+    migration's list if the tree or the figures read it, else here."""
+    path = MIGRATIONS / "2026_12_07_7c5e3a1f9d24_stamps_for_what_counts.py"
+    spec = importlib.util.spec_from_file_location("stamps_for_what_counts", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    for table, stamped in migration.STAMPED.items():
+        columns = {c["name"] for c in inspect(db.engine).get_columns(table)}
+        assert columns == set(stamped) | UNSTAMPED_COLUMNS[table], table
+        assert not set(stamped) & UNSTAMPED_COLUMNS[table], table
 
 
 def test_only_what_the_figures_are_made_from_stamps_an_update(app):
