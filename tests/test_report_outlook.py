@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from datetime import date
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
+from campaign import formatting
 from campaign.services import plans
 from campaign.services.dashboard import report_outlook
 from tests import factories as f
@@ -109,3 +111,30 @@ def test_a_reporter_is_not_offered_api_tokens(client, auth, district):
     assert "Mã API" not in client.get("/bao-cao/").get_data(as_text=True)
     auth.sign_in(organiser)
     assert "Mã API" in client.get("/").get_data(as_text=True)
+
+
+def test_the_form_script_shows_a_rate_as_the_server_does(browser):
+    """The result form's script (static/report-form.js) writes the rate to come while the
+    bags are typed; the server writes it with ``formatting.percent`` (``rates``' display
+    rule). The script's own functions, run in Chromium, agree with it on thousands of
+    rates: around 100 %, half-tenths, and large figures."""
+    script = (Path(__file__).parents[1] / "campaign" / "static" / "report-form.js").read_text()
+    functions = re.findall(r"^  function (?:grouped|percent)\(.*?^  }$", script, re.M | re.S)
+    assert len(functions) == 2, "report-form.js no longer defines grouped and percent"
+    pairs = [(c, q) for q in range(1, 81) for c in range(0, 2 * q + 3)]
+    pairs += [(c, q) for q in (999, 1000, 1001, 2000, 99_999) for c in (q - 1, q, q + 1, 2 * q)]
+    pairs += [(1999, 2000), (19_995, 20_000), (123_456_789, 1_000), (1, 3), (2, 3)]
+    page = browser.new_page()
+    try:
+        shown = page.evaluate(
+            "([source, pairs]) => { const percent = new Function(source + '; return percent;')();"
+            " return pairs.map(([c, q]) => percent(c, q)); }",
+            ["\n".join(functions), pairs],
+        )
+    finally:
+        page.close()
+    expected = [formatting.percent(Fraction(c, q)) for c, q in pairs]
+    wrong = [
+        (pair, js, py) for pair, js, py in zip(pairs, shown, expected, strict=True) if js != py
+    ]
+    assert not wrong, wrong[:10]
