@@ -874,6 +874,47 @@ def test_writers_of_results_and_units_in_either_order_never_deadlock(reform, eng
     assert not errors, errors
 
 
+def test_a_contact_edited_then_a_result_never_deadlock_with_a_result_then_a_rename(
+    reform, engine_name
+):
+    """An organiser's transaction edits a unit's contact (which takes no step of the stamp)
+    and goes on to write a result; another writes a result, then renames that unit. The
+    edit takes the stamp before the unit's row, so the second waits for the first rather
+    than holding the stamp while it waits for the row."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite lets one transaction write at a time")
+    db.session.commit()
+    unit_id, engine = reform.ngoc.id, db.engine
+    errors: list[BaseException] = []
+    started = threading.Event()
+
+    def other() -> None:
+        try:
+            started.wait(10)
+            with engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+                connection.execute(text("UPDATE result SET deferred = deferred + 0"))
+                connection.execute(
+                    text("UPDATE org_unit SET name = name || '' WHERE id = :id"), {"id": unit_id}
+                )
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
+    ngoc = db.session.get_one(OrgUnit, unit_id)
+    units.update_unit(ngoc, code=ngoc.code, name=ngoc.name, kind=ngoc.kind, parent=ngoc.parent,
+                      valid_from=ngoc.valid_from, valid_to=ngoc.valid_to,
+                      official_code=ngoc.official_code, contact_phone="0912 000 111")  # fmt: skip
+    started.set()
+    time.sleep(0.5)  # the other transaction now waits for the stamp
+    db.session.execute(text("UPDATE result SET deferred = deferred + 0"))
+    db.session.commit()
+    thread.join(20)
+    assert not errors, errors
+
+
 def test_a_plan_deleted_while_a_quota_is_set_ends_one_way_without_deadlock(
     reform, engine_name, app, monkeypatch
 ):

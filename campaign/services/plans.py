@@ -235,6 +235,7 @@ def update_plan(
     if targets is not None:
         _check_targets(targets)
     compared = _compared_with(plan, compare_with, issuer, year)
+    lock_stamp()  # before the plan's row, which a title alone takes without the stamp
     before = audit.snapshot(plan)
     plan.compare_with = compared
     if targets is not None:
@@ -277,6 +278,7 @@ def set_public(plan: Plan, published: bool, *, user: User | None = None) -> Plan
     nothing and records nothing."""
     if published == plan.is_public:
         return plan
+    lock_stamp()  # before the plan's row, which its address takes without the stamp
     before = audit.snapshot(plan)
     old = plan.public_slug
     plan.public_slug = secrets.token_urlsafe(12) if published else None
@@ -370,6 +372,7 @@ def update_drive(
     if report_due_on == drive.report_due_on == default_report_due(drive.ends_on):
         report_due_on = None
     due = _check_drive(name, starts_on, ends_on, report_due_on)
+    lock_stamp()  # before the drive's row, which its name, site or deadline take without it
     before = audit.snapshot(drive)
     drive.name, drive.starts_on, drive.ends_on, drive.site = name.strip(), starts_on, ends_on, site
     drive.report_due_on = due

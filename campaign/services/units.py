@@ -280,6 +280,10 @@ def update_unit(
     if valid_from and valid_to and valid_from > valid_to:
         raise ServiceError(_("Ngày bắt đầu hiệu lực phải trước ngày kết thúc."), field="valid_to")
     code = _check_code(code, unit)
+    # First, before the unit's row: an edit of its contact only takes no step of the stamp,
+    # and a transaction holding the row that went on to a stamped write would wait for the
+    # stamp while its holder waited for the row (migration stamps_for_what_counts).
+    lock_stamp()
     official_code = check_official_code(official_code, valid_from, valid_to, unit)
     contact_email = check_email(contact_email)
     before = audit.snapshot(unit)
