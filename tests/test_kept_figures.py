@@ -841,37 +841,51 @@ def test_an_import_of_results_makes_the_figures_again(reform, brought):
 # --- Writers wait in turn --------------------------------------------------------------
 
 
+class _AnotherTransaction:
+    """``statements`` run in a transaction of another connection, from :meth:`start`."""
+
+    def __init__(self, *statements: tuple[str, dict[str, Any]]) -> None:
+        self.errors: list[BaseException] = []
+        self._started = threading.Event()
+        engine = db.engine
+
+        def run() -> None:
+            try:
+                self._started.wait(10)
+                with engine.begin() as connection:
+                    connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+                    for statement, params in statements:
+                        connection.execute(text(statement), params)
+            except BaseException as error:  # noqa: BLE001 - reported by the test
+                self.errors.append(error)
+
+        self._thread = threading.Thread(target=run)
+        self._thread.start()
+
+    def start(self) -> None:
+        self._started.set()
+        time.sleep(0.5)  # the other transaction now waits for the stamp
+
+    def ended(self) -> list[BaseException]:
+        """What it raised, once it ended."""
+        self._thread.join(20)
+        return self.errors
+
+
 def test_writers_of_results_and_units_in_either_order_never_deadlock(reform, engine_name):
     """One transaction writes a result, then a unit; another a unit, then a result. Both
     take the one stamp row first, so the second waits for the first."""
     if engine_name != "postgresql":
         pytest.skip("SQLite lets one transaction write at a time")
     db.session.commit()
-    engine = db.engine
     result_first = ("UPDATE result SET deferred = deferred + 0", "UPDATE org_unit SET name = name")
-    errors: list[BaseException] = []
-    started = threading.Event()
-
-    def other() -> None:
-        try:
-            started.wait(10)
-            with engine.begin() as connection:
-                connection.execute(text("SET LOCAL lock_timeout = '10s'"))
-                for statement in reversed(result_first):
-                    connection.execute(text(statement))
-        except BaseException as error:  # noqa: BLE001 - reported by the test below
-            errors.append(error)
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    with engine.begin() as connection:
+    other = _AnotherTransaction(*((statement, {}) for statement in reversed(result_first)))
+    with db.engine.begin() as connection:
         connection.execute(text("SET LOCAL lock_timeout = '10s'"))
         connection.execute(text(result_first[0]))
-        started.set()
-        time.sleep(0.5)  # the other transaction now waits for the stamp
+        other.start()
         connection.execute(text(result_first[1]))
-    thread.join(20)
-    assert not errors, errors
+    assert not other.ended()
 
 
 def test_a_contact_edited_then_a_result_never_deadlock_with_a_result_then_a_rename(
@@ -884,35 +898,20 @@ def test_a_contact_edited_then_a_result_never_deadlock_with_a_result_then_a_rena
     if engine_name != "postgresql":
         pytest.skip("SQLite lets one transaction write at a time")
     db.session.commit()
-    unit_id, engine = reform.ngoc.id, db.engine
-    errors: list[BaseException] = []
-    started = threading.Event()
-
-    def other() -> None:
-        try:
-            started.wait(10)
-            with engine.begin() as connection:
-                connection.execute(text("SET LOCAL lock_timeout = '10s'"))
-                connection.execute(text("UPDATE result SET deferred = deferred + 0"))
-                connection.execute(
-                    text("UPDATE org_unit SET name = name || '' WHERE id = :id"), {"id": unit_id}
-                )
-        except BaseException as error:  # noqa: BLE001 - reported by the test below
-            errors.append(error)
-
-    thread = threading.Thread(target=other)
-    thread.start()
+    unit_id = reform.ngoc.id
+    other = _AnotherTransaction(
+        ("UPDATE result SET deferred = deferred + 0", {}),
+        ("UPDATE org_unit SET name = name || '' WHERE id = :id", {"id": unit_id}),
+    )
     db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
     ngoc = db.session.get_one(OrgUnit, unit_id)
     units.update_unit(ngoc, code=ngoc.code, name=ngoc.name, kind=ngoc.kind, parent=ngoc.parent,
                       valid_from=ngoc.valid_from, valid_to=ngoc.valid_to,
                       official_code=ngoc.official_code, contact_phone="0912 000 111")  # fmt: skip
-    started.set()
-    time.sleep(0.5)  # the other transaction now waits for the stamp
+    other.start()
     db.session.execute(text("UPDATE result SET deferred = deferred + 0"))
     db.session.commit()
-    thread.join(20)
-    assert not errors, errors
+    assert not other.ended()
 
 
 def test_a_plan_deleted_while_a_quota_is_set_ends_one_way_without_deadlock(

@@ -87,11 +87,6 @@ class Listing:
     def paged(self) -> bool:
         return self.pages > 1
 
-    @property
-    def first(self) -> int:
-        """How many lines come before the page's first."""
-        return (self.page - 1) * self.per_page
-
 
 def pages_of(count: int, per_page: int) -> int:
     return max(1, -(-count // per_page))

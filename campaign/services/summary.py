@@ -519,10 +519,10 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     of its plan tree written, a result of a unit outside its tree, or one that comes to be
     counted apart. The plans and the tree are as they were (a step that wrote them is not
     brought)."""
-    touched = [c for c in changes if _touches(c, kept[3].plan_id, kept[3].plans)]
+    basis = kept[3]
+    touched = [c for c in changes if _touches(c, basis.plan_id, basis.plans)]
     if any(c.state != "quota" for c in touched):
         return None  # a drive of its plan tree
-    basis = kept[3]
     counted = [
         c
         for c in changes
