@@ -718,13 +718,10 @@ def _ancestors(nodes: Mapping[int, UnitNode], uid: int) -> Iterator[int]:
 
 
 def _rolled_flats(
-    nodes: Mapping[int, UnitNode],
-    order: list[int],
-    tallies: Mapping[int, Tally],
-    keep: Container[int],
+    nodes: Mapping[int, UnitNode], order: list[int], tallies: Mapping[int, Tally]
 ) -> dict[int, Flat]:
-    """The tallies of the units in ``keep``, each plus those of all units below it, as
-    :data:`Flat` tuples: the sums run children before parents on plain integers."""
+    """The tallies of every unit, each plus those of all units below it, as :data:`Flat`
+    tuples: the sums run children before parents on plain integers."""
     sums = _flats(tallies)
     for uid in reversed(order):
         own = sums.get(uid)
@@ -735,7 +732,7 @@ def _rolled_flats(
             continue
         above = sums.get(parent)
         sums[parent] = own if above is None else add_flat(above, own)
-    return {uid: flat for uid, flat in sums.items() if uid in keep}
+    return sums
 
 
 def _flats(tallies: Mapping[int, Tally]) -> dict[int, Flat]:
@@ -957,29 +954,46 @@ class Comparison:
 NO_COMPARISON = Comparison({}, None)
 
 
+class Earlier(NamedTuple):
+    """An earlier plan rolled up over its tree (:func:`roll_up`): what any line of a plan
+    compared with it needs, whatever the line."""
+
+    #: The earlier plan's unit tree (as it stood on that plan's date), by id.
+    nodes: Mapping[int, UnitNode]
+    #: Each unit's counted results with those of every unit below it, as :data:`Flat`
+    #: tuples; a unit that counted nothing, itself or below, is absent.
+    rolled: Mapping[int, Flat]
+
+
+def roll_up(before: Iterable[UnitNode], tallies: Mapping[int, Tally]) -> Earlier:
+    """The earlier plan's tree ``before`` with the counted results its units reported
+    themselves (``tallies``), each unit's subtree added up."""
+    tree = before if isinstance(before, UnitTree) else UnitTree(before)
+    nodes = tree.nodes
+    return Earlier(nodes, _rolled_flats(nodes, tree.walk[0], tallies))
+
+
 def compare(
     summary: PlanSummary,
-    before: Iterable[UnitNode],
-    tallies: Mapping[int, Tally],
+    earlier: Earlier,
     rule: CountingRule,
     merged_into: Mapping[int, int],
     among: Collection[int] | None = None,
 ) -> Comparison:
     """Each quota line of ``summary`` beside what an earlier plan counted.
 
-    ``before`` is the earlier plan's unit tree (as it stood on that plan's date),
-    ``tallies`` the counted results its units reported themselves, ``rule`` its counting
-    rule; ``merged_into`` maps a unit that ceased to the unit it was merged into. With
-    ``among``, only the lines of those units are compared (a page of the lines), and the
-    lines the totals add up: the totals are the same either way.
+    ``earlier`` is the earlier plan rolled up over its unit tree as it stood on that
+    plan's date (:func:`roll_up`; kept, it serves every page of a plan's lines), ``rule``
+    its counting rule; ``merged_into`` maps a unit that ceased to the unit it was merged
+    into. With ``among``, only the lines of those units are compared (a page of the
+    lines), and the lines the totals add up: the totals are the same either way.
 
     A unit's previous figure is the earlier plan's collected figure (its subtree, by the
     earlier plan's rule) for the unit and for every unit merged into it, directly or
     through earlier mergers, each counted once: a predecessor lying under another one in
     the earlier tree is already in that one's figure.
     """
-    tree = before if isinstance(before, UnitTree) else UnitTree(before)
-    nodes, order = tree.nodes, tree.walk[0]
+    nodes, rolled = earlier
     merged_from: dict[int, list[int]] = {}
     for old, new in merged_into.items():
         merged_from.setdefault(new, []).append(old)
@@ -988,17 +1002,14 @@ def compare(
     if among is not None:
         wanted = _with_tops(among, tops)
         ids = [uid for uid in ids if uid in wanted]
-    # The families of the lines some unit was merged into; every other line is alone.
-    families = {uid: _predecessors(uid, merged_from) for uid in ids if uid in merged_from}
-    rolled = _rolled_flats(nodes, order, tallies, keep=set(ids).union(*families.values()))
     nothing = (0,) * 8
     previous: dict[int, Fraction | None] = {}
     for uid in ids:
-        family = families.get(uid)
-        if family is None:  # no unit merged into it: nearly every line
-            counted = [uid] if uid in nodes else []
-        else:
+        if uid in merged_from:  # the family of a line some unit was merged into
+            family = _predecessors(uid, merged_from)
             counted = [v for v in family if v in nodes and not _has_ancestor_in(v, family, nodes)]
+        else:  # no unit merged into it: nearly every line
+            counted = [uid] if uid in nodes else []
         if not counted:
             previous[uid] = None
             continue
@@ -1008,12 +1019,6 @@ def compare(
         previous[uid] = blood_units(_new(Bags, flat[3:6]), rule)
     now, total = _compared_totals(tops, previous.get)
     return Comparison(previous, total, now, None if among is None else frozenset(among))
-
-
-def compared_units(lines: Iterable[Line], among: Collection[int]) -> set[int]:
-    """The units a comparison of the lines of ``among`` needs: those, and the tops the
-    compared totals add up."""
-    return _with_tops(among, _tops(lines))
 
 
 def _with_tops(among: Collection[int], tops: Iterable[Line]) -> set[int]:

@@ -22,6 +22,7 @@ from campaign.rates import (
     change,
     compare,
     display_change,
+    roll_up,
     summarize,
 )
 from campaign.services import exports, plans, units
@@ -292,7 +293,7 @@ def test_each_predecessor_is_counted_once_through_chained_mergers():
     tallies = {2: tally(10), 3: tally(7), 4: tally(100), 5: tally(1)}
     now = [node(1, None), node(7, 1), node(4, 1)]
     made = summarize(now, {7: 20, 4: 50}, {}, BAG)
-    compared = compare(made, before, tallies, BAG, {2: 6, 6: 7, 3: 7, 5: 7})
+    compared = compare(made, roll_up(before, tallies), BAG, {2: 6, 6: 7, 3: 7, 5: 7})
     assert compared.of(7) == 18  # 2 (with 5 under it) and 3
     assert compared.of(4) == 100
     assert compared.total == 118
@@ -301,7 +302,7 @@ def test_each_predecessor_is_counted_once_through_chained_mergers():
 def test_a_unit_new_since_has_nothing_to_compare_with():
     before = [node(1, None), node(2, 1)]
     made = summarize([node(1, None), node(2, 1), node(3, 1)], {2: 5, 3: 5}, {}, BAG)
-    compared = compare(made, before, {}, BAG, {})
+    compared = compare(made, roll_up(before, {}), BAG, {})
     assert compared.of(3) is None
     assert compared.of(2) == 0  # in the earlier tree, with nothing counted
     assert compared.total == 0
@@ -312,8 +313,8 @@ def test_the_earlier_plan_counts_by_its_own_rule():
     before = [node(1, None), node(2, 1)]
     tallies = {2: Tally(1, 10, 0, Bags(0, 0, 10))}  # ten 450 ml bags
     made = summarize(before, {2: 5}, {}, BAG)
-    assert compare(made, before, tallies, ML250, {}).of(2) == 18
-    assert compare(made, before, tallies, BAG, {}).of(2) == 10
+    assert compare(made, roll_up(before, tallies), ML250, {}).of(2) == 18
+    assert compare(made, roll_up(before, tallies), BAG, {}).of(2) == 10
 
 
 def test_a_change_never_shows_the_wrong_sign():
@@ -331,7 +332,7 @@ def test_the_total_compares_only_the_units_that_have_a_previous_figure():
     tallies = {2: tally(10)}
     now = [node(1, None), node(2, 1), node(3, 1)]
     made = summarize(now, {2: 5, 3: 5}, {2: tally(20), 3: tally(100)}, BAG)
-    compared = compare(made, before, tallies, BAG, {})
+    compared = compare(made, roll_up(before, tallies), BAG, {})
     assert (compared.total_now, compared.total) == (20, 10)
     assert made.totals.collected == 120
     assert display_change(change(compared.total_now, compared.total)) == Decimal("100.0")

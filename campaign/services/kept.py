@@ -232,6 +232,12 @@ class Kept(Generic[T]):
         with self._lock:
             self._values.clear()
 
+    def clear_derived(self) -> None:
+        """Drops what was made from the values kept, and keeps the values."""
+        with self._lock:
+            for entry in self._values.values():
+                entry.derived.clear()
+
 
 def _holds(value: object, source: object) -> bool:
     """Whether ``source`` is ``value`` or, for a tuple, one of its items (the very object)."""

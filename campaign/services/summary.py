@@ -44,6 +44,7 @@ from campaign.rates import (
     NO_TARGETS,
     Bags,
     Comparison,
+    Earlier,
     Flat,
     FlatTallies,
     Line,
@@ -59,7 +60,6 @@ from campaign.rates import (
     brought_up,
     change,
     compare,
-    compared_units,
     display_change,
     display_units,
     has_quota,
@@ -67,6 +67,7 @@ from campaign.rates import (
     requoted,
     result_flat,
     result_tally,
+    roll_up,
     summarize,
 )
 from campaign.services.kept import Change, Kept
@@ -292,6 +293,12 @@ def forget_kept_figures() -> None:
     _FIGURES.clear()
 
 
+def forget_derived_figures() -> None:
+    """Drops what was made from the kept summaries (pages, comparisons), and keeps the
+    summaries (a benchmark of a page asked for the first time between writes)."""
+    _FIGURES.clear_derived()
+
+
 def _in_tree_order(nodes: Iterable[UnitNode]) -> list[UnitNode]:
     """Siblings by name, and two of one name by id: the same order however read.
 
@@ -458,7 +465,9 @@ _KeptReading = tuple[PlanSummary, Sequence[UnitNode], Monthly, _Basis]
 _FIGURES: Kept[Any] = Kept(
     "figures",
     weight=lambda kept: (
-        len(kept[0].lines) + len(kept[1]) if isinstance(kept[0], PlanSummary) else len(kept[0])
+        len(kept[0].lines) + len(kept[1])
+        if isinstance(kept[0], PlanSummary)
+        else len(kept[0].nodes)
     ),
     size=16,
     budget=450_000,
@@ -946,17 +955,21 @@ def _sums(
         case((alone, walk.c.name)),
         case((alone, walk.c.kind)),
     )
-    month = (Drive.ends_on,) if by_month else ()
+    # Each unit's results are added up first, then the units' sums by node: the walk
+    # joins a row per unit, not per result, and the nodes group a third as many rows.
+    own = _counted(
+        _counted_results(plan.id, approved_only, drives), Result.unit_id, by_day=by_month
+    ).subquery()
+    month = (own.c.ends_on,) if by_month else ()
     # Without ``apart``, a result under no entry is left out; one the walk did not reach
     # (a null id) still comes, so that the caller knows.
     kept = true() if apart else or_(walk.c.id.is_(None), walk.c.held == 1)
-    query = select(literal(0).label("tag"), key, *described, *month, *_TALLY_SUMS)
-    query = query.select_from(Result)
-    if by_month:  # the drive only for its day (see _counted)
-        query = query.join(Drive, Drive.id == Result.drive_id)
+    figures = [func.sum(column) for column in list(own.c)[len(month) + 1 :]]
     return (
-        query.outerjoin(walk, walk.c.id == Result.unit_id)
-        .where(*_counted_results(plan.id, approved_only, drives), kept)
+        select(literal(0).label("tag"), key, *described, *month, *figures)
+        .select_from(own)
+        .outerjoin(walk, walk.c.id == own.c.unit_id)
+        .where(kept)
         .group_by(key, *described, *month)
     )
 
@@ -1016,63 +1029,53 @@ def _comparison(
     results, its tree as of its date and the mergers since, in five more queries.
 
     ``approved_only`` reads the earlier plan the same way as ``summary``; the earlier plan
-    is read as a skeleton of the units compared where that is quicker (``whole_tree`` as in
-    :func:`read_plan`). ``among`` compares the lines of those units only, and the totals
-    (see ``rates.compare``): a page of a national plan's lines reads the earlier plan
-    for a few hundred units, not a hundred thousand."""
+    is read as a skeleton of this plan's quota entries where that is quicker
+    (``whole_tree`` as in :func:`read_plan`), else over its whole tree. Either way it is
+    read for every line, and kept: ``among`` compares the lines of those units only, and
+    the totals (see ``rates.compare``), and each page of a national plan's lines is a few
+    hundred lines looked up, not the earlier plan read again."""
     before = plan.compare_with
     if before is None:
         return NO_COMPARISON
     merged = select(OrgUnit.id, OrgUnit.merged_into_id).where(OrgUnit.merged_into_id.is_not(None))
     merged_into = {old: new for old, new in _rows(merged)}
-    # The units compared: this plan's quota entries (or those asked for), and the units
-    # merged into others (the predecessors of some of them).
-    compared = len(summary.lines)
-    entries = select(Quota.unit_id, literal(1).label("amount")).where(Quota.plan_id == plan.id)
-    asked: frozenset[int] | None = None  # every entry of the plan
-    if among is not None:
-        units_compared = compared_units(summary.lines, among)
-        if len(units_compared) <= _IDS_PER_QUERY:
-            compared, asked = len(units_compared), frozenset(units_compared)
-            entries = select(OrgUnit.id.label("unit_id"), literal(1).label("amount")).where(
-                OrgUnit.id.in_(units_compared)
-            )
-    merged_units = select(OrgUnit.id, literal(1)).where(OrgUnit.merged_into_id.is_not(None))
-    wanted = union(entries, merged_units)
 
     def earlier() -> _Earlier:
         plans, drives = plan_tree(before.id)
-        # What it was made from: the earlier plan tree's drives, and this plan's quota
-        # entries when it compares them all.
-        entries = plan.id if asked is None else None
-        read = None
-        if not whole_tree and (whole_tree is False or _worth_a_skeleton(compared)):
-            read = _skeleton(before, select(wanted.subquery()), approved_only, False, False, drives)
-        if read is not None:
-            return list(read.nodes.values()), read.tallies, frozenset(drives), plans, entries
+        if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(summary.lines))):
+            # The units compared: this plan's quota entries, and the units merged into
+            # others (the predecessors of some of them).
+            entries = select(Quota.unit_id, literal(1).label("amount")).where(
+                Quota.plan_id == plan.id
+            )
+            merged_units = select(OrgUnit.id, literal(1)).where(OrgUnit.merged_into_id.is_not(None))
+            wanted = select(union(entries, merged_units).subquery())
+            read = _skeleton(before, wanted, approved_only, False, False, drives)
+            if read is not None:
+                # Made from this plan's quota entries too.
+                made_from = frozenset(drives), plans, plan.id
+                return roll_up(read.nodes.values(), read.tallies), *made_from
         tallies = _tallies(_counted_results(before.id, approved_only, drives))
-        units = plan_units(before, set(tallies), in_order=False)  # nothing shows its order
-        return units, tallies, frozenset(drives), plans, entries
+        # In tree order: a kept tree's walk is worked out once.
+        return roll_up(plan_units(before, set(tallies)), tallies), frozenset(drives), plans, None
 
-    # The earlier plan's side is kept on its own: a result saved in this plan leaves it
-    # as it was (a national plan's took half a second to read).
-    key = ("earlier", plan.id, approved_only, whole_tree, asked)
-    units, tallies, *_made_from = _FIGURES.get(key, earlier, bring=_untouched)
-    return compare(summary, units, tallies, before.rule, merged_into, among)
+    # The earlier plan's side is kept on its own: a result saved in this plan leaves it as
+    # it was (a national plan's took half a second to read).
+    key = ("earlier", plan.id, approved_only, whole_tree)
+    rolled, *_made_from = _FIGURES.get(key, earlier, bring=_untouched)
+    return compare(summary, rolled, before.rule, merged_into, among)
 
 
-#: The earlier plan's side of a comparison: its tree and tallies, what they were made from
-#: (the drives and plans of the earlier plan tree) and the plan whose quota entries it
+#: The earlier plan's side of a comparison: its tree rolled up, what it was made from (the
+#: drives and plans of the earlier plan tree) and the plan whose quota entries it
 #: compares, if it compares them all.
-_Earlier = tuple[
-    Sequence[UnitNode], Mapping[int, Tally], frozenset[int], frozenset[int], int | None
-]
+_Earlier = tuple[Earlier, frozenset[int], frozenset[int], int | None]
 
 
 def _untouched(kept: _Earlier, changes: Sequence[Change]) -> _Earlier | None:
     """The earlier plan's side, if no result of its drives changed, no drive of its plan
     tree, and no quota of the plan whose entries it compares."""
-    drives, plans, entries = kept[2], kept[3], kept[4]
+    drives, plans, entries = kept[1:]
     for c in changes:
         if c.drive_id in drives if c.unit_id is not None else _touches(c, entries, plans):
             return None
