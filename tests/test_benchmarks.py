@@ -25,7 +25,9 @@ def test_national_benchmarks_run_on_a_tiny_tree(capsys):
     assert out.count("national summary, plan with") == 3
     assert out.count("holders, tree read anew") == 1
     assert "national dashboard (3 holders), first page" in out
-    assert out.count("national dashboard (") == 6
+    assert out.count("national dashboard (") == 8
+    assert out.count("next page, figures kept") == 1
+    assert out.count("sorted by rate, figures kept") == 1
     assert out.count("first page, after one result saved") == 1
     assert out.count("first page, after a district plan's quota changed") == 1
     assert out.count("first page, after its quota changed") == 1

@@ -94,22 +94,38 @@ def test_a_plan_within_a_page_is_not_paged(client, app, long_plan):
     assert len(rows(page)) == 34 and "Trang 1" not in page and "data-rank-name" in page
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_the_holders_furthest_behind_are_those_of_the_exact_order(seed):
-    """Rates a float cannot tell apart (quotas in the millions, one unit between them), ties
-    and holders not reported: the chart's choice is the first of the exact order."""
+def _close_rates(seed: int) -> rates.PlanSummary:
+    """Rates close together (quotas in the billions, one unit between them), rates a float
+    cannot tell apart (a third, and a third and a unit of 3·10¹⁷), ties, holders not
+    reported and lines without a quota."""
     rng = random.Random(seed)
     units = [rates.UnitNode(0, None, "T", "Tỉnh", "province")]
     quotas, tallies = {}, {}
     for uid in range(1, 300):
         units.append(rates.UnitNode(uid, 0, f"U{uid}", rng.choice("ABC") + str(uid % 7), "x"))
-        quota = rng.choice([3, 7, 10**9 + rng.randrange(3), 10**9 + 1])
+        quota = rng.choice([0, 3, 7, 10**9 + rng.randrange(3), 10**9 + 1, 3 * 10**17])
         quotas[uid] = quota
         if rng.random() < 0.9:
             donors = rng.choice([0, 1, 2, quota // 3, quota // 3 + 1, quota])
             tallies[uid] = rates.Tally(1, donors, 0, rates.Bags(donors))
-    made = rates.summarize(units, quotas, tallies, rates.CountingRule.BAG)
-    holders = [line for line in made.lines if line.is_holder]
+    return rates.summarize(units, quotas, tallies, rates.CountingRule.BAG)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_holders_furthest_behind_are_those_of_the_exact_order(seed):
+    """The chart's choice is the first of the exact order."""
+    holders = [line for line in _close_rates(seed).lines if line.is_holder]
     for count in (1, 40, 299, 400):
         expected = sorted(holders, key=dashboard.behind)[:count]
         assert dashboard.furthest_behind(holders, count) == expected
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("desc", [False, True])
+def test_lines_sorted_by_rate_come_in_the_exact_order(seed, desc):
+    """Sorted by floats first, then runs of equal floats by the exact rate: the order of
+    the exact rates, ties in the order they came (a stable sort), either way round."""
+    lines = list(_close_rates(seed).lines)
+    random.Random(seed).shuffle(lines)
+    expected = sorted(lines, key=dashboard.SORTS["rate"], reverse=desc)
+    assert dashboard.in_order(lines, "rate", desc) == expected

@@ -569,9 +569,9 @@ def test_a_result_saved_is_brought_into_the_kept_figures_in_a_few_queries(
         board = dashboard(plan, Filters(), TODAY)
     assert brought == [True]
     # The reading brought: the stamp and the steps since. The page made again from it: the
-    # stamp for the page and for its comparison, the earlier plan, the mergers, and the
-    # earlier side brought along (the stamp, the steps). No result is read.
-    assert count_queries.count == 8, "\n\n".join(count_queries.statements)
+    # stamp for the page, for its listing and for its comparison, the earlier plan, the
+    # mergers, and the earlier side brought along (the stamp, the steps). No result is read.
+    assert count_queries.count == 9, "\n\n".join(count_queries.statements)
     assert not [q for q in count_queries.statements if "FROM result" in q]
     line = next(line for line in board.lines if line.unit.id == ngoc.id)
     assert line.collected == 30
