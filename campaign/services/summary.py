@@ -12,11 +12,13 @@ from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     CompoundSelect,
     Row,
     Select,
     case,
+    cast,
     func,
     literal,
     null,
@@ -964,7 +966,8 @@ def _sums(
     # Without ``apart``, a result under no entry is left out; one the walk did not reach
     # (a null id) still comes, so that the caller knows.
     kept = true() if apart else or_(walk.c.id.is_(None), walk.c.held == 1)
-    figures = [func.sum(column) for column in list(own.c)[len(month) + 1 :]]
+    # Cast back: PostgreSQL adds up bigints as numeric, which comes as Decimal.
+    figures = [cast(func.sum(column), BigInteger) for column in list(own.c)[len(month) + 1 :]]
     return (
         select(literal(0).label("tag"), key, *described, *month, *figures)
         .select_from(own)
