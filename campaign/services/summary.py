@@ -12,13 +12,11 @@ from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     CompoundSelect,
     Row,
     Select,
     case,
-    cast,
     func,
     literal,
     null,
@@ -957,22 +955,17 @@ def _sums(
         case((alone, walk.c.name)),
         case((alone, walk.c.kind)),
     )
-    # Each unit's results are added up first, then the units' sums by node: the walk
-    # joins a row per unit, not per result, and the nodes group a third as many rows.
-    own = _counted(
-        _counted_results(plan.id, approved_only, drives), Result.unit_id, by_day=by_month
-    ).subquery()
-    month = (own.c.ends_on,) if by_month else ()
+    month = (Drive.ends_on,) if by_month else ()
     # Without ``apart``, a result under no entry is left out; one the walk did not reach
     # (a null id) still comes, so that the caller knows.
     kept = true() if apart else or_(walk.c.id.is_(None), walk.c.held == 1)
-    # Cast back: PostgreSQL adds up bigints as numeric, which comes as Decimal.
-    figures = [cast(func.sum(column), BigInteger) for column in list(own.c)[len(month) + 1 :]]
+    query = select(literal(0).label("tag"), key, *described, *month, *_TALLY_SUMS)
+    query = query.select_from(Result)
+    if by_month:  # the drive only for its day (see _counted)
+        query = query.join(Drive, Drive.id == Result.drive_id)
     return (
-        select(literal(0).label("tag"), key, *described, *month, *figures)
-        .select_from(own)
-        .outerjoin(walk, walk.c.id == own.c.unit_id)
-        .where(kept)
+        query.outerjoin(walk, walk.c.id == Result.unit_id)
+        .where(*_counted_results(plan.id, approved_only, drives), kept)
         .group_by(key, *described, *month)
     )
 
