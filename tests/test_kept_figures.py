@@ -973,3 +973,25 @@ def test_a_plan_deleted_while_a_quota_is_set_ends_one_way_without_deadlock(
     db.session.rollback()
     assert db.session.get(Plan, plan_id) is None
     assert db.session.scalar(select(Quota.id).where(Quota.plan_id == plan_id)) is None
+
+
+def test_the_next_page_and_another_order_are_looked_up_in_what_was_kept(reform, count_queries):
+    """A plan listed page by page: its first page reads the figures, and the earlier plan
+    for every line. The next page, and the lines in another order, read no result and
+    walk no tree, and show what a page made anew shows."""
+    plan = db.session.get_one(Plan, reform.after.id)
+    assert dashboard(plan, Filters(), TODAY, page_size=2).pages > 1
+    asked = [Filters(page=2), Filters(sort="rate", desc=True), Filters(sort="rate", page=3)]
+    with count_queries:
+        boards = [dashboard(plan, filters, TODAY, page_size=2) for filters in asked]
+    read = [q for q in count_queries.statements if "FROM result" in q or "RECURSIVE" in q]
+    assert read == []
+
+    def shown(board: Any) -> list[Any]:
+        return [(line, board.compared.of(line.unit.id)) for line in board.lines]
+
+    summary.forget_kept_figures()
+    for filters, board in zip(asked, boards, strict=True):
+        fresh = dashboard(plan, filters, TODAY, page_size=2)
+        assert shown(board) == shown(fresh) and board.groups == fresh.groups
+        assert (board.page, board.pages, board.chart) == (fresh.page, fresh.pages, fresh.chart)
