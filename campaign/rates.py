@@ -351,6 +351,11 @@ class UnitTree(tuple[UnitNode, ...]):
     A tree that several summaries read (``services.kept`` keeps a national one) is
     walked once, not at every summary. Immutable: it is shared."""
 
+    @classmethod
+    def of(cls, units: Iterable[UnitNode]) -> UnitTree:
+        """``units`` as a tree: the very tree if they are one (its shape kept with it)."""
+        return units if isinstance(units, UnitTree) else cls(units)
+
     @cached_property
     def nodes(self) -> dict[int, UnitNode]:
         return {u.id: u for u in self}
@@ -866,9 +871,10 @@ def progress(
     (``within`` is ``None``) the units at or under a quota holder; for one unit, its
     subtree. So the last month's cumulative figure is the summary's collected figure.
     """
-    nodes = {u.id: u for u in units}
+    tree = UnitTree.of(units)
+    nodes = tree.nodes
     if within is not None:
-        counted = _subtree_ids(nodes, within)
+        counted = subtree(tree, within)
     else:
         counted = _covered(nodes, quotas, {uid for by_unit in monthly.values() for uid in by_unit})
     points: list[MonthPoint] = []
@@ -910,9 +916,12 @@ def _covered(nodes: Mapping[int, UnitNode], quotas: Mapping[int, int], among: se
     return {uid for uid in among if known.get(uid)}
 
 
-def _subtree_ids(nodes: Mapping[int, UnitNode], root: int) -> set[int]:
+def subtree(tree: UnitTree, root: int) -> set[int]:
+    """``root`` and the units under it, in one pass down the tree's walk (a kept tree's is
+    worked out once)."""
     found = {root}
-    for uid in _walk(nodes)[0]:
+    nodes = tree.nodes
+    for uid in tree.walk[0]:
         if nodes[uid].parent_id in found:
             found.add(uid)
     return found

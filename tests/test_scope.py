@@ -98,3 +98,23 @@ def test_a_plans_reporting_reads_the_units_of_its_tree_the_user_sees(two_distric
     assert seen("rep_x1", plan_x) == {w["xa"].id}  # a reporter: own units only
     assert Scope(w["leader_x"]).covers(w["xa"].id)
     assert not Scope(w["leader_x"]).covers(w["y"].id)
+
+
+def test_a_unit_checked_alone_is_seen_as_the_whole_scope_would_see_it(two_districts, count_queries):
+    """A page checks a unit or two by its ancestors, not by reading every unit of the scope
+    (a province leader's is a national tree); many checks (an import's rows) read the
+    scope's units once. Both answer as the set of the scope's units does."""
+    w = two_districts
+    everyone = [w[k] for k in ("x", "y", "xa", "ya")] + [f.unit("Xã X2", "commune", w["x"])]
+    f.commit()
+    for who in ("admin", "org_x", "leader_x", "rep_x1"):
+        user = w[who]
+        expected = [u.id in set(db.session.scalars(Scope(user).unit_ids())) for u in everyone]
+        alone = [Scope(user).can_see_unit(unit) for unit in everyone]
+        many = Scope(user)
+        together = [many.can_see_unit(unit) for _ in range(3) for unit in everyone]
+        assert alone == expected and together == expected * 3, who
+    with count_queries:
+        assert Scope(w["leader_x"]).can_see_unit(w["xa"])
+    assert len(count_queries.statements) == 1
+    assert "unit_chain" in count_queries.statements[0]

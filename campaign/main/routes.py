@@ -26,6 +26,7 @@ from campaign.formatting import vietnam_today
 from campaign.i18n import LANGUAGES
 from campaign.memory import bulk_reading
 from campaign.models import OrgUnit, Plan
+from campaign.rates import UnitTree
 from campaign.services.dashboard import (
     Filters,
     dashboard,
@@ -100,15 +101,15 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
     scope = current_scope()
     require(scope.can_see_plan(plan) and scope.can_see_unit(unit))
     summary, units, monthly = read_plan_and_months(plan, whole_tree=True)
-    nodes = {n.id: n for n in units}
+    nodes = UnitTree.of(units).nodes  # a kept tree's, worked out once
     if unit.id not in nodes:
         abort(404)
     return render_template(
         "main/unit.html",
         plan=plan,
         unit=unit,
-        page=unit_page(plan, unit.id, summary, nodes),
-        progress=progress_of(plan, summary, nodes, vietnam_today(), unit.id, monthly),
+        page=unit_page(plan, unit.id, summary, units),
+        progress=progress_of(plan, summary, units, vietnam_today(), unit.id, monthly),
         compared=comparison(plan, summary, among=[unit.id]),
     )
 

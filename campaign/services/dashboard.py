@@ -37,10 +37,12 @@ from campaign.rates import (
     Targets,
     Totals,
     UnitNode,
+    UnitTree,
     blood_units,
     completion_rate,
     has_quota,
     rough_rate,
+    subtree,
     totals,
 )
 from campaign.services.reporting import DriveTotals, drive_totals
@@ -157,12 +159,11 @@ class Progress:
 def progress_of(
     plan: Plan,
     summary: PlanSummary,
-    nodes: dict[int, UnitNode],
+    units: Sequence[UnitNode],
     today: date,
     unit_id: int | None,
     monthly: Monthly,
 ) -> Progress:
-    units = list(nodes.values())
     quota, points = plan_progress(plan, summary, units, today, unit_id, monthly)
     return Progress(plan.year, quota, points, line_chart(points, quota))
 
@@ -276,7 +277,7 @@ def _listing(
     plan: Plan, filters: Filters, today: date | None, page_size: int, reading: Reading
 ) -> _Listing:
     summary, units, monthly = reading
-    nodes = {n.id: n for n in units}
+    nodes = UnitTree.of(units).nodes
     lines = list(filter(filters.keep, summary.lines)) if filters.narrows else list(summary.lines)
     # Subtotals and chart follow the filter; the tiles and the table's total stay the plan's.
     groups = _groups(lines, nodes, filters.group, summary.rule)
@@ -289,7 +290,7 @@ def _listing(
             key: {line.unit.id: n for n, line in enumerate(sorted(summary.lines, key=order))}
             for key, order in SORTS.items()
         }
-    progress = progress_of(plan, summary, nodes, today, None, monthly) if today else None
+    progress = progress_of(plan, summary, units, today, None, monthly) if today else None
     return _Listing(nodes, lines, groups, chart, ranks, progress)
 
 
@@ -387,11 +388,13 @@ class UnitPage:
 
 
 def unit_page(
-    plan: Plan, unit_id: int, summary: PlanSummary, nodes: dict[int, UnitNode]
+    plan: Plan, unit_id: int, summary: PlanSummary, units: Sequence[UnitNode]
 ) -> UnitPage:
-    subtree_ids = _subtree(unit_id, nodes)
+    tree = UnitTree.of(units)
+    nodes = tree.nodes
+    under = subtree(tree, unit_id)
     line = next((ln for ln in summary.lines if ln.unit.id == unit_id), None)
-    below = [ln for ln in summary.lines if ln.unit.id in subtree_ids and ln.unit.id != unit_id]
+    below = [ln for ln in summary.lines if ln.unit.id in under and ln.unit.id != unit_id]
     results = db.session.scalars(
         select(Result)
         .join(Drive, Drive.id == Result.drive_id)
@@ -406,8 +409,8 @@ def unit_page(
     for result in results:
         by_drive.setdefault(result.drive_id, []).append(result)
     drives = [_drive_results(rows, summary) for rows in by_drive.values()]
-    subtree = [nodes[i] for i in nodes if i in subtree_ids]
-    return UnitPage(line, below, sorted(subtree, key=lambda n: sort_key(n.name)), drives)
+    shown = [nodes[i] for i in nodes if i in under]
+    return UnitPage(line, below, sorted(shown, key=lambda n: sort_key(n.name)), drives)
 
 
 def _drive_results(results: Sequence[Result], summary: PlanSummary) -> DriveResults:
@@ -418,18 +421,6 @@ def _drive_results(results: Sequence[Result], summary: PlanSummary) -> DriveResu
         if counted:
             tally = tally + r.tally
     return DriveResults(results[0].drive, rows, tally, tally.collected(summary.rule))
-
-
-def _subtree(unit_id: int, nodes: dict[int, UnitNode]) -> set[int]:
-    children: dict[int | None, list[int]] = {}
-    for node in nodes.values():
-        children.setdefault(node.parent_id, []).append(node.id)
-    found, stack = set(), [unit_id]
-    while stack:
-        uid = stack.pop()
-        found.add(uid)
-        stack.extend(children.get(uid, []))
-    return found
 
 
 @dataclass(frozen=True)
