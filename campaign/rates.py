@@ -489,6 +489,12 @@ class PlanSummary:
     totals: Totals
     outside: list[OutsideLine]
 
+    @cached_property
+    def tops(self) -> list[Line]:
+        """The quota holders with no holder above them: what the totals add up, and what
+        each page of a comparison compares besides its own lines (worked out once)."""
+        return _tops(self.lines)
+
     @property
     def collected_outside(self) -> Fraction:
         return sum((o.collected for o in self.outside), Fraction(0))
@@ -1007,7 +1013,7 @@ def compare(
     for old, new in merged_into.items():
         merged_from.setdefault(new, []).append(old)
     ids = [line.unit.id for line in summary.lines]
-    tops = _tops(summary.lines)
+    tops = summary.tops
     if among is not None:
         wanted = _with_tops(among, tops)
         ids = [uid for uid in ids if uid in wanted]
