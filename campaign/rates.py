@@ -561,7 +561,7 @@ def summarize(
     ``headcounts`` maps a quota holder's id to the headcount the plan records for it.
     """
     headcounts = headcounts or {}
-    tree = units if isinstance(units, UnitTree) else UnitTree(units)
+    tree = UnitTree.of(units)
     nodes = tree.nodes
     missing = (quotas.keys() | tallies.keys()) - nodes.keys()
     if missing:
@@ -983,7 +983,7 @@ class Earlier(NamedTuple):
 def roll_up(before: Iterable[UnitNode], tallies: Mapping[int, Tally]) -> Earlier:
     """The earlier plan's tree ``before`` with the counted results its units reported
     themselves (``tallies``), each unit's subtree added up."""
-    tree = before if isinstance(before, UnitTree) else UnitTree(before)
+    tree = UnitTree.of(before)
     nodes = tree.nodes
     return Earlier(nodes, _rolled_flats(nodes, tree.walk[0], tallies))
 

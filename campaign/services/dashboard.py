@@ -247,7 +247,7 @@ def _dashboard(
             lambda: in_order(list(listing.lines), filters.sort, filters.desc),
         )
         listing = listing._replace(lines=ordered)
-    pages = max(1, -(-len(listing.lines) // page_size))
+    pages = _pages(len(listing.lines), page_size)
     page = min(filters.page, pages)
     lines = listing.lines
     if pages > 1:
@@ -282,7 +282,7 @@ def _listing(
     # Subtotals and chart follow the filter; the tiles and the table's total stay the plan's.
     groups = _groups(lines, nodes, filters.group, summary.rule)
     holders = [line for line in lines if line.is_holder]
-    pages = max(1, -(-len(lines) // page_size))
+    pages = _pages(len(lines), page_size)
     chart = furthest_behind(holders, CHART_BARS if pages > 1 else len(holders))
     ranks: dict[str, dict[int, int]] = {}
     if pages == 1:  # the whole table is on the page: the browser may sort it again
@@ -292,6 +292,11 @@ def _listing(
         }
     progress = progress_of(plan, summary, units, today, None, monthly) if today else None
     return _Listing(nodes, lines, groups, chart, ranks, progress)
+
+
+def _pages(lines: int, page_size: int) -> int:
+    """How many pages ``lines`` lines take (one, for none)."""
+    return max(1, -(-lines // page_size))
 
 
 def in_order(lines: list[Line], sort: str, desc: bool) -> list[Line]:
