@@ -24,7 +24,7 @@ from werkzeug.security import generate_password_hash
 
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, PlanStatus, Result, User
-from campaign.services import demo, plans, results, tokens, units
+from campaign.services import dashboard, demo, plans, results, tokens, units
 from campaign.spreadsheets import XLSX_MIMETYPE
 from tests.browser import DESKTOP, LiveServer
 from tests.conftest import empty_tables, live_database, make_app
@@ -149,6 +149,7 @@ def _states_the_demo_lacks() -> dict[str, Any]:
     new_quang_binh = db.session.scalars(select(OrgUnit).filter_by(code="HC2025-16543")).one()
     return {
         "compared_plan": compared.id,
+        "compared_issuer": compared.issuer_id,
         "compared_unit": new_quang_binh.id,
         "closed_plan": closed.id,
         "returned_unit": school.id,
@@ -476,6 +477,16 @@ def test_a_long_plan_listed_page_by_page(served, tabs, axe):
             response = page.goto(url)
             assert response is not None and response.status == 200, url
             assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
+            violations += check(axe, page, f"{url} as admin ({view})")
+            # The province's own page: the lines below it a page at a time, and its
+            # results added up drive by drive (a subtree with more than a few listed).
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(dashboard, "RESULTS_LISTED", 0)
+                url = f"/ke-hoach/{data['compared_plan']}/don-vi/{data['compared_issuer']}?trang=2"
+                response = page.goto(url)
+            assert response is not None and response.status == 200, url
+            assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
+            assert page.get_by_role("table", name="Báo cáo được tính, cộng theo từng đợt").count()
             violations += check(axe, page, f"{url} as admin ({view})")
         # The published district plan, pages of 5: its pager and its search.
         app.config["DASHBOARD_PAGE_SIZE"] = 5

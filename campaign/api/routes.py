@@ -23,7 +23,7 @@ from campaign.formatting import vietnam_today
 from campaign.memory import bulk_reading
 from campaign.models import TARGET_COLUMNS, Drive, OrgUnit, Plan, PlanStatus, Quota, Result, User
 from campaign.numbers import parse_id
-from campaign.rates import Targets, display_units
+from campaign.rates import Targets, UnitTree, display_units
 from campaign.services import exports, plans, reporting, results, summary, tokens, units
 from campaign.services.errors import Forbidden, NotFound, ServiceError
 from campaign.services.scope import Scope
@@ -491,12 +491,14 @@ def plan_progress(plan_id: int, unit: str | None = None) -> dict[str, Any]:
     """Collected month by month through the plan's year, cumulated, against the even pace
     (quota × months elapsed / 12); every month up to the current one."""
     plan = visible_plan(plan_id)
-    # One unit's months need its subtree: the whole tree, not the plan's skeleton.
-    made, nodes, monthly = summary.read_plan_and_months(plan, whole_tree=unit is not None)
     unit_id = None
-    if unit is not None:
+    if unit is None:
+        made, nodes, monthly = summary.read_plan_and_months(plan)
+    else:
+        # One unit's months need its subtree: read with the whole tree.
         unit_id = unit_in_path(unit).id
-        if unit_id not in {node.id for node in nodes}:
+        made, nodes, monthly = summary.read_plan_for_unit(plan, unit_id)
+        if unit_id not in UnitTree.of(nodes).nodes:
             abort(404)  # a unit outside the plan's tree has no progress in it
     quota, points = summary.plan_progress(plan, made, nodes, vietnam_today(), unit_id, monthly)
     return {

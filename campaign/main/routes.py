@@ -32,10 +32,11 @@ from campaign.services.dashboard import (
     dashboard,
     drive_to_chase,
     drives_reporting,
+    page_number,
     progress_of,
     unit_page,
 )
-from campaign.services.summary import comparison, read_plan_and_months
+from campaign.services.summary import comparison, read_plan_for_unit
 
 bp = Blueprint("main", __name__)
 
@@ -100,15 +101,17 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
     unit = db.session.get(OrgUnit, unit_id) or abort(404)
     scope = current_scope()
     require(scope.can_see_plan(plan) and scope.can_see_unit(unit))
-    summary, units, monthly = read_plan_and_months(plan, whole_tree=True)
+    summary, units, monthly = read_plan_for_unit(plan, unit.id)
     nodes = UnitTree.of(units).nodes  # a kept tree's, worked out once
     if unit.id not in nodes:
         abort(404)
+    page_size = current_app.config["DASHBOARD_PAGE_SIZE"]
+    page = page_number(request.args.get("trang", ""))
     return render_template(
         "main/unit.html",
         plan=plan,
         unit=unit,
-        page=unit_page(plan, unit.id, summary, units),
+        page=unit_page(plan, unit.id, summary, units, page, page_size),
         progress=progress_of(plan, summary, units, vietnam_today(), unit.id, monthly),
         compared=comparison(plan, summary, among=[unit.id]),
     )

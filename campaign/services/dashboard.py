@@ -22,7 +22,6 @@ from campaign.extensions import db
 from campaign.memory import bulk_reading
 from campaign.models import COUNTED_STATES, Drive, Plan, Result
 from campaign.rates import (
-    EMPTY,
     NO_COMPARISON,
     NO_TARGETS,
     Bags,
@@ -51,11 +50,13 @@ from campaign.services.summary import (
     Reading,
     comparison,
     derived,
+    page_of,
     plan_and_descendants,
     plan_progress,
     plan_summary,
     read_plan_and_months,
-    unit_and_descendants,
+    reported_by,
+    tallies_by_drive,
 )
 from campaign.text import fold, sort_key
 
@@ -383,49 +384,103 @@ class DriveResults:
     collected: Fraction
 
 
+#: Results a unit's page lists one by one, drive by drive. A unit with more in its subtree
+#: (a district, a province, the nation: half a million) shows each drive's totals instead,
+#: and its units below list their own.
+RESULTS_LISTED = 500
+#: Units directly under a unit its page names, at most (then how many more there are).
+CHILDREN_LISTED = 200
+
+
 @dataclass(frozen=True)
 class UnitPage:
     line: Line | None
-    #: The unit's subtree: quota lines below it, in tree order.
-    below: list[Line]
-    subtree: list[UnitNode]
+    #: Quota lines below the unit, in tree order: those of the page shown.
+    below: Sequence[Line]
+    #: The units directly under it, by name (:data:`CHILDREN_LISTED` at most), and how many
+    #: there are in all.
+    children: list[UnitNode]
+    children_count: int
     drives: list[DriveResults]
+    #: Results reported in the unit's subtree, in every state; each is listed only where
+    #: they are :data:`RESULTS_LISTED` at most, else each drive gives its totals.
+    reports: int
+    page: int = 1
+    pages: int = 1
+    page_size: int = PAGE_SIZE
+
+    @property
+    def listed(self) -> bool:
+        return self.reports <= RESULTS_LISTED
 
 
 def unit_page(
-    plan: Plan, unit_id: int, summary: PlanSummary, units: Sequence[UnitNode]
+    plan: Plan,
+    unit_id: int,
+    summary: PlanSummary,
+    units: Sequence[UnitNode],
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
 ) -> UnitPage:
+    """A unit in a plan: its line, a page of the quota lines below it, the units directly
+    under it, and its subtree's results drive by drive. However large the subtree, the page
+    holds a bounded number of each."""
     tree = UnitTree.of(units)
-    nodes = tree.nodes
     under = subtree(tree, unit_id)
     line = next((ln for ln in summary.lines if ln.unit.id == unit_id), None)
     below = [ln for ln in summary.lines if ln.unit.id in under and ln.unit.id != unit_id]
-    results = db.session.scalars(
-        select(Result)
-        .join(Drive, Drive.id == Result.drive_id)
-        .where(
-            Drive.plan_id.in_(plan_and_descendants(plan.id)),
-            Result.unit_id.in_(unit_and_descendants(unit_id)),
+    pages = _pages(len(below), page_size)
+    page = min(page, pages)
+    children = [node for node in tree if node.parent_id == unit_id and node.id != unit_id]
+    named = heapq.nsmallest(CHILDREN_LISTED, children, key=lambda n: sort_key(n.name))
+    reports, drives = _subtree_results(plan, unit_id, under, summary)
+    return UnitPage(
+        line, page_of(below, page, page_size), named, len(children), drives, reports,
+        page, pages, page_size,
+    )  # fmt: skip
+
+
+def _subtree_results(
+    plan: Plan, unit_id: int, under: set[int], summary: PlanSummary
+) -> tuple[int, list[DriveResults]]:
+    """How many results the units ``under`` (the unit's subtree, as the plan reads it)
+    reported in the plan tree's drives, and those results drive by drive: each drive's
+    counted ones added up by the database, and each result listed if they are few. The
+    counted ones add up to the unit's line."""
+    in_plan = Result.drive_id.in_(
+        select(Drive.id).where(Drive.plan_id.in_(plan_and_descendants(plan.id)))
+    )
+    parts = [(in_plan, named) for named in reported_by(unit_id, under, plan.issued_on)]
+    reports = 0
+    tallies: dict[int, Tally] = {}
+    for part in parts:
+        for drive_id, n, tally in tallies_by_drive(part):
+            reports += n
+            tallies[drive_id] = tallies[drive_id] + tally if drive_id in tallies else tally
+    rows: dict[Drive, list[Result]] = {}
+    if reports > RESULTS_LISTED:
+        drives = db.session.scalars(select(Drive).where(Drive.id.in_(tallies))).all()
+    else:
+        for part in parts if reports else []:
+            both = joinedload(Result.drive), joinedload(Result.unit)
+            for r in db.session.scalars(select(Result).where(*part).options(*both)):
+                rows.setdefault(r.drive, []).append(r)
+        drives = list(rows)
+    rule = summary.rule
+    return reports, [
+        DriveResults(
+            d, _result_rows(rows.get(d, []), rule), tallies[d.id], tallies[d.id].collected(rule)
         )
-        .options(joinedload(Result.drive), joinedload(Result.unit))
-        .order_by(Drive.starts_on, Drive.id)
-    ).all()
-    by_drive: dict[int, list[Result]] = {}
-    for result in results:
-        by_drive.setdefault(result.drive_id, []).append(result)
-    drives = [_drive_results(rows, summary) for rows in by_drive.values()]
-    shown = [nodes[i] for i in nodes if i in under]
-    return UnitPage(line, below, sorted(shown, key=lambda n: sort_key(n.name)), drives)
+        for d in sorted(drives, key=lambda d: (d.starts_on, d.id))
+    ]
 
 
-def _drive_results(results: Sequence[Result], summary: PlanSummary) -> DriveResults:
-    rows, tally = [], EMPTY
-    for r in sorted(results, key=lambda r: sort_key(r.unit.name)):
-        counted = r.state in COUNTED_STATES
-        rows.append(ResultRow(r, blood_units(r.bags, summary.rule), counted))
-        if counted:
-            tally = tally + r.tally
-    return DriveResults(results[0].drive, rows, tally, tally.collected(summary.rule))
+def _result_rows(results: Sequence[Result], rule: CountingRule) -> list[ResultRow]:
+    """A drive's results by unit name, each with its blood units and whether it counts."""
+    return [
+        ResultRow(r, blood_units(r.bags, rule), r.state in COUNTED_STATES)
+        for r in sorted(results, key=lambda r: sort_key(r.unit.name))
+    ]
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from campaign.models import (
     UnitMove,
 )
 from campaign.rates import (
+    EMPTY,
     NO_COMPARISON,
     NO_TARGETS,
     Bags,
@@ -68,6 +69,7 @@ from campaign.rates import (
     result_flat,
     result_tally,
     roll_up,
+    subtree,
     summarize,
 )
 from campaign.services.kept import Change, Kept
@@ -479,6 +481,13 @@ def _read(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bo
     written since it was made, or one made now. What is kept is shared: no reader changes
     it. A reading without months is served by one with them, if kept: the API's summary
     then shares the dashboard's (a national reading is 210.000 lines and units)."""
+    return _kept_reading(plan, approved_only, whole_tree, by_month)[:3]
+
+
+def _kept_reading(
+    plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool
+) -> _KeptReading:
+    """:func:`_read`, with what the reading was made from."""
     key = ("read", plan.id, approved_only, whole_tree)
     with_months = (*key, True)
     kept: _KeptReading = _FIGURES.get(
@@ -487,7 +496,48 @@ def _read(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bo
         instead=None if by_month else with_months,
         bring=_brought,
     )
-    return kept[:3]
+    return kept
+
+
+@bulk_reading()
+def read_plan_for_unit(plan: Plan, unit_id: int, approved_only: bool = False) -> Reading:
+    """What a unit's page and progress read of ``plan``: the summary, the unit tree with
+    the unit's subtree in it, and the months of that subtree (keyed by ``unit_id``, which
+    ``rates.progress`` counts within the unit).
+
+    Where the plan's own reading holds the whole tree (a plan for nearly every unit: a
+    national one, or a province's for each of its units), it is that reading, kept and
+    shared with the dashboard, and one more query for the subtree's months: read anew for
+    the unit page alone, it was a national plan summarized again, its results read unit by
+    unit and month by month (6 s). Where the plan's reading is a skeleton, the tree is read
+    whole, with every unit's months (:func:`read_plan_and_months`, ``whole_tree``)."""
+    made, units, _months, basis = _kept_reading(plan, approved_only, None, True)
+    if basis.skeleton:
+        return read_plan_and_months(plan, approved_only, whole_tree=True)
+    tree = UnitTree.of(units)
+    if unit_id not in tree.nodes:
+        return made, units, {}
+    return made, units, _subtree_months(plan, basis, unit_id, subtree(tree, unit_id))
+
+
+def _subtree_months(plan: Plan, basis: _Basis, unit_id: int, under: set[int]) -> Monthly:
+    """The counted results of the units ``under`` (those that reported, as the reading's
+    own tallies name them), month by month, all under ``unit_id``: named in a query per
+    few thousand, or none named where they are every unit that reported (the plan's
+    issuer, or the nation)."""
+    reported = [uid for uid in basis.tallies if uid in under]
+    counted = Result.drive_id.in_(list(basis.drives)), Result.state.in_(sorted(basis.states))
+    chunks: list[tuple[ColumnElement[bool], ...]] = [counted]
+    if len(reported) < len(basis.tallies):  # not every unit that reported: name them
+        chunks = [
+            (*counted, Result.unit_id.in_(reported[start : start + _IDS_PER_QUERY]))
+            for start in range(0, len(reported), _IDS_PER_QUERY)
+        ]
+    monthly: Monthly = {}
+    for chunk in chunks if reported else []:  # none reported: nothing to read
+        for row in _rows(_counted(chunk, by_day=True)):
+            _add_month(monthly, plan.year, row[0], unit_id, Bags(*row[4:7]))
+    return monthly
 
 
 def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T]) -> T:
@@ -1222,6 +1272,37 @@ def counted_by_month(
         flats[unit_id] = add_flat(flats[unit_id], flat) if unit_id in flats else flat
         _add_month(monthly, plan.year, day, unit_id, Bags(*flat[3:6]))
     return FlatTallies(flats), monthly
+
+
+def reported_by(unit_id: int, under: Collection[int], issued_on: date) -> list[ColumnElement[bool]]:
+    """Conditions on ``result`` that together select the results of the units ``under``:
+    ``unit_id`` and its subtree as a plan issued on ``issued_on`` reads it (the parents of
+    that day). One condition naming them where they are few; where they are many, the
+    units under ``unit_id`` now if no unit moved since that day (the same units), else one
+    naming each few thousand of them."""
+    ids = sorted(under)
+    if len(ids) > _IDS_PER_QUERY and not _moved_since(issued_on):
+        return [Result.unit_id.in_(unit_and_descendants(unit_id))]
+    return [
+        Result.unit_id.in_(ids[start : start + _IDS_PER_QUERY])
+        for start in range(0, len(ids), _IDS_PER_QUERY)
+    ]
+
+
+def tallies_by_drive(where: tuple[ColumnElement[bool], ...]) -> list[tuple[int, int, Tally]]:
+    """The drives of the results ``where`` selects (conditions on ``result``), each with
+    how many of them it has in every state and its counted ones added up (empty when none
+    counts yet), in one pass over the results: a unit's page, whatever its subtree."""
+    query = select(Result.drive_id, Result.state, *_TALLY_SUMS).where(*where)
+    reports: dict[int, int] = {}
+    counted: dict[int, Flat] = {}
+    for drive_id, state, *flat in _plain_rows(query.group_by(Result.drive_id, Result.state)):
+        reports[drive_id] = reports.get(drive_id, 0) + flat[0]
+        if state in COUNTED_STATES:
+            before = counted.get(drive_id)
+            counted[drive_id] = tuple(flat) if before is None else add_flat(before, tuple(flat))
+    tallies = FlatTallies(counted)
+    return [(d, n, tallies.get(d, EMPTY)) for d, n in reports.items()]
 
 
 def _add_month(monthly: Monthly, year: int, day: date, unit_id: int, bags: Bags) -> None:
