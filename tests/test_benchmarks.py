@@ -32,6 +32,7 @@ def test_national_benchmarks_run_on_a_tiny_tree(capsys):
     assert out.count("first page, after a district plan's quota changed") == 1
     assert out.count("first page, after its quota changed") == 1
     assert out.count("first page, figures kept (between writes)") == 1
+    assert out.count("national unit page (a district of ") == 1
     assert "district dashboard page" in out
     assert "national export" in out
     assert "province plan summary" not in out
