@@ -361,9 +361,14 @@ class UnitTree(tuple[UnitNode, ...]):
         return {u.id: u for u in self}
 
     @cached_property
+    def children(self) -> dict[int | None, list[int]]:
+        """:func:`_children` of the units."""
+        return _children(self.nodes)
+
+    @cached_property
     def walk(self) -> tuple[list[int], dict[int, int]]:
         """:func:`_walk` of the units."""
-        return _walk(self.nodes)
+        return _walk(self.nodes, self.children)
 
 
 class Line(NamedTuple):
@@ -793,10 +798,12 @@ def _sum_tallies(tallies: Iterable[Tally]) -> Tally:
     )  # fmt: skip
 
 
-def _walk(nodes: Mapping[int, UnitNode]) -> tuple[list[int], dict[int, int]]:
+def _walk(
+    nodes: Mapping[int, UnitNode], children: Mapping[int | None, list[int]]
+) -> tuple[list[int], dict[int, int]]:
     """Ids with every parent before its children, siblings in their given order, and each
-    unit's depth (0 for a unit whose parent is not among ``nodes``)."""
-    children = _children(nodes)
+    unit's depth (0 for a unit whose parent is not among ``nodes``); ``children`` is
+    :func:`_children` of ``nodes``."""
     roots = children.get(None, [])
     depth = dict.fromkeys(roots, 0)
     order: list[int] = []
@@ -923,13 +930,16 @@ def _covered(nodes: Mapping[int, UnitNode], quotas: Mapping[int, int], among: se
 
 
 def subtree(tree: UnitTree, root: int) -> set[int]:
-    """``root`` and the units under it, in one pass down the tree's walk (a kept tree's is
-    worked out once)."""
+    """``root`` and the units under it, from the tree's children (a kept tree's are worked
+    out once): a district of a national tree is its 500 units, not 100.000 looked at."""
     found = {root}
-    nodes = tree.nodes
-    for uid in tree.walk[0]:
-        if nodes[uid].parent_id in found:
-            found.add(uid)
+    children = tree.children
+    stack = [root]
+    while stack:
+        for kid in children.get(stack.pop(), ()):
+            if kid not in found:  # (a tree has no cycle; this never loops if it had one)
+                found.add(kid)
+                stack.append(kid)
     return found
 
 

@@ -24,10 +24,11 @@ from campaign.services.summary import (
 AFTER = date(2021, 8, 1)
 
 
-def _district() -> tuple[Plan, OrgUnit, list[OrgUnit]]:
+def _district(moved: bool = True) -> tuple[Plan, OrgUnit, list[OrgUnit]]:
     """A district plan whose quota holders are nearly every unit (read over the whole
-    tree), with results in three months, a draft, a unit moved after the plan's date, and
-    a unit made after it that reports all the same."""
+    tree), with results in three months and a draft; unless not ``moved``, a unit moved
+    after the plan's date, and a unit made after it that reports all the same (a plan is
+    read as a skeleton only without either)."""
     district, communes = f.district_with_communes([f"Xã {n}" for n in range(6)])
     schools = [f.unit(f"CĐCS Trường {c.name}", "union", c) for c in communes[:4]]
     plan = f.plan(district)
@@ -43,11 +44,13 @@ def _district() -> tuple[Plan, OrgUnit, list[OrgUnit]]:
     for n, commune in enumerate(communes):
         f.result(july, commune, n, 2)
     f.result(june, communes[5], 9, state="draft")
-    units.move_unit(schools[3], communes[1], AFTER)  # counts under its commune of May
-    late = f.unit("CĐCS Doanh nghiệp mới", "union", communes[2], valid_from=AFTER)
-    f.result(october, late, 3)
+    late = []
+    if moved:
+        units.move_unit(schools[3], communes[1], AFTER)  # counts under its commune of May
+        late = [f.unit("CĐCS Doanh nghiệp mới", "union", communes[2], valid_from=AFTER)]
+        f.result(october, late[0], 3)
     f.commit()
-    return plan, district, [district, *communes, *schools, late]
+    return plan, district, [district, *communes, *schools, *late]
 
 
 def _progress(plan: Plan, unit_id: int, reading) -> list:
@@ -57,10 +60,12 @@ def _progress(plan: Plan, unit_id: int, reading) -> list:
 
 @pytest.mark.parametrize("whole", [True, False], ids=["whole tree", "skeleton"])
 def test_a_units_progress_is_what_the_whole_tree_gives_every_unit(app, whole):
-    plan, _district_unit, every = _district()
+    plan, _district_unit, every = _district(moved=whole)
     if not whole:  # one quota: the plan reads a skeleton, and a unit's page the whole tree
         plans.set_quotas(plan, {u: None for u in every[2:]})
         f.commit()
+        skeleton = read_plan_and_months(plan)[1]
+        assert len(skeleton) < len(read_plan_and_months(plan, whole_tree=True)[1])
     for unit in every:
         forget_kept_figures()
         expected = _progress(plan, unit.id, read_plan_and_months(plan, whole_tree=True))
@@ -172,3 +177,27 @@ def test_the_api_gives_a_units_progress_from_the_same_reading(app, client, auth)
     points = _progress(plan, unit.id, read_plan_and_months(plan, whole_tree=True))[1]
     assert [m["cumulative"] for m in api["months"]] == [float(p.cumulative) for p in points]
     assert points[-1].cumulative > 0
+
+
+def test_a_skeleton_plans_unit_pages_make_its_whole_tree_once(app, client, auth, count_queries):
+    """A plan read as a skeleton (few quota holders): the tree its unit pages need is made
+    once for its figures, from the kept tree of its issuer and the units that reported."""
+    plan, district, every = _district(moved=False)
+    plans.set_quotas(plan, {u: None for u in every[2:]})
+    user = f.user("leader", [district])
+    f.commit()
+    auth.sign_in(user)
+    forget_kept_figures()
+    assert client.get(f"/ke-hoach/{plan.id}").status_code == 200
+    opened = []
+    for unit in every[:3]:
+        with count_queries:
+            assert client.get(f"/ke-hoach/{plan.id}/don-vi/{unit.id}").status_code == 200
+        opened.append(sum("SELECT DISTINCT result.unit_id" in s for s in count_queries.statements))
+        count_queries.statements.clear()
+    assert opened == [1, 0, 0]
+    f.result(f.drive(plan, "Đợt 4", date(2021, 11, 5)), every[4], 2)  # a result: made again
+    f.commit()
+    with count_queries:
+        assert client.get(f"/ke-hoach/{plan.id}/don-vi/{every[4].id}").status_code == 200
+    assert sum("SELECT DISTINCT result.unit_id" in s for s in count_queries.statements) == 1

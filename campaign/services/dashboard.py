@@ -55,7 +55,7 @@ from campaign.services.summary import (
     plan_progress,
     plan_summary,
     read_plan_and_months,
-    reported_by,
+    results_of,
     tallies_by_drive,
 )
 from campaign.text import fold, sort_key
@@ -431,9 +431,9 @@ def unit_page(
     below = [ln for ln in summary.lines if ln.unit.id in under and ln.unit.id != unit_id]
     pages = _pages(len(below), page_size)
     page = min(page, pages)
-    children = [node for node in tree if node.parent_id == unit_id and node.id != unit_id]
+    children = [tree.nodes[kid] for kid in tree.children.get(unit_id, ())]
     named = heapq.nsmallest(CHILDREN_LISTED, children, key=lambda n: sort_key(n.name))
-    reports, drives = _subtree_results(plan, unit_id, under, summary)
+    reports, drives = _subtree_results(plan, under, summary)
     return UnitPage(
         line, page_of(below, page, page_size), named, len(children), drives, reports,
         page, pages, page_size,
@@ -441,7 +441,7 @@ def unit_page(
 
 
 def _subtree_results(
-    plan: Plan, unit_id: int, under: set[int], summary: PlanSummary
+    plan: Plan, under: set[int], summary: PlanSummary
 ) -> tuple[int, list[DriveResults]]:
     """How many results the units ``under`` (the unit's subtree, as the plan reads it)
     reported in the plan tree's drives, and those results drive by drive: each drive's
@@ -450,7 +450,7 @@ def _subtree_results(
     in_plan = Result.drive_id.in_(
         select(Drive.id).where(Drive.plan_id.in_(plan_and_descendants(plan.id)))
     )
-    parts = [(in_plan, named) for named in reported_by(unit_id, under, plan.issued_on)]
+    parts = [(in_plan, units) for units in results_of(under)]
     reports = 0
     tallies: dict[int, Tally] = {}
     for part in parts:
