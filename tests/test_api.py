@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from campaign.api import schemas
 from campaign.extensions import db
 from campaign.formatting import vietnam_time, vietnam_today
 from campaign.models import ApiToken, AuditEntry, Drive, OrgUnit, Plan, Quota, Result
@@ -814,6 +815,28 @@ def test_summary_comes_a_page_of_units_at_a_time_when_asked(client, world):
         answer = client.get(url, query_string=bad, headers=headers)
         assert answer.status_code == 422, bad
         assert answer.get_json()["error"]["code"] == "invalid", bad
+
+
+def test_a_summary_of_more_units_than_a_page_comes_a_page_at_a_time(client, world, monkeypatch):
+    """Asked for every unit, a plan of more than a page (a national plan: 105.000 units,
+    40 MB) gives its first page, and says so; each page after it is asked for by number."""
+    url = f"/api/v1/plans/{world.plan.id}/summary"
+    headers = world.headers("leader")
+    whole = client.get(url, headers=headers).get_json()
+    codes = [u["code"] for u in whole["units"]]
+    monkeypatch.setattr(schemas, "SUMMARY_PAGE", len(codes) - 1)
+    first = client.get(url, headers=headers).get_json()
+    assert (first["page"], first["per_page"], first["units_total"]) == (
+        1,
+        len(codes) - 1,
+        len(codes),
+    )
+    assert [u["code"] for u in first["units"]] == codes[:-1]
+    assert first["totals"] == whole["totals"]
+    rest = client.get(url, query_string={"page": 2}, headers=headers).get_json()
+    assert [u["code"] for u in rest["units"]] == codes[-1:]
+    monkeypatch.setattr(schemas, "SUMMARY_PAGE", len(codes))
+    assert "page" not in client.get(url, headers=headers).get_json()  # a page holds them all
 
 
 def test_summary_refusals(client, world):

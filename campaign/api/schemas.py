@@ -377,14 +377,20 @@ class ReportingSchema(ma.Schema):
 # --- summary -------------------------------------------------------------------
 
 
+#: Units of a plan's summary in one answer, at most: a plan with more gives them a page at
+#: a time, this many by default.
+SUMMARY_PAGE = 1000
+
+
 class SummaryArgs(ma.Schema):
     approved_only = fields.Boolean(load_default=False)
     page = fields.Integer(
         validate=validate.Range(min=1, max=1_000_000),
         metadata={"description": "One page of the units, in the summary's order (a national "
-                  "plan has a hundred thousand); without it, every unit"},
+                  "plan has a hundred thousand); without it, every unit of a plan of 1000 "
+                  "units at most, else the first page"},
     )  # fmt: skip
-    per_page = fields.Integer(validate=validate.Range(min=1, max=1000))
+    per_page = fields.Integer(validate=validate.Range(min=1, max=SUMMARY_PAGE))
 
 
 class TargetFiguresSchema(ma.Schema):
@@ -474,7 +480,10 @@ class SummarySchema(ma.Schema):
     units_total = fields.Integer(
         required=True, metadata={"description": "How many units the summary has in all"}
     )
-    page = fields.Integer(metadata={"description": "Given when a page was asked for"})
+    page = fields.Integer(
+        metadata={"description": "Given when the units come a page at a time: asked for, "
+                  "or a plan of more than 1000 units"}
+    )  # fmt: skip
     per_page = fields.Integer()
 
 
