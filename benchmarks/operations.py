@@ -189,13 +189,15 @@ def dashboard_row(
     target: str,
     setup: Callable[[], Any] | None = forget_kept_figures,
     query: str = "",
+    page: str = "/ke-hoach/{plan_id}",
 ) -> Row:
-    """``GET /ke-hoach/<id>`` (and ``query``) through the app as the province's leader:
-    server time only. By default each run makes the page's figures, as after any write;
-    with ``setup`` None, the runs after the first get them kept, as between writes."""
+    """``GET /ke-hoach/<id>`` (or another ``page`` of the plan, and ``query``) through the
+    app as the province's leader: server time only. By default each run makes the page's
+    figures, as after any write; with ``setup`` None, the runs after the first get them
+    kept, as between writes."""
     client = app.test_client()
     client.post("/dang-nhap", data={"username": "leader", "password": PASSWORD})
-    url = f"/ke-hoach/{plan_id}{query}"
+    url = page.format(plan_id=plan_id) + query
 
     def work() -> None:
         response = client.get(url)
@@ -283,6 +285,24 @@ def national_dashboard_next_page(app: Flask, province: Province, runs: int) -> R
     app_measure = measure(next_page, runs)
     label = f"national dashboard ({_holders(app, plan_id):,} holders), next page, figures kept"
     return Row(label, app_measure, None, "≤ 1,0 s server time", app_measure.seconds <= 1.0)
+
+
+def _national_api_summary(app: Flask, province: Province, runs: int, when: str, setup: Any) -> Row:
+    plan_id = province.province_plan.id
+    label = f"national API summary ({_holders(app, plan_id):,} holders), first page, {when}"
+    page = "/api/v1/plans/{plan_id}/summary"
+    return dashboard_row(app, plan_id, label, runs, 1.0, "≤ 1,0 s server time", setup, page=page)
+
+
+def national_api_summary(app: Flask, province: Province, runs: int) -> Row:
+    """``GET /api/v1/plans/<id>/summary`` of the national plan, asked for every unit: its
+    first 1000, with the totals and the comparison; its figures made anew."""
+    return _national_api_summary(app, province, runs, "figures made anew", forget_kept_figures)
+
+
+def national_api_summary_kept(app: Flask, province: Province, runs: int) -> Row:
+    """The same, its figures kept (between writes)."""
+    return _national_api_summary(app, province, runs, "figures kept (between writes)", None)
 
 
 def national_unit_page(app: Flask, province: Province, runs: int) -> Row:
@@ -590,6 +610,8 @@ NATIONAL: list[Callable[[Flask, Province, int], Row]] = [
     national_dashboard_after_a_result,
     national_dashboard_after_a_district_quota,
     national_dashboard_after_its_quota,
+    national_api_summary,
+    national_api_summary_kept,
     national_unit_page,
     district_dashboard,
     national_export,
