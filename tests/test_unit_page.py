@@ -11,7 +11,7 @@ import tests.factories as f
 from campaign.formatting import vietnam_today
 from campaign.models import OrgUnit, Plan
 from campaign.rates import EMPTY, UnitTree
-from campaign.services import dashboard, plans, units
+from campaign.services import dashboard, kept, plans, units
 from campaign.services.summary import (
     forget_kept_figures,
     plan_progress,
@@ -201,3 +201,24 @@ def test_a_skeleton_plans_unit_pages_make_its_whole_tree_once(app, client, auth,
     with count_queries:
         assert client.get(f"/ke-hoach/{plan.id}/don-vi/{every[4].id}").status_code == 200
     assert sum("SELECT DISTINCT result.unit_id" in s for s in count_queries.statements) == 1
+
+
+def test_unit_pages_leave_the_dashboards_kept_pages_kept(
+    app, client, auth, count_queries, monkeypatch
+):
+    """A leader opening one unit after another: each unit's comparison is looked up, not
+    kept with the plan's figures, where it would push the dashboard's pages out."""
+    plan, district, every = _district()
+    plans.set_comparison(plan, f.plan(district, year=2020, issued_on=date(2020, 3, 2)))
+    user = f.user("leader", [district])
+    f.commit()
+    auth.sign_in(user)
+    forget_kept_figures()
+    monkeypatch.setattr(kept, "DERIVED", 4)  # what is kept with the figures, at most
+    assert client.get(f"/ke-hoach/{plan.id}").status_code == 200
+    for unit in every:
+        assert client.get(f"/ke-hoach/{plan.id}/don-vi/{unit.id}").status_code == 200
+    with count_queries:
+        assert client.get(f"/ke-hoach/{plan.id}").status_code == 200
+    # Made again, the page would compare its lines again, reading the mergers first.
+    assert not [s for s in count_queries.statements if "merged_into_id IS NOT NULL" in s]

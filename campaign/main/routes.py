@@ -113,7 +113,7 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
         unit=unit,
         page=unit_page(plan, unit.id, summary, units, page, page_size),
         progress=progress_of(plan, summary, units, vietnam_today(), unit.id, monthly),
-        compared=comparison(plan, summary, among=[unit.id]),
+        compared=comparison(plan, summary, among=[unit.id], keep=False),
     )
 
 

@@ -1072,8 +1072,13 @@ def comparison(
     approved_only: bool = False,
     whole_tree: bool | None = None,
     among: Collection[int] | None = None,
+    keep: bool = True,
 ) -> Comparison:
-    """:func:`_comparison`, kept with ``summary`` while its figures stand."""
+    """:func:`_comparison`, kept with ``summary`` while its figures stand; not kept without
+    ``keep`` (a unit's page: one line looked up in the earlier side, which is kept anyway,
+    where keeping each unit's would push the dashboard's pages out of what is kept)."""
+    if not keep:
+        return _comparison(plan, summary, approved_only, whole_tree, among)
     asked = None if among is None else frozenset(among)
     key = ("comparison", plan.id, approved_only, whole_tree, asked)
     return derived(
