@@ -463,6 +463,14 @@ def test_pages_in_other_states(served, tabs, axe):
     assert_none(violations)
 
 
+def _paged(axe: Axe, page: Page, url: str, where: str) -> Violations:
+    """Opens a page of a long table: it answers, shows its pager, and what axe finds."""
+    response = page.goto(url)
+    assert response is not None and response.status == 200, url
+    assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
+    return check(axe, page, where)
+
+
 def test_a_long_plan_listed_page_by_page(served, tabs, axe):
     """The 2026 province plan (166 communes) with pages of 50: the pager, the note and the
     chart of the holders furthest behind, on a desktop and on a phone; and the published
@@ -474,30 +482,21 @@ def test_a_long_plan_listed_page_by_page(served, tabs, axe):
         for view in ("desktop", "phone"):
             page = tabs("admin", view)
             url = f"/ke-hoach/{data['compared_plan']}?trang=2"
-            response = page.goto(url)
-            assert response is not None and response.status == 200, url
-            assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
-            violations += check(axe, page, f"{url} as admin ({view})")
+            violations += _paged(axe, page, url, f"{url} as admin ({view})")
             # The province's own page: the lines below it a page at a time, and its
             # results added up drive by drive (a subtree with more than a few listed).
+            url = f"/ke-hoach/{data['compared_plan']}/don-vi/{data['compared_issuer']}?trang=2"
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(dashboard, "RESULTS_LISTED", 0)
-                url = f"/ke-hoach/{data['compared_plan']}/don-vi/{data['compared_issuer']}?trang=2"
-                response = page.goto(url)
-            assert response is not None and response.status == 200, url
-            assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
+                violations += _paged(axe, page, url, f"{url} as admin ({view})")
             assert page.get_by_role("table", name="Báo cáo được tính, cộng theo từng đợt").count()
-            violations += check(axe, page, f"{url} as admin ({view})")
         # The published district plan, pages of 5: its pager and its search.
         app.config["DASHBOARD_PAGE_SIZE"] = 5
         for view in ("desktop", "phone"):
             page = tabs("anonymous", view)
             url = f"/cong-khai/{data['slug']}?trang=2"
-            response = page.goto(url)
-            assert response is not None and response.status == 200, url
-            assert page.get_by_role("navigation", name="Các trang của bảng").is_visible()
+            violations += _paged(axe, page, url, f"{url} ({view})")
             assert page.get_by_role("searchbox", name="Tìm đơn vị").is_visible()
-            violations += check(axe, page, f"{url} ({view})")
         assert_none(violations)
     finally:
         app.config["DASHBOARD_PAGE_SIZE"] = 200

@@ -450,6 +450,11 @@ class _Basis:
         self.nodes: dict[int, UnitNode] | None = None
         self.positions: dict[int, int] | None = None
 
+    @property
+    def counted(self) -> tuple[ColumnElement[bool], ...]:
+        """The conditions on ``result`` of what the reading counts (:func:`_counted_results`)."""
+        return Result.drive_id.in_(list(self.drives)), Result.state.in_(sorted(self.states))
+
     def after(self, tallies: FlatTallies, same_lines: bool = True) -> _Basis:
         """The same basis with the tallies after a change; without ``same_lines`` (the
         quotas changed), the lines' places and the tree are worked out again when needed."""
@@ -530,9 +535,8 @@ def _whole_tree(plan: Plan, made: PlanSummary, basis: _Basis) -> tuple[UnitTree,
     :func:`_summarized`), for its summary ``made``, read as a skeleton: the issuer's kept
     tree, with the units the whole reading needs (its quota entries, and every unit whose
     results count: one query); and those units that reported."""
-    counted = Result.drive_id.in_(list(basis.drives)), Result.state.in_(sorted(basis.states))
     reported = frozenset(
-        row[0] for row in _plain_rows(select(Result.unit_id).where(*counted).distinct())
+        row[0] for row in _plain_rows(select(Result.unit_id).where(*basis.counted).distinct())
     )
     needed = reported.union(line.unit.id for line in made.lines)
     # Not in tree order: the unit page never walks it, and sorting took half a second.
@@ -546,7 +550,7 @@ def _subtree_months(
     units of the plan whose results count), month by month, all under ``unit_id``; none
     named where they are every unit that reported (the plan's issuer, or the nation)."""
     named = [uid for uid in reported if uid in under]
-    counted = Result.drive_id.in_(list(basis.drives)), Result.state.in_(sorted(basis.states))
+    counted = basis.counted
     chunks: list[tuple[ColumnElement[bool], ...]] = [counted]
     if len(named) < len(reported):  # not every unit that reported: name them
         chunks = [(*counted, units) for units in results_of(named)]
