@@ -122,6 +122,49 @@ def test_only_the_units_within_the_scope_are_expected(world):
     db.session.rollback()
 
 
+def test_the_dashboard_judges_every_drive_of_a_plan_as_each_drives_own_page(world, monkeypatch):
+    """The dashboard reads every drive's totals at once: the same as each drive's page,
+    whichever units each drive expects."""
+    drive, u = world
+    later = f.drive(drive.plan, "Đợt 2", date(2021, 6, 20))
+    later.report_due_on = date(2021, 6, 25)
+    at(monkeypatch, datetime(2021, 6, 13, 2, 0))
+    f.result(drive, u["binh"], 5)
+    f.result(later, u["yen"], 4)  # no quota: expected by the second drive alone
+    at(monkeypatch, datetime(2021, 6, 26, 2, 0))
+    f.result(later, u["hai"], 5, state="approved")
+    f.result(later, u["loc"], 5, state="returned")
+    within = select(OrgUnit.id)
+    for today in (DUE, LATER):
+        each = [reporting.drive_reporting(d, within, today).totals for d in (drive, later)]
+        together = reporting.drives_totals([drive, later], within, today)
+        assert [t.drive for t in together] == [drive, later]
+        assert [t.totals for t in together] == each
+    second = reporting.drives_totals([drive, later], within, LATER)[1].totals
+    assert (second.expected, second.received, second.on_time, second.late) == (5, 2, 1, 1)
+
+
+def test_a_plan_without_quotas_expects_the_units_below_its_issuer_on_each_drives_day(app):
+    """Without a quota holder, each drive expects the units below the issuer that exist on
+    its day: a commune founded between two drives is expected by the second only."""
+    district, units = f.district_with_communes(["Quảng Bình", "Quảng Hải"])
+    f.unit("Xã Quảng Mới", "commune", district, valid_from=date(2021, 7, 1))
+    plan = f.plan(district)
+    first, second = f.drive(plan), f.drive(plan, "Đợt 2", date(2021, 8, 1))
+    f.result(first, units[0], 5)
+    f.commit()
+    within = select(OrgUnit.id)
+    together = reporting.drives_totals([first, second], within, LATER)
+    each = [reporting.drive_reporting(d, within, LATER).totals for d in (first, second)]
+    assert [t.totals for t in together] == each
+    assert [t.totals.expected for t in together] == [2, 3]
+    scoped = select(OrgUnit.id).where(OrgUnit.id == units[1].id)
+    assert [t.totals.expected for t in reporting.drives_totals([first, second], scoped, LATER)] == [
+        1,
+        1,
+    ]
+
+
 def test_the_drive_page_and_the_dashboard_show_the_reporting_rate(client, auth, world, monkeypatch):
     drive, u = world
     at(monkeypatch, datetime(2021, 6, 13, 2, 0))

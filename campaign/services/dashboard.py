@@ -44,7 +44,7 @@ from campaign.rates import (
     subtree,
     totals,
 )
-from campaign.services.reporting import DriveTotals, drive_totals
+from campaign.services.reporting import DriveTotals, drives_totals
 from campaign.services.summary import (
     Monthly,
     Reading,
@@ -516,7 +516,7 @@ def report_outlook(drive: Drive, unit_id: int, result: Result | None) -> Outlook
 def drives_reporting(plan: Plan, within: Select[tuple[int]], today: date) -> list[DriveTotals]:
     """Each drive of the plan: the reports expected from the units ``within``, received,
     on time, late and overdue."""
-    return [drive_totals(drive, within, today) for drive in plan.drives]
+    return drives_totals(plan.drives, within, today)
 
 
 def drive_to_chase(drives: Sequence[Drive], today: date) -> Drive | None:

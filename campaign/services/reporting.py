@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from campaign.extensions import db
 from campaign.formatting import VIETNAM
-from campaign.models import COUNTED_STATES, Drive, OrgUnit, Result, ResultState
+from campaign.models import COUNTED_STATES, Drive, OrgUnit, Quota, Result, ResultState
 from campaign.rates import (
     ReportingTotals,
     ReportTimeliness,
@@ -110,24 +111,54 @@ class DriveTotals:
 
 
 def drive_totals(drive: Drive, within: Select[tuple[int]], today: date) -> DriveTotals:
-    """:func:`drive_reporting`'s totals alone, from plain columns: a plan's dashboard shows
-    one line per drive, and a national plan's drive expects a hundred thousand reports."""
-    found = {
-        unit_id: (state, sent_at(state, submitted, updated))
-        for unit_id, state, submitted, updated in db.session.execute(
-            select(Result.unit_id, Result.state, Result.submitted_at, Result.updated_at).where(
-                Result.drive_id == drive.id, Result.unit_id.in_(within)
-            )
-        )
-    }
-    expected = set(
-        db.session.scalars(
-            expected_units(drive).with_only_columns(OrgUnit.id).where(OrgUnit.id.in_(within))
-        )
+    """:func:`drive_reporting`'s totals alone (see :func:`drives_totals`)."""
+    return drives_totals([drive], within, today)[0]
+
+
+def drives_totals(
+    drives: Sequence[Drive], within: Select[tuple[int]], today: date
+) -> list[DriveTotals]:
+    """:func:`drive_reporting`'s totals alone of each of ``drives``, from plain
+    columns: a plan's dashboard shows one line per drive, and a national plan's drive
+    expects a hundred thousand reports. The reports of every drive are one query, and so
+    are the quota holders they all expect: a query for each of them, each naming the units
+    ``within`` anew, was a third of a district dashboard's queries."""
+    if not drives:
+        return []
+    found: dict[int, dict[int, tuple[str, datetime | None]]] = {d.id: {} for d in drives}
+    rows = db.session.execute(
+        select(
+            Result.drive_id, Result.unit_id, Result.state, Result.submitted_at, Result.updated_at
+        ).where(Result.drive_id.in_(list(found)), Result.unit_id.in_(within))
     )
-    expected |= {unit_id for unit_id, (state, _) in found.items() if state in SENT_STATES}
-    due, judged = drive.report_due_on, []
-    for unit_id in expected:
-        sent = found[unit_id][1] if unit_id in found else None
-        judged.append(timeliness(due, vietnam_day(sent) if sent else None, today).state)
-    return DriveTotals(drive, reporting_totals(judged))
+    for drive_id, unit_id, state, submitted, updated in rows:
+        found[drive_id][unit_id] = (state, sent_at(state, submitted, updated))
+    holders = {plan_id: _holders_within(plan_id, within) for plan_id in {d.plan_id for d in drives}}
+    totals = []
+    for drive in drives:
+        of_plan = holders[drive.plan_id]
+        expected = set(_expected_ids(drive, within) if of_plan is None else of_plan)
+        of_drive = found[drive.id]
+        expected |= {unit_id for unit_id, (state, _) in of_drive.items() if state in SENT_STATES}
+        due, judged = drive.report_due_on, []
+        for unit_id in expected:
+            sent = of_drive[unit_id][1] if unit_id in of_drive else None
+            judged.append(timeliness(due, vietnam_day(sent) if sent else None, today).state)
+        totals.append(DriveTotals(drive, reporting_totals(judged)))
+    return totals
+
+
+def _holders_within(plan_id: int, within: Select[tuple[int]]) -> list[int] | None:
+    """The plan's quota holders ``within``, whom each of its drives expects; ``None`` for a
+    plan without any (its drives expect the units below its issuer: see
+    :func:`expected_units`)."""
+    holding = (Quota.plan_id == plan_id, Quota.amount > 0)
+    ids = list(db.session.scalars(select(Quota.unit_id).where(*holding, Quota.unit_id.in_(within))))
+    if ids or db.session.scalar(select(Quota.unit_id).where(*holding).limit(1)) is not None:
+        return ids
+    return None
+
+
+def _expected_ids(drive: Drive, within: Select[tuple[int]]) -> Sequence[int]:
+    query = expected_units(drive).with_only_columns(OrgUnit.id).where(OrgUnit.id.in_(within))
+    return db.session.scalars(query).all()
