@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -887,7 +888,7 @@ def progress(
     tree = UnitTree.of(units)
     nodes = tree.nodes
     if within is not None:
-        counted = subtree(tree, within)
+        counted: AbstractSet[int] = subtree(tree, within)
     else:
         counted = _covered(nodes, quotas, {uid for by_unit in monthly.values() for uid in by_unit})
     points: list[MonthPoint] = []
@@ -929,9 +930,16 @@ def _covered(nodes: Mapping[int, UnitNode], quotas: Mapping[int, int], among: se
     return {uid for uid in among if known.get(uid)}
 
 
-def subtree(tree: UnitTree, root: int) -> set[int]:
+def subtree(tree: UnitTree, root: int) -> frozenset[int]:
     """``root`` and the units under it, from the tree's children (a kept tree's are worked
-    out once): a district of a national tree is its 500 units, not 100.000 looked at."""
+    out once): a district of a national tree is its 500 units, not 100.000 looked at.
+
+    The last subtree asked of a tree is kept with it: a unit's page asks for its own three
+    times (its months, its lines and results, its progress), and the nation's is 100.000
+    units."""
+    last = tree.__dict__.get("_last_subtree")
+    if last is not None and last[0] == root:
+        return last[1]
     found = {root}
     children = tree.children
     stack = [root]
@@ -940,7 +948,9 @@ def subtree(tree: UnitTree, root: int) -> set[int]:
             if kid not in found:  # (a tree has no cycle; this never loops if it had one)
                 found.add(kid)
                 stack.append(kid)
-    return found
+    under = frozenset(found)
+    tree.__dict__["_last_subtree"] = (root, under)  # one tuple: a reader sees both or none
+    return under
 
 
 # --- Compared with an earlier plan ("so với cùng kỳ") --------------------------------

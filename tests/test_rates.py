@@ -36,6 +36,7 @@ from campaign.rates import (
     result_tally,
     rough_rate,
     status,
+    subtree,
     summarize,
     timeliness,
     totals,
@@ -769,3 +770,18 @@ def test_a_rough_rate_never_puts_two_rates_the_other_way_round():
     assert rough[-3] == 1.0  # 1 exactly; 1 ± 1/(5q) rounds to 1 too
     assert rough_rate(F(7, 5), 2) == 0.7
     assert rough_rate(F(5), None) == rough_rate(F(5), 0) == 0.0
+
+
+def test_a_subtree_is_the_unit_and_everything_under_it_whichever_was_asked_before():
+    """A unit's page asks for its subtree several times, and the last one asked is kept
+    with the tree: asking for another unit, or for one of another tree, is never answered
+    with it."""
+    units = [node(1), node(2, 1), node(3, 1), node(4, 2), node(5, 4), node(6, 3)]
+    tree, other = UnitTree(units), UnitTree([*units, node(7, 2)])
+    assert subtree(tree, 2) == {2, 4, 5}
+    assert subtree(tree, 2) == {2, 4, 5}
+    assert subtree(other, 2) == {2, 4, 5, 7}
+    assert subtree(tree, 1) == {1, 2, 3, 4, 5, 6}
+    assert subtree(tree, 6) == {6}
+    assert subtree(tree, 2) == {2, 4, 5}
+    assert subtree(other, 2) == {2, 4, 5, 7}

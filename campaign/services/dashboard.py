@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
@@ -441,7 +442,7 @@ def unit_page(
 
 
 def _subtree_results(
-    plan: Plan, under: set[int], summary: PlanSummary
+    plan: Plan, under: AbstractSet[int], summary: PlanSummary
 ) -> tuple[int, list[DriveResults]]:
     """How many results the units ``under`` (the unit's subtree, as the plan reads it)
     reported in the plan tree's drives, and those results drive by drive: each drive's

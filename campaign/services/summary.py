@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from copy import copy
 from datetime import date
 from decimal import Decimal
@@ -544,7 +545,7 @@ def _whole_tree(plan: Plan, made: PlanSummary, basis: _Basis) -> tuple[UnitTree,
 
 
 def _subtree_months(
-    plan: Plan, basis: _Basis, reported: Collection[int], unit_id: int, under: set[int]
+    plan: Plan, basis: _Basis, reported: Collection[int], unit_id: int, under: AbstractSet[int]
 ) -> Monthly:
     """The counted results of the units ``under`` (those of them that ``reported``, the
     units of the plan whose results count), month by month, all under ``unit_id``; none
