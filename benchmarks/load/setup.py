@@ -58,9 +58,9 @@ def prepare(database_url: str, reporters: int) -> Stage:
     with app.app_context(), writing():
         upgrade()
         synthetic.generate(synthetic.Sizes(districts=2, communes_per_district=12, years=1))
-        plan = db.session.scalars(select(Plan).where(Plan.parent_id.is_not(None))).first()
-        drive = db.session.scalars(select(Drive).where(Drive.plan_id == plan.id)).first()
-        district = db.session.get(OrgUnit, plan.issuer_id)
+        plan = db.session.scalars(select(Plan).where(Plan.parent_id.is_not(None)).limit(1)).one()
+        drive = db.session.scalars(select(Drive).where(Drive.plan_id == plan.id).limit(1)).one()
+        district = db.session.get_one(OrgUnit, plan.issuer_id)
         communes = db.session.scalars(
             select(OrgUnit).where(OrgUnit.parent_id == district.id).order_by(OrgUnit.code)
         ).all()
@@ -94,7 +94,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(
+    database_url: str, workers: int, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
