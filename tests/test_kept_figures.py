@@ -437,8 +437,8 @@ def _result_write(r: Reform, rng: random.Random) -> str:
     after = db.session.get_one(Plan, r.after.id)
     before = db.session.get_one(Plan, r.before.id)
     kind = rng.choice(["save", "save", "sql-bags", "sql-state", "sql-delete", "sql-insert",
-                       "earlier", "sql-move", "other-quota", "other-drive",
-                       "own-quota", "own-quota-and-bags"])  # fmt: skip
+                       "earlier", "sql-move", "other-quota", "other-drive", "own-quota",
+                       "own-quota-and-bags", "new-drive", "drive-redated"])  # fmt: skip
     ids = db.session.scalars(text("SELECT id FROM result ORDER BY id")).all()
     row = {"id": rng.choice(ids) if ids else 0, "n": rng.randrange(0, 9)}
     if kind == "save":
@@ -481,6 +481,10 @@ def _result_write(r: Reform, rng: random.Random) -> str:
             text("UPDATE drive SET starts_on = :day, ends_on = :day WHERE plan_id = :plan"),
             {"day": date(2026, rng.randrange(1, 13), 20), "plan": _other_plan(r).id},
         )
+    elif kind == "new-drive":  # empty until a save picks it
+        f.drive(after, name=f"Đợt {len(after.drives) + 1}", day=date(2026, rng.randrange(1, 13), 9))
+    elif kind == "drive-redated":  # any drive of the plan, with results in it or none
+        _redated(rng.choice(after.drives), date(2026, rng.randrange(1, 13), 25))
     elif kind == "sql-move":  # a result handed to another drive of the plan
         db.session.execute(
             text("UPDATE result SET drive_id = :drive WHERE id = :id AND NOT EXISTS "
@@ -520,7 +524,7 @@ def brought(monkeypatch) -> list[bool]:
 def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, holders, monkeypatch):
     """Sixty random writes of results (through the service, and by hand: counts, states,
     deletions, insertions, a drive changed, the earlier plan's; this plan's quotas, alone
-    or with a result), each committed, rolled back, or rolled back to a savepoint before
+    or with a result; its drives added, and moved to other days with or without results), each committed, rolled back, or rolled back to a savepoint before
     another; after each, what the views give is what they give with nothing kept. Most
     readings are brought up to date, not made."""
     f.drive(reform.after, name="Đợt 2", day=date(2026, 6, 1))
@@ -549,7 +553,8 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
         _check_views(plan_id, rng, done)
         _view(plan_id)  # kept again, for the next write to bring up to date
     assert {"save", "sql-bags", "sql-state", "sql-delete", "earlier", "other-quota",
-            "other-drive", "own-quota", "own-quota-and-bags"} <= set(done), done  # fmt: skip
+            "other-drive", "own-quota", "own-quota-and-bags", "new-drive",
+            "drive-redated"} <= set(done), done  # fmt: skip
     assert brought.count(True) >= 30, brought
 
 
@@ -634,6 +639,63 @@ def test_a_quota_or_a_drive_of_another_plan_leaves_the_figures_kept(reform, brou
     plans.set_quotas(db.session.get_one(Plan, plan_id), {reform.ngoc: None})
     f.commit()
     assert _view(plan_id) == _fresh(plan_id) and False in brought and True in brought, brought
+
+
+def _redated(drive: Drive, day: date) -> None:
+    db.session.execute(
+        text("UPDATE drive SET starts_on = :day, ends_on = :day WHERE id = :id"),
+        {"day": day, "id": drive.id},
+    )
+
+
+def test_a_drive_written_with_no_result_in_it_leaves_the_figures_brought(reform, brought):
+    """A drive added to the plan or to a plan under it, moved to other days or taken away
+    while it holds no result: the figures are the same, and every reading is brought
+    along, not made again (a national reading takes seconds, and each commune plan under
+    it adds drives). A result in the new drive then counts, brought in as any result. A
+    drive moved to other days with a result in it: made anew (its months change)."""
+    plan_id = reform.after.id
+    under = f.plan(reform.province, number="7/KH-BCĐ", issued_on=date(2026, 1, 20), year=2026,
+                   parent=db.session.get_one(Plan, plan_id))  # fmt: skip
+    f.commit()
+    before = _view(plan_id)
+    drives: dict[str, Drive] = {}
+
+    def add(name: str, plan: Plan, day: date) -> None:
+        drives[name] = f.drive(db.session.get_one(Plan, plan.id), name=name, day=day)
+
+    steps: list[Callable[[], Any]] = [
+        lambda: add("Đợt 3", reform.after, date(2026, 8, 8)),
+        lambda: add("Đợt xã", under, date(2026, 4, 4)),
+        lambda: _redated(drives["Đợt 3"], date(2026, 10, 10)),
+        lambda: db.session.execute(
+            text("DELETE FROM drive WHERE id = :id"), {"id": drives["Đợt xã"].id}
+        ),
+    ]
+    for step in steps:
+        brought.clear()
+        step()
+        f.commit()
+        assert _view(plan_id) == before
+        assert brought and all(brought), brought
+    added = drives["Đợt 3"]
+    # A result in the drive added: brought in, and counted where it belongs (October).
+    brought.clear()
+    f.result(added, reform.ngoc, 12)
+    f.commit()
+    seen = _view(plan_id)
+    assert seen != before and brought and all(brought), brought
+    assert seen == _fresh(plan_id)
+    october = seen["progress"][9]
+    assert october[1] == 12, seen["progress"]
+    # Moved to other days with its result: the months change, made anew.
+    _view(plan_id)
+    brought.clear()
+    _redated(added, date(2026, 11, 11))
+    f.commit()
+    seen = _view(plan_id)
+    assert brought and not any(brought), brought
+    assert seen == _fresh(plan_id) and seen["progress"][10][1] == 12
 
 
 def test_a_contact_a_title_or_a_deadline_changed_leaves_the_figures_and_the_tree_kept(

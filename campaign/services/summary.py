@@ -602,8 +602,12 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     brought)."""
     basis = kept[3]
     touched = [c for c in changes if _touches(c, basis.plan_id, basis.plans)]
-    if any(c.state != "quota" for c in touched):
-        return None  # a drive of its plan tree
+    if any(c.state != "quota" for c in touched):  # a drive of its plan tree
+        rebased = _drives_rebased(basis, changes)
+        if rebased is None:
+            return None
+        kept = (*kept[:3], rebased)
+        basis = rebased
     counted = [
         c
         for c in changes
@@ -612,9 +616,32 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     brought: _KeptReading | None = kept
     if counted:
         brought = _results_brought(kept, counted)
-    if touched and brought is not None:
+    if brought is not None and any(c.state == "quota" for c in touched):
         brought = _requoted(brought)
     return brought
+
+
+def _drives_rebased(basis: _Basis, changes: Sequence[Change]) -> _Basis | None:
+    """The basis after drives of its plan tree were written, where the reading stands as
+    it is: each drive added, moved to other days or taken away has no result, neither
+    now nor among ``changes`` (so the reading counted none of it, and its months are the
+    same), and the plan tree's plans are the same. The drives are read again (one query).
+    None otherwise: the reading is made again.
+
+    Every commune plan under a national plan adds its drives: each one made the national
+    reading again (two seconds), where the figures are the same."""
+    plans, drives = plan_tree(basis.plan_id)
+    if plans != basis.plans:
+        return None
+    old = basis.drives
+    changed = [d for d in old.keys() | drives.keys() if old.get(d) != drives.get(d)]
+    if any(c.unit_id is not None and c.drive_id in changed for c in changes):
+        return None
+    if changed and _plain_rows(select(Result.id).where(Result.drive_id.in_(changed)).limit(1)):
+        return None
+    rebased = copy(basis)
+    rebased.drives = drives
+    return rebased
 
 
 def _positioned(kept: _KeptReading) -> tuple[dict[int, UnitNode], dict[int, int]]:
