@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from itertools import cycle
 from typing import Any
@@ -391,6 +391,25 @@ def national_dashboard_after_its_quota(app: Flask, province: Province, runs: int
     return _after_a_quota(app, province, province.province_plan.id, "after its quota changed", runs)
 
 
+def national_dashboard_after_a_drive(app: Flask, province: Province, runs: int) -> Row:
+    """The page opened after an organiser scheduled a drive in a district's plan under the
+    national plan (committed before each run, through the service the drive form uses):
+    it holds no result yet, so the national figures are brought along, its drives read
+    again; its page is made again from them."""
+    plan_id = province.district_plan.id
+    days = iter(range(1_000_000))
+
+    def add_one() -> None:
+        with app.app_context():
+            plan = db.session.get_one(Plan, plan_id)
+            day = date(plan.year, 1, 1) + timedelta(days=next(days) % 360)
+            plans.add_drive(plan, name=f"Đợt thêm {day:%d/%m}", starts_on=day, ends_on=day)
+            db.session.commit()
+
+    when = "after a drive of a district plan scheduled"
+    return _national_dashboard(app, province.province_plan.id, runs, when, add_one)
+
+
 def _after_a_quota(app: Flask, province: Province, quota_plan_id: int, when: str, runs: int) -> Row:
     """The national plan's first page, after one quota of ``quota_plan_id`` was changed."""
     with app.app_context():
@@ -617,6 +636,7 @@ NATIONAL: list[Callable[[Flask, Province, int], Row]] = [
     national_dashboard_after_a_result,
     national_dashboard_after_a_district_quota,
     national_dashboard_after_its_quota,
+    national_dashboard_after_a_drive,
     national_api_summary,
     national_api_summary_kept,
     national_unit_page,
