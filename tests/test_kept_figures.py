@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from campaign.extensions import db
 from campaign.models import DataStamp, Drive, OrgUnit, Plan, Quota, Result
+from campaign.services import dashboard as dashboard_service
 from campaign.services import plans, results, summary, units
 from campaign.services.dashboard import Filters, dashboard
 from campaign.services.errors import ServiceError
@@ -524,9 +525,10 @@ def brought(monkeypatch) -> list[bool]:
 def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, holders, monkeypatch):
     """Sixty random writes of results (through the service, and by hand: counts, states,
     deletions, insertions, a drive changed, the earlier plan's; this plan's quotas, alone
-    or with a result; its drives added, and moved to other days with or without results), each committed, rolled back, or rolled back to a savepoint before
-    another; after each, what the views give is what they give with nothing kept. Most
-    readings are brought up to date, not made."""
+    or with a result; its drives added, and moved to other days with or without results),
+    each committed, rolled back, or rolled back to a savepoint before another; after each,
+    what the views give is what they give with nothing kept. Most readings are brought up
+    to date, not made."""
     f.drive(reform.after, name="Đợt 2", day=date(2026, 6, 1))
     _candidates(reform)
     _other_plan(reform)
@@ -696,6 +698,44 @@ def test_a_drive_written_with_no_result_in_it_leaves_the_figures_brought(reform,
     seen = _view(plan_id)
     assert brought and not any(brought), brought
     assert seen == _fresh(plan_id) and seen["progress"][10][1] == 12
+
+
+def test_a_pages_listing_goes_with_a_reading_that_a_write_left_as_it_was(
+    reform, brought, monkeypatch
+):
+    """What a dashboard lists for a filter (its lines, groups, chart and progress) is made
+    from the plan's reading alone. A write that leaves the reading's summary as it was (a
+    quota of another plan, a drive scheduled, a result of the plan compared with) leaves
+    the listing kept with the reading brought along: only the page's comparison is made
+    again. A result of the plan makes it again. Each time, the page is what it is with
+    nothing kept."""
+    made: list[int] = []
+    listing = dashboard_service._listing
+
+    def counted(*args: Any) -> Any:
+        made.append(1)
+        return listing(*args)
+
+    monkeypatch.setattr(dashboard_service, "_listing", counted)
+    plan_id = reform.after.id
+    other = _other_plan(reform)
+    f.commit()
+    writes: list[tuple[Callable[[], Any], bool]] = [
+        (lambda: plans.set_quotas(other, {reform.ngoc: 40}), False),
+        (lambda: f.drive(db.session.get_one(Plan, plan_id), "Đợt 4", date(2026, 9, 9)), False),
+        (lambda: _earlier_result_by_hand(reform), False),
+        (lambda: f.result(db.session.get_one(Plan, plan_id).drives[-1], reform.ngoc, 4), True),
+    ]
+    for write, made_again in writes:
+        _view(plan_id)
+        made.clear()
+        brought.clear()
+        write()
+        f.commit()
+        seen = _view(plan_id)
+        assert brought and all(brought), brought
+        assert bool(made) == made_again, made
+        assert seen == _fresh(plan_id)
 
 
 def test_a_contact_a_title_or_a_deadline_changed_leaves_the_figures_and_the_tree_kept(

@@ -237,16 +237,20 @@ def _dashboard(
     # is each order of its lines: the next page of a national plan is its lines looked up,
     # not the plan gone over again.
     shown_all = replace(filters, page=1, sort="", desc=False)
+    # Both read the reading alone: they stay with it when a write leaves its summary as it
+    # was (a quota of another plan, a drive scheduled), where the page's comparison does not.
     listing = derived(
         summary,
         ("listing", shown_all, today, page_size),
         lambda: _listing(plan, shown_all, today, page_size, reading),
+        lasting=True,
     )
     if filters.sort:
         ordered = derived(
             summary,
             ("in order", shown_all, filters.sort, filters.desc),
             lambda: in_order(list(listing.lines), filters.sort, filters.desc),
+            lasting=True,
         )
         listing = listing._replace(lines=ordered)
     pages = _pages(len(listing.lines), page_size)

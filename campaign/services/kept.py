@@ -90,11 +90,13 @@ Bring = Callable[[T, Sequence[Change]], T | None]
 
 
 class _Entry(Generic[T]):
-    __slots__ = ("value", "weight", "derived", "seq")
+    __slots__ = ("value", "weight", "derived", "lasting", "seq")
 
     def __init__(self, value: T, weight: int, seq: int | None = None) -> None:
         self.value, self.weight, self.seq = value, weight, seq
         self.derived: OrderedDict[Hashable, object] = OrderedDict()
+        #: The derived values made from their source alone, each with that source.
+        self.lasting: dict[Hashable, object] = {}
 
 
 class Kept(Generic[T]):
@@ -187,23 +189,35 @@ class Kept(Generic[T]):
                 return None
             with self._lock:
                 self._values.pop((token, kept_key), None)  # its data are gone
-            self._keep(now.token, kept_key, value, now.seq)
+            self._keep(now.token, kept_key, value, now.seq, _lasting(entry, value))
             return value
         return None
 
-    def _keep(self, token: str, key: Hashable, value: T, seq: int | None) -> None:
+    def _keep(
+        self, token: str, key: Hashable, value: T, seq: int | None, derived: _Entry[T] | None = None
+    ) -> None:
+        """Keeps ``value``; with ``derived``, an entry whose derived values go with it."""
+        made = _Entry(value, self._weight(value), seq)
+        if derived is not None:
+            made.derived, made.lasting = derived.derived, derived.lasting
         with self._lock:
-            self._values[token, key] = _Entry(value, self._weight(value), seq)
+            self._values[token, key] = made
             self._values.move_to_end((token, key))
             while len(self._values) > 1 and (
                 len(self._values) > self._size or self._kept_units() > self._budget
             ):
                 self._values.popitem(last=False)
 
-    def derive(self, source: object, key: Hashable, make: Callable[[], D]) -> D:
+    def derive(
+        self, source: object, key: Hashable, make: Callable[[], D], lasting: bool = False
+    ) -> D:
         """What ``make`` makes from ``source`` (a kept value, or a part of one: the very
         object), kept with that value while its token is the current one. Made, not kept,
-        for a source not kept, or kept under an older token: its data have changed."""
+        for a source not kept, or kept under an older token: its data have changed.
+
+        With ``lasting`` (``make`` reads ``source`` alone), it also goes with the value
+        brought to a later step, where that value holds the very ``source`` still: the
+        steps changed nothing it was made from."""
         token = self.token()
         with self._lock:
             entry = next(
@@ -221,8 +235,11 @@ class Kept(Generic[T]):
         if entry is not None:
             with self._lock:
                 entry.derived[key] = value
+                if lasting:
+                    entry.lasting[key] = source
                 while len(entry.derived) > DERIVED:
-                    entry.derived.popitem(last=False)
+                    gone, _ = entry.derived.popitem(last=False)
+                    entry.lasting.pop(gone, None)
         return value
 
     def _kept_units(self) -> int:
@@ -237,6 +254,17 @@ class Kept(Generic[T]):
         with self._lock:
             for entry in self._values.values():
                 entry.derived.clear()
+
+
+def _lasting(entry: _Entry[T], value: T) -> _Entry[T] | None:
+    """An entry holding what was derived from ``entry``'s value and lasts into ``value``
+    (brought from it): made with ``lasting`` from a source ``value`` still holds."""
+    with_it = _Entry(value, 0)
+    for key, source in entry.lasting.items():
+        if key in entry.derived and _holds(value, source):
+            with_it.derived[key] = entry.derived[key]
+            with_it.lasting[key] = source
+    return with_it if with_it.derived else None
 
 
 def _holds(value: object, source: object) -> bool:

@@ -562,11 +562,17 @@ def _subtree_months(
     return monthly
 
 
-def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T]) -> T:
+def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T], lasting: bool = False) -> T:
     """What ``make`` makes from ``summary``, kept with it while its figures stand (``key``
     names what it is, from the arguments that change it); made anew for a summary not
-    kept, or made before a write."""
-    return _FIGURES.derive(summary, key, make)
+    kept, or made before a write.
+
+    With ``lasting``, ``make`` reads nothing but the reading ``summary`` is part of (its
+    tree and months too) and the plan's own fields: it goes with a reading brought along
+    writes that left the very summary in it (a reading whose results, quotas, tree or
+    months change gets a new summary). Not for what reads anything else: a comparison
+    reads the earlier plan, which changes on its own."""
+    return _FIGURES.derive(summary, key, make, lasting)
 
 
 def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> _KeptReading:
