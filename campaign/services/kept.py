@@ -187,9 +187,10 @@ class Kept(Generic[T]):
             value = bring(entry.value, changes)
             if value is None:
                 return None
-            with self._lock:
+            with self._lock:  # (another request may be deriving from it: read in turn)
                 self._values.pop((token, kept_key), None)  # its data are gone
-            self._keep(now.token, kept_key, value, now.seq, _lasting(entry, value))
+                lasting = _lasting(entry, value)
+            self._keep(now.token, kept_key, value, now.seq, lasting)
             return value
         return None
 
