@@ -9,10 +9,12 @@ import re
 import pytest
 
 from campaign import formatting, rates
-from campaign.models import Plan
-from campaign.services import dashboard
-from campaign.services.summary import plan_summary
+from campaign.extensions import db
+from campaign.models import OrgUnit, Plan
+from campaign.services import dashboard, plans
+from campaign.services.summary import forget_kept_figures, plan_summary
 from campaign.text import sort_key
+from tests import factories as f
 from tests.test_dashboard import rows
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -92,6 +94,54 @@ def test_a_plan_within_a_page_is_not_paged(client, app, long_plan):
     app.config["DASHBOARD_PAGE_SIZE"] = 200
     page = page_of(client, long_plan, trang=2)
     assert len(rows(page)) == 34 and "Trang 1" not in page and "data-rank-name" in page
+
+
+def test_more_groups_than_a_page_lists_show_those_of_the_page(client, long_plan, monkeypatch):
+    """Subtotals of a plan with more groups than a page lists (a national plan by parent:
+    47.000 groups, a 13 MB page): each page shows its own units' groups, each added up
+    over every line of the group whatever its page, and says how many there are in all."""
+    monkeypatch.setattr(dashboard, "GROUPS_LISTED", 1)
+    # Unions under three communes of the plan hold quotas too: four parents in all.
+    communes = [line.unit for line in plan_summary(long_plan).lines[:3]]
+    unions = {
+        f.unit(f"CĐCS {n} {node.name}", "union", db.session.get_one(OrgUnit, node.id)): 3
+        for node in communes
+        for n in (1, 2)
+    }
+    plans.set_quotas(long_plan, unions)
+    f.commit()
+    forget_kept_figures()
+    made = plan_summary(long_plan)
+    by_parent: dict[str, list[rates.Line]] = {}
+    for line in made.lines:
+        by_parent.setdefault(str(line.unit.parent_id), []).append(line)
+    holding = {key for key, lines in by_parent.items() if any(ln.is_holder for ln in lines)}
+    assert len(holding) > 2
+    seen, notes = set(), []
+    for number in (1, 2, 3, 4):
+        board = dashboard.dashboard(long_plan, dashboard.Filters(group="parent", page=number),
+                                    page_size=SIZE)  # fmt: skip
+        parents = {str(line.unit.parent_id) for line in board.lines} & holding
+        assert {group.key for group in board.groups} == parents
+        names = [sort_key(group.name) for group in board.groups]
+        assert names == sorted(names)
+        for group in board.groups:
+            assert group.totals == rates.totals(by_parent[group.key], made.rule)
+        assert board.groups_count == len(holding)
+        assert board.groups_of_the_page == (len(parents) < len(holding))
+        seen |= parents
+        page = page_of(client, long_plan, group="parent", trang=number)
+        table = page.split('class="table groups"', 1)[1].split("</tbody>", 1)[0]
+        assert table.count("<tr>") == len(parents) + 1  # and the header's
+        note = f"thuộc {len(parents)} trong số {len(holding)} nhóm"
+        assert (note in page) == board.groups_of_the_page
+        notes.append(board.groups_of_the_page)
+    assert seen == holding and notes == [False, True, True, True]
+    # By kind, within the limit: every group, as before, and no note.
+    monkeypatch.setattr(dashboard, "GROUPS_LISTED", 200)
+    board = dashboard.dashboard(long_plan, dashboard.Filters(page=2), page_size=SIZE)
+    kinds = {line.unit.kind for line in made.lines if line.is_holder}
+    assert {group.key for group in board.groups} == kinds and not board.groups_of_the_page
 
 
 def _close_rates(seed: int) -> rates.PlanSummary:

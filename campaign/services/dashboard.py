@@ -7,7 +7,7 @@ show, in what order, and hands each group of lines to :func:`rates.totals`.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import date
@@ -76,6 +76,9 @@ GROUPS = ("kind", "parent")
 PAGE_SIZE = 200
 #: Bars in the chart of a plan listed page by page: the quota holders furthest behind.
 CHART_BARS = 40
+#: Subtotals a dashboard page shows at most. A plan with more groups (a national plan by
+#: parent: 47.000, a 13 MB page) shows those of the units on the page, and how many there are.
+GROUPS_LISTED = 200
 #: A status filter that is not one status: quota holders below their quota or not reported.
 NOT_COMPLETED = "not_completed"
 
@@ -188,6 +191,13 @@ class Dashboard:
     pages: int = 1
     matched: int = 0
     page_size: int = PAGE_SIZE
+    #: How many groups the filter's lines make in all (holding a quota): more than
+    #: ``groups`` where those are the groups of the page's lines alone.
+    groups_count: int = 0
+
+    @property
+    def groups_of_the_page(self) -> bool:
+        return self.groups_count > len(self.groups)
 
     @property
     def paged(self) -> bool:
@@ -261,9 +271,11 @@ def _dashboard(
     # A plan listed page by page shows the previous figures of its page only.
     shown = [line.unit.id for line in lines] if pages > 1 else None
     compared = comparison(plan, summary, approved_only, among=shown)
+    grouped = listing.groups
+    groups = grouped.all if grouped.all is not None else grouped.of(lines, summary.rule)
     return Dashboard(
-        summary, listing.nodes, lines, listing.groups, listing.chart, listing.ranks,
-        listing.progress, compared, page, pages, len(listing.lines), page_size,
+        summary, listing.nodes, lines, groups, listing.chart, listing.ranks,
+        listing.progress, compared, page, pages, len(listing.lines), page_size, grouped.holding,
     )  # fmt: skip
 
 
@@ -273,7 +285,7 @@ class _Listing(NamedTuple):
     nodes: dict[int, UnitNode]
     #: The lines the filter keeps, in the plan's order.
     lines: list[Line]
-    groups: list[Group]
+    groups: _Grouped
     chart: list[Line]
     ranks: dict[str, dict[int, int]]
     progress: Progress | None
@@ -286,7 +298,7 @@ def _listing(
     nodes = UnitTree.of(units).nodes
     lines = list(filter(filters.keep, summary.lines)) if filters.narrows else list(summary.lines)
     # Subtotals and chart follow the filter; the tiles and the table's total stay the plan's.
-    groups = _groups(lines, nodes, filters.group, summary.rule)
+    groups = _grouped(lines, nodes, filters.group, summary.rule)
     holders = [line for line in lines if line.is_holder]
     pages = _pages(len(lines), page_size)
     chart = furthest_behind(holders, CHART_BARS if pages > 1 else len(holders))
@@ -352,25 +364,60 @@ def furthest_behind(holders: list[Line], count: int) -> list[Line]:
     return heapq.nsmallest(count, holders, key=behind)
 
 
-def _groups(
+class _Grouped(NamedTuple):
+    """A filter's lines by group, and the subtotals a page shows of them."""
+
+    #: Each group's lines, and its name (a parent's; "" for a kind), by key.
+    lines: dict[str, list[Line]]
+    names: dict[str, str]
+    #: The groups holding a quota.
+    holding: int
+    #: Every such group's subtotal, by name, where they are :data:`GROUPS_LISTED` at most.
+    all: list[Group] | None
+    by: str
+    nodes: dict[int, UnitNode]
+
+    def of(self, shown: Sequence[Line], rule: CountingRule) -> list[Group]:
+        """The subtotals of the groups of the ``shown`` lines, by name: each of all its
+        lines, on the page or not."""
+        keys = {_group_key(line, self.by, self.nodes) for line in shown}
+        return _subtotals(self, keys, rule)
+
+
+def _group_key(line: Line, by: str, nodes: dict[int, UnitNode]) -> str:
+    """The group of a line: its parent's id, "" where its parent is not in the plan's
+    tree; or its kind."""
+    if by == "parent":
+        parent = line.unit.parent_id
+        return str(parent) if parent is not None and parent in nodes else ""
+    return line.unit.kind
+
+
+def _grouped(
     lines: list[Line], nodes: dict[int, UnitNode], by: str, rule: CountingRule
-) -> list[Group]:
+) -> _Grouped:
     grouped: dict[str, list[Line]] = {}
-    names: dict[str, str] = {}
     for line in lines:
-        if by == "parent":
-            parent = nodes.get(line.unit.parent_id) if line.unit.parent_id else None
-            key, name = (str(parent.id), parent.name) if parent else ("", "")
+        key = _group_key(line, by, nodes)
+        if key in grouped:
+            grouped[key].append(line)
         else:
-            key, name = line.unit.kind, ""
-        grouped.setdefault(key, []).append(line)
-        names[key] = name
-    order = sorted(grouped, key=lambda key: sort_key(names[key] or key))
-    return [
-        Group(key, names[key], totals(grouped[key], rule))
-        for key in order
-        if any(line.is_holder for line in grouped[key])
-    ]
+            grouped[key] = [line]
+    names = {key: nodes[int(key)].name if by == "parent" and key else "" for key in grouped}
+    holding = [key for key, of_key in grouped.items() if any(ln.is_holder for ln in of_key)]
+    made = _Grouped(grouped, names, len(holding), None, by, nodes)
+    if len(holding) <= GROUPS_LISTED:
+        return made._replace(all=_subtotals(made, holding, rule))
+    return made
+
+
+def _subtotals(grouped: _Grouped, keys: Iterable[str], rule: CountingRule) -> list[Group]:
+    """The subtotals of the groups ``keys`` that hold a quota, by name."""
+    names = grouped.names
+    # A parent missing from the tree has no name: it goes by its key, as before.
+    made = [Group(key, names[key], totals(grouped.lines[key], rule)) for key in keys]
+    made.sort(key=lambda group: sort_key(group.name or group.key))
+    return [group for group in made if group.totals.holders]
 
 
 @dataclass(frozen=True)
