@@ -396,6 +396,8 @@ def _group_key(line: Line, by: str, nodes: dict[int, UnitNode]) -> str:
 def _grouped(
     lines: list[Line], nodes: dict[int, UnitNode], by: str, rule: CountingRule
 ) -> _Grouped:
+    """``lines`` by parent or by kind (``by``); every group's subtotal too, where no more
+    than :data:`GROUPS_LISTED` hold a quota (else each page adds up its own: ``of``)."""
     grouped: dict[str, list[Line]] = {}
     for line in lines:
         key = _group_key(line, by, nodes)
@@ -414,7 +416,8 @@ def _grouped(
 def _subtotals(grouped: _Grouped, keys: Iterable[str], rule: CountingRule) -> list[Group]:
     """The subtotals of the groups ``keys`` that hold a quota, by name."""
     names = grouped.names
-    # A parent missing from the tree has no name: it goes by its key, as before.
+    # A kind has no name here (the page names it), nor the group of lines whose parent is
+    # not in the tree: they go by their key.
     made = [Group(key, names[key], totals(grouped.lines[key], rule)) for key in keys]
     made.sort(key=lambda group: sort_key(group.name or group.key))
     return [group for group in made if group.totals.holders]
