@@ -204,7 +204,14 @@ def test_every_service_that_writes_is_atomic():
             "copied_quotas",
             "allocation",
         },
-        results: {"find", "of_drive", "expected_units", "not_reported", "stored_by_unit"},
+        results: {
+            "find",
+            "of_drive",
+            "quota_holders",
+            "expected_units",
+            "not_reported",
+            "stored_by_unit",
+        },
         units: {
             "code_is",
             "by_code",

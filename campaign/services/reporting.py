@@ -18,7 +18,7 @@ from campaign.rates import (
     reporting_totals,
     timeliness,
 )
-from campaign.services.results import expected_units
+from campaign.services.results import expected_units, quota_holders
 from campaign.text import sort_key
 
 #: States of a report the unit sent at least once: a unit with no quota that has one is
@@ -152,9 +152,9 @@ def _holders_within(plan_id: int, within: Select[tuple[int]]) -> list[int] | Non
     """The plan's quota holders ``within``, whom each of its drives expects; ``None`` for a
     plan without any (its drives expect the units below its issuer: see
     :func:`expected_units`)."""
-    holding = (Quota.plan_id == plan_id, Quota.amount > 0)
-    ids = list(db.session.scalars(select(Quota.unit_id).where(*holding, Quota.unit_id.in_(within))))
-    if ids or db.session.scalar(select(Quota.unit_id).where(*holding).limit(1)) is not None:
+    holders = quota_holders(plan_id)
+    ids = list(db.session.scalars(holders.where(Quota.unit_id.in_(within))))
+    if ids or db.session.scalar(holders.limit(1)) is not None:
         return ids
     return None
 

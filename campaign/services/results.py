@@ -88,10 +88,15 @@ def of_drive(drive: Drive, within: Select[tuple[int]]) -> list[Result]:
     return list(db.session.scalars(query))
 
 
+def quota_holders(plan_id: int) -> Select[tuple[int]]:
+    """The units holding a quota above 0 in the plan: whom its drives expect reports from."""
+    return select(Quota.unit_id).where(Quota.plan_id == plan_id, Quota.amount > 0)
+
+
 def expected_units(drive: Drive) -> Select[tuple[OrgUnit]]:
     """Who is expected to report: the plan's quota holders, else the units directly
     below the issuer that exist on the day of the drive."""
-    holders = select(Quota.unit_id).where(Quota.plan_id == drive.plan_id, Quota.amount > 0)
+    holders = quota_holders(drive.plan_id)
     if db.session.scalar(select(func.count()).select_from(holders.subquery())):
         return select(OrgUnit).where(OrgUnit.id.in_(holders))
     day = drive.starts_on
