@@ -118,3 +118,45 @@ def test_a_unit_checked_alone_is_seen_as_the_whole_scope_would_see_it(two_distri
         assert Scope(w["leader_x"]).can_see_unit(w["xa"])
     assert len(count_queries.statements) == 1
     assert "unit_chain" in count_queries.statements[0]
+
+
+def test_the_plans_followed_are_those_whose_drive_pages_open(
+    client, auth, two_districts, count_queries
+):
+    """``followed_plans`` (a unit's page links its drives by it) answers for many plans at
+    once what each drive's page checks one by one: a plan issued in the scope, at any
+    depth below it, or one giving a quota inside it; for the roles that read a tree."""
+    d = two_districts
+    province = d["x"].parent
+    plan_xa = f.plan(d["xa"], parent=d["plan_x"])  # issued two levels below a root
+    others = {
+        "leader_province": f.user("leader", [province]),
+        "org_y": f.user("organiser", [d["y"]]),
+        "leader_xa": f.user("leader", [d["xa"]]),
+    }
+    every = [d["province_plan"], d["plan_x"], d["plan_y"], plan_xa]
+    drives = {plan.id: f.drive(plan) for plan in every}
+    f.commit()
+    users = [d["admin"], d["org_x"], d["leader_x"], d["rep_x1"], *others.values()]
+    seen = {}
+    for user in users:
+        followed = Scope(user).followed_plans(every)
+        auth.sign_in(user)
+        opened = {
+            plan.id
+            for plan in every
+            if client.get(f"/bao-cao/dot/{drives[plan.id].id}").status_code == 200
+        }
+        assert followed == opened, user.username
+        seen[user.username] = followed
+    ids = {name: plan.id for name, plan in zip(("p", "x", "y", "xa"), every, strict=True)}
+    assert seen[d["leader_x"].username] == {ids["p"], ids["x"], ids["xa"]}
+    assert seen[others["leader_province"].username] == set(ids.values())
+    assert seen[others["leader_xa"].username] == {ids["xa"]}
+    assert seen[d["rep_x1"].username] == set()
+    assert Scope(d["leader_x"]).followed_plans([]) == set()
+    # Issued inside the scope, at any depth: one query up the issuers' chains, however
+    # many plans (a national plan tree's drives on the nation's unit page).
+    with count_queries:
+        assert Scope(others["leader_province"]).followed_plans(every) == set(ids.values())
+    assert count_queries.count == 1

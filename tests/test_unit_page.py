@@ -127,6 +127,37 @@ def test_a_unit_with_many_results_shows_each_drives_totals(app, client, auth, mo
 
 
 @pytest.mark.parametrize("listed", [100, 0], ids=["listed", "totals"])
+def test_each_drive_on_a_units_page_links_to_its_reports(app, client, auth, monkeypatch, listed):
+    """Listed or added up, each drive names its page (reports on time, late, owed) to a
+    reader who follows its plan, and that page opens; to one who does not, only its name.
+    On the province plan's page of a school, the district plan's drives: its leader
+    follows the province plan (a quota in it) but not the district's (none there)."""
+    plan, district, every = _district()
+    school = every[10]  # the school without a quota in the district's plan
+    province = f.unit("Tỉnh", "province")
+    district.parent = province
+    top = f.plan(province)
+    plan.parent = top
+    plans.set_quotas(top, {district: 10, school: 1})
+    readers = f.user("leader", [province]), f.user("leader", [school]), f.user("leader", [district])
+    f.commit()
+    monkeypatch.setattr(dashboard, "RESULTS_LISTED", listed)
+    links = [f"/bao-cao/dot/{d.id}" for d in plan.drives]
+    for reader, unit, follows in zip(
+        readers, (school, school, district), (True, False, True), strict=True
+    ):
+        auth.sign_in(reader)
+        page = client.get(f"/ke-hoach/{top.id}/don-vi/{unit.id}")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True).split("Kết quả từng đợt", 1)[1]
+        assert "Đợt 1" in html and "Đợt 3" in html  # the school reported in June and October
+        shown = [link for link in links if link in html]
+        wanted = [links[0], links[2]] if unit is school else links  # the drives it reported in
+        assert shown == (wanted if follows else [])
+        assert all(client.get(link).status_code == (200 if follows else 403) for link in links)
+
+
+@pytest.mark.parametrize("listed", [100, 0], ids=["listed", "totals"])
 def test_a_units_drives_add_up_to_its_line(app, monkeypatch, listed):
     """Listed or added up by drive, a unit's results are those its line counts: its
     subtree as the plan reads it (the school moved in August is still its May commune's)."""

@@ -105,13 +105,15 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
     nodes = UnitTree.of(units).nodes  # a kept tree's, worked out once
     if unit.id not in nodes:
         abort(404)
-    page_size = current_app.config["DASHBOARD_PAGE_SIZE"]
     page = page_number(request.args.get("trang", ""))
+    made = unit_page(plan, unit.id, summary, units, page, current_app.config["DASHBOARD_PAGE_SIZE"])
     return render_template(
         "main/unit.html",
         plan=plan,
         unit=unit,
-        page=unit_page(plan, unit.id, summary, units, page, page_size),
+        page=made,
+        # The drives whose page (reports on time, late, owed) the reader may open.
+        followed=scope.followed_plans({d.drive.plan for d in made.drives}),
         progress=progress_of(plan, summary, units, vietnam_today(), unit.id, monthly),
         compared=comparison(plan, summary, among=[unit.id], keep=False),
     )

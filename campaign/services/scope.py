@@ -7,12 +7,14 @@ exactly their own units, an administrator for everything.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cached_property
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 
 from campaign.extensions import db
 from campaign.models import (
+    TREE_READERS,
     WRITERS,
     Drive,
     OrgUnit,
@@ -160,6 +162,37 @@ class Scope:
         units = self.unit_ids()
         gives_quota = exists().where(Quota.plan_id == Plan.id, Quota.unit_id.in_(units))
         return select(Plan).where(or_(Plan.issuer_id.in_(units), gives_quota))
+
+    def followed_plans(self, plans: Collection[Plan]) -> frozenset[int]:
+        """Of ``plans``, the ids of those whose drives the user follows on a drive's page
+        (``reports.drive``): the plans they see, for the roles that read a tree. Two
+        queries however many plans (a unit's page lists the drives of a plan tree: a
+        national one has hundreds of plans, and :meth:`can_see_plan` asks one each)."""
+        if self.user.role not in TREE_READERS or not plans:
+            return frozenset()
+        if self.is_admin:
+            return frozenset(plan.id for plan in plans)
+        covered = self._covering(frozenset(plan.issuer_id for plan in plans))
+        followed = {plan.id for plan in plans if plan.issuer_id in covered}
+        rest = [plan.id for plan in plans if plan.id not in followed]
+        if rest:  # issued outside the scope: seen if they give a quota inside it
+            query = self.plans().where(Plan.id.in_(rest)).with_only_columns(Plan.id)
+            followed.update(db.session.scalars(query))
+        return frozenset(followed)
+
+    def _covering(self, unit_ids: Collection[int]) -> frozenset[int]:
+        """Of ``unit_ids``, those :meth:`covers` covers: one query up their chains."""
+        start = select(OrgUnit.id.label("start"), OrgUnit.id, OrgUnit.parent_id).where(
+            OrgUnit.id.in_(list(unit_ids))
+        )
+        chain = start.cte("units_chain", recursive=True)
+        chain = chain.union_all(
+            select(chain.c.start, OrgUnit.id, OrgUnit.parent_id).where(
+                OrgUnit.id == chain.c.parent_id
+            )
+        )
+        found = select(chain.c.start).where(chain.c.id.in_(self.root_ids)).distinct()
+        return frozenset(db.session.scalars(found))
 
     def can_see_plan(self, plan: Plan) -> bool:
         if self.user.role != Role.REPORTER and self.covers(plan.issuer_id):
