@@ -825,7 +825,7 @@ PHONE_390 = {
 
 def test_the_leaders_dashboard_on_a_phone(browser, live):
     """At 390 x 844 the top bar folds into a menu button, the page never scrolls sideways,
-    and every unit's name, rate and status are on the screen."""
+    the filters sit two a row, and every unit's name, rate and status are on the screen."""
     plan = forty_unit_plan()
     tab = new_page(browser, live, "7-phone", **PHONE_390)
     page = tab.page
@@ -847,6 +847,8 @@ def test_the_leaders_dashboard_on_a_phone(browser, live):
     expect(page.get_by_role("link", name="Kế hoạch", exact=True)).to_be_hidden()
 
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    # The search and filters take a third of the screen at most (stacked, nearly half).
+    assert page.get_by_role("search").bounding_box()["height"] <= 844 / 3
     rows = page.locator("#units-table tbody tr")
     expect(rows).to_have_count(40)
     for row in rows.all():
