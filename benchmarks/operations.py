@@ -410,6 +410,37 @@ def national_dashboard_after_a_drive(app: Flask, province: Province, runs: int) 
     return _national_dashboard(app, province.province_plan.id, runs, when, add_one)
 
 
+def national_dashboard_after_a_plan(app: Flask, province: Province, runs: int) -> Row:
+    """The page opened after a commune recorded its plan under the national plan
+    (committed before each run, through the service the plan form uses): it joins the
+    tree with no drive, so the national figures are brought along, the tree's plans and
+    drives read again; its page is made again from them."""
+    parent_id = province.province_plan.id
+    with app.app_context():
+        issuer_id = db.session.scalars(
+            select(OrgUnit.id).where(OrgUnit.kind == "commune").order_by(OrgUnit.id).limit(1)
+        ).one()
+        first = (db.session.scalar(select(func.max(Plan.id))) or 0) + 1  # numbers unused yet
+    numbers = iter(range(first, first + 1_000_000))
+
+    def record_one() -> None:
+        with app.app_context():
+            parent = db.session.get_one(Plan, parent_id)
+            plans.create_plan(
+                issuer=db.session.get_one(OrgUnit, issuer_id),
+                number=f"{next(numbers)}/KH-UBND",
+                issued_on=parent.issued_on,
+                title="Kế hoạch hiến máu tình nguyện của xã",
+                year=parent.year,
+                counting_rule=parent.counting_rule,
+                parent=parent,
+            )
+            db.session.commit()
+
+    when = "after a commune's plan recorded under it"
+    return _national_dashboard(app, parent_id, runs, when, record_one)
+
+
 def _after_a_quota(app: Flask, province: Province, quota_plan_id: int, when: str, runs: int) -> Row:
     """The national plan's first page, after one quota of ``quota_plan_id`` was changed."""
     with app.app_context():
@@ -637,6 +668,7 @@ NATIONAL: list[Callable[[Flask, Province, int], Row]] = [
     national_dashboard_after_a_district_quota,
     national_dashboard_after_its_quota,
     national_dashboard_after_a_drive,
+    national_dashboard_after_a_plan,
     national_api_summary,
     national_api_summary_kept,
     national_unit_page,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from campaign.extensions import db
 from campaign.models import DataStamp, Drive, OrgUnit, Plan, Quota, Result
+from campaign.rates import Targets
 from campaign.services import dashboard as dashboard_service
 from campaign.services import plans, results, summary, units
 from campaign.services.dashboard import Filters, dashboard
@@ -433,19 +434,25 @@ def _candidates(r: Reform) -> list[OrgUnit]:
     return [r.new, r.ngoc, r.school, loner, under]
 
 
-def _result_write(r: Reform, rng: random.Random) -> str:
-    """One write of results only, picked at random; its name."""
+#: The kinds of :func:`_result_write` (a save twice: the commonest write).
+RESULT_WRITES = ("save", "save", "sql-bags", "sql-state", "sql-delete", "sql-insert", "earlier",
+                 "sql-move", "other-quota", "other-drive", "own-quota", "own-quota-and-bags",
+                 "new-drive", "drive-redated", "plan-under", "plan-moved", "own-plan",
+                 "earlier-plan")  # fmt: skip
+
+
+def _result_write(r: Reform, rng: random.Random, kind: str | None = None) -> str:
+    """One write of results only, of ``kind`` or picked at random; its name."""
     after = db.session.get_one(Plan, r.after.id)
     before = db.session.get_one(Plan, r.before.id)
-    kind = rng.choice(["save", "save", "sql-bags", "sql-state", "sql-delete", "sql-insert",
-                       "earlier", "sql-move", "other-quota", "other-drive", "own-quota",
-                       "own-quota-and-bags", "new-drive", "drive-redated"])  # fmt: skip
+    kind = kind or rng.choice(RESULT_WRITES)
     ids = db.session.scalars(text("SELECT id FROM result ORDER BY id")).all()
     row = {"id": rng.choice(ids) if ids else 0, "n": rng.randrange(0, 9)}
     if kind == "save":
         drive, unit = rng.choice(after.drives), rng.choice(_candidates(r))
         stored = results.find(drive, unit)
-        counts = results.Counts(row["n"] + 2, 1, row["n"], 1, rng.randrange(3),
+        # Registered: at least the deferred and the donations (else refused, as typed).
+        counts = results.Counts(row["n"] + 5, 1, row["n"], 1, rng.randrange(3),
                                 rng.choice([None, 1]))  # fmt: skip
         try:
             results.save(drive, unit, counts, submit=rng.random() < 0.8,
@@ -486,6 +493,24 @@ def _result_write(r: Reform, rng: random.Random) -> str:
         f.drive(after, name=f"Đợt {len(after.drives) + 1}", day=date(2026, rng.randrange(1, 13), 9))
     elif kind == "drive-redated":  # any drive of the plan, with results in it or none
         _redated(rng.choice(after.drives), date(2026, rng.randrange(1, 13), 25))
+    elif kind in ("plan-under", "earlier-plan"):  # with a drive, and a result in it or none
+        parent, year = (after, 2026) if kind == "plan-under" else (before, 2025)
+        n = rng.randrange(10_000)
+        under = f.plan(r.ngoc, number=f"{n}/KH-XA", issued_on=date(year, 2, 2), year=year,
+                       parent=parent)  # fmt: skip
+        drive = f.drive(under, name="Đợt xã", day=date(year, rng.randrange(1, 13), 3))
+        if rng.random() < 0.5:
+            f.result(drive, rng.choice(_candidates(r)), row["n"])
+    elif kind == "plan-moved":  # a plan under the plan, out of its tree or back in
+        moved = rng.choice(_plans_under(r))
+        if moved is not None:
+            _reparented(moved, None if moved.parent_id == after.id else after)
+    elif kind == "own-plan":  # what its figures count by, and are judged by
+        db.session.execute(
+            text("UPDATE plan SET counting_rule = :rule, min_large_bag_percent = :n"
+                 " WHERE id = :id"),
+            {"rule": rng.choice(["bag", "ml250"]), "n": rng.choice([None, 50]), "id": after.id},
+        )  # fmt: skip
     elif kind == "sql-move":  # a result handed to another drive of the plan
         db.session.execute(
             text("UPDATE result SET drive_id = :drive WHERE id = :id AND NOT EXISTS "
@@ -494,6 +519,15 @@ def _result_write(r: Reform, rng: random.Random) -> str:
             {**row, "drive": rng.choice(after.drives).id},
         )  # fmt: skip
     return kind
+
+
+def _plans_under(r: Reform) -> list[Plan | None]:
+    """The plans a random write put under the plan (numbered "…/KH-XA"), in its tree now
+    or moved out of it; None where there are none."""
+    made = db.session.scalars(
+        select(Plan).where(Plan.number.like("%/KH-XA"), Plan.year == 2026).order_by(Plan.id)
+    ).all()
+    return list(made) or [None]
 
 
 def _other_plan(r: Reform) -> Plan:
@@ -525,7 +559,9 @@ def brought(monkeypatch) -> list[bool]:
 def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, holders, monkeypatch):
     """Sixty random writes of results (through the service, and by hand: counts, states,
     deletions, insertions, a drive changed, the earlier plan's; this plan's quotas, alone
-    or with a result; its drives added, and moved to other days with or without results),
+    or with a result; its drives added, and moved to other days with or without results;
+    plans put under it or under the earlier plan, with a drive and a result in it or none,
+    moved out of its tree and back; its own targets),
     each committed, rolled back, or rolled back to a savepoint before another; after each,
     what the views give is what they give with nothing kept. Most readings are brought up
     to date, not made."""
@@ -540,13 +576,15 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
     plan_id = reform.after.id
     done = []
     _view(plan_id)
+    deck: list[str] = []  # every kind in each round, in a random order
     for _step in range(60):
         ending = rng.random()
         if ending < 0.15:
             with db.session.begin_nested() as savepoint:
                 _result_write(reform, rng)
                 savepoint.rollback()
-        done.append(_result_write(reform, rng))
+        deck = deck or rng.sample(RESULT_WRITES, len(RESULT_WRITES))
+        done.append(_result_write(reform, rng, deck.pop()))
         db.session.expire_all()
         if ending > 0.85:
             db.session.rollback()
@@ -556,7 +594,8 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
         _view(plan_id)  # kept again, for the next write to bring up to date
     assert {"save", "sql-bags", "sql-state", "sql-delete", "earlier", "other-quota",
             "other-drive", "own-quota", "own-quota-and-bags", "new-drive",
-            "drive-redated"} <= set(done), done  # fmt: skip
+            "drive-redated", "plan-under", "plan-moved", "own-plan",
+            "earlier-plan"} <= set(done), done  # fmt: skip
     assert brought.count(True) >= 30, brought
 
 
@@ -698,6 +737,103 @@ def test_a_drive_written_with_no_result_in_it_leaves_the_figures_brought(reform,
     seen = _view(plan_id)
     assert brought and not any(brought), brought
     assert seen == _fresh(plan_id) and seen["progress"][10][1] == 12
+
+
+def _reparented(plan: Plan, parent: Plan | None) -> None:
+    db.session.execute(
+        text("UPDATE plan SET parent_id = :parent WHERE id = :id"),
+        {"parent": parent and parent.id, "id": plan.id},
+    )
+
+
+def test_a_plan_written_leaves_the_figures_brought_unless_they_change(reform, brought):
+    """A plan put under this plan, changed in what its own figures read, given a drive,
+    deleted, or written outside the tree: the figures are the same, and every reading is
+    brought along, not made again (each commune plan under a national plan is one). A
+    plan under it whose drive holds a result, moved out of the tree and back: its results
+    go and come, made anew. The plan itself written (a target): made anew. A plan put
+    under the one it is compared with: its side of the comparison made again. Each time,
+    the views are what they are with nothing kept."""
+    plan_id = reform.after.id
+    after = db.session.get_one(Plan, plan_id)
+    before = _view(plan_id)
+    made: dict[str, Plan] = {}
+
+    def put_under(name: str, parent: Plan, issuer: OrgUnit, year: int = 2026) -> None:
+        made[name] = f.plan(issuer, number=name, issued_on=date(year, 2, 2), year=year,
+                            parent=db.session.get_one(Plan, parent.id))  # fmt: skip
+
+    unchanged: list[tuple[str, Callable[[], Any]]] = [
+        ("under", lambda: put_under("1/KH-XA", after, reform.ngoc)),
+        ("its status", lambda: plans.set_status(made["1/KH-XA"], "closed")),
+        ("its rule", lambda: _rule_of(made["1/KH-XA"], "ml250")),
+        ("a plan under it", lambda: put_under("2/KH-CĐ", made["1/KH-XA"], reform.school)),
+        ("its drive", lambda: f.drive(made["2/KH-CĐ"], "Đợt trường", date(2026, 4, 4))),
+        ("outside", lambda: f.plan(reform.ngoc, number="3/KH", issued_on=date(2026, 3, 3),
+                                   year=2026)),
+        ("moved, empty", lambda: _reparented(made["2/KH-CĐ"], None)),
+        ("back, empty", lambda: _reparented(made["2/KH-CĐ"], made["1/KH-XA"])),
+    ]  # fmt: skip
+    for name, step in unchanged:
+        brought.clear()
+        step()
+        f.commit()
+        assert _view(plan_id) == before, name
+        assert brought and all(brought), (name, brought)
+    # A result in the school's drive: counted, brought in as any result.
+    brought.clear()
+    f.result(made["2/KH-CĐ"].drives[0], reform.school, 9)
+    f.commit()
+    counted = _view(plan_id)
+    assert counted != before and counted == _fresh(plan_id)
+    assert brought and all(brought), brought
+    # Moved out of the tree with it, and back: made anew each time, the result gone, then back.
+    for parent, wanted in ((None, before), (made["1/KH-XA"], counted)):
+        _view(plan_id)
+        brought.clear()
+        _reparented(made["2/KH-CĐ"], parent)
+        f.commit()
+        seen = _view(plan_id)
+        assert seen == wanted == _fresh(plan_id)
+        assert brought and not any(brought), brought
+    # Deleted while empty: the commune plan's plan and drive go (by hand), brought along.
+    brought.clear()
+    school_plan = made.pop("2/KH-CĐ")
+    db.session.execute(text("DELETE FROM result WHERE drive_id = :id"),
+                       {"id": school_plan.drives[0].id})  # fmt: skip
+    f.commit()
+    assert _view(plan_id) == before == _fresh(plan_id)
+    brought.clear()
+    db.session.execute(text("DELETE FROM drive WHERE plan_id = :id"), {"id": school_plan.id})
+    db.session.execute(text("DELETE FROM plan WHERE id = :id"), {"id": school_plan.id})
+    f.commit()
+    assert _view(plan_id) == before and brought and all(brought), brought
+    # The plan itself: its targets, what its figures are judged by. Made anew.
+    brought.clear()
+    plans.set_targets(db.session.get_one(Plan, plan_id), Targets(large_bag=60))
+    f.commit()
+    assert _view(plan_id) == _fresh(plan_id) and brought and not any(brought), brought
+    # A plan under the one it is compared with, and a result in its drive: the comparison
+    # counts it; the plan's own readings are brought along.
+    now = _view(plan_id)
+    brought.clear()
+    put_under("9/KH-QN", reform.before, reform.ngoc, year=2025)
+    f.result(f.drive(made["9/KH-QN"], "Đợt 2025", date(2025, 8, 8)), reform.ngoc, 15)
+    f.commit()
+    seen = _view(plan_id)
+    assert seen != now and seen == _fresh(plan_id)
+    assert brought and all(brought), brought
+    # Compared with another plan (the one just put under it): read against that one.
+    plans.set_comparison(db.session.get_one(Plan, plan_id), made["9/KH-QN"])
+    f.commit()
+    compared = _view(plan_id)
+    assert compared != seen and compared == _fresh(plan_id)
+
+
+def _rule_of(plan: Plan, rule: str) -> None:
+    db.session.execute(
+        text("UPDATE plan SET counting_rule = :rule WHERE id = :id"), {"rule": rule, "id": plan.id}
+    )
 
 
 def test_a_pages_listing_goes_with_a_reading_that_a_write_left_as_it_was(

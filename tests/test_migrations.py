@@ -414,9 +414,8 @@ def test_each_step_of_the_figures_is_counted_and_logs_the_results_it_wrote(app, 
         (second, first_token, second_token, -1, unit, "submitted", 5),
         (second, first_token, second_token, 1, unit, "approved", 4),
     ]
-    # A step that writes a drive logs its plan; one that writes a plan cannot be followed:
-    # on PostgreSQL a row of neither result nor plan says so, on SQLite (where each row is
-    # a step) the step logs nothing and breaks the count.
+    # A step that writes a drive logs its plan; one that writes a plan logs it, and its
+    # parent (none here: the plan again), before and after (migration plan_writes_logged).
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE drive SET ends_on = '2026-03-02'"))
         connection.execute(text("DELETE FROM result"))
@@ -427,17 +426,23 @@ def test_each_step_of_the_figures_is_counted_and_logs_the_results_it_wrote(app, 
         later = [tuple(row) for row in connection.execute(plan_log).all()[3:]]
         plan = connection.scalar(text("SELECT id FROM plan"))
     _token, last = _read(stamp)
-    if engine_name == "postgresql":  # one step per transaction
+    plan_rows = [(None, "plan", plan, None), (None, "plan_parent", plan, None)]
+    if engine_name == "postgresql":  # one step per transaction, each row once
         assert last == second + 2
         assert later == [
             (second + 1, None, "drive", plan, None),
             (second + 1, unit, "approved", None, -1),
-            (second + 2, None, None, None, None),
+            *((second + 2, *row) for row in plan_rows),
         ]
     else:  # the drive's step (its plan before and after), the deletion's, the plan's
         assert last == second + 3
         drive_step = (second + 1, None, "drive", plan, None)
-        assert later == [drive_step, drive_step, (second + 2, unit, "approved", None, -1)]
+        assert later == [
+            drive_step,
+            drive_step,
+            (second + 2, unit, "approved", None, -1),
+            *((second + 3, *row) for row in plan_rows * 2),
+        ]
     downgrade(revision=BEFORE_FIGURES_CHANGES)
     assert "figures_change" not in inspect(db.engine).get_table_names()
     with db.engine.begin() as connection:
@@ -446,3 +451,84 @@ def test_each_step_of_the_figures_is_counted_and_logs_the_results_it_wrote(app, 
         assert connection.scalar(text("SELECT figures FROM data_stamp")) != before
         connection.execute(text("DELETE FROM result"))
     upgrade()
+
+
+BEFORE_PLANS_LOGGED = "7c5e3a1f9d24"
+
+
+def test_a_plan_written_logs_itself_and_its_parents_before_and_after(app, engine_name):
+    """Put under a plan, moved under another, changed in what the figures read and
+    deleted, a plan logs its id ('plan') and its parent's ('plan_parent', before and
+    after), each step following the last; a title changed logs nothing. The downgrade
+    makes a plan's step one no reader follows again."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO org_unit (code, name, kind) VALUES ('TH', 'Thanh Hóa', 'province')")
+        )
+        for number in ("1/KH", "2/KH", "3/KH"):
+            connection.execute(
+                text("INSERT INTO plan (issuer_id, number, issued_on, title, year,"
+                     " counting_rule, status) SELECT id, :number, '2026-01-05', 'Kế hoạch',"
+                     " 2026, 'bag', 'active' FROM org_unit"),
+                {"number": number},
+            )  # fmt: skip
+    with db.engine.connect() as connection:
+        first, second, third = connection.scalars(text("SELECT id FROM plan ORDER BY id"))
+    log = text(
+        "SELECT seq, prev, token, unit_id, state, plan_id FROM figures_change"
+        " WHERE seq > :seq ORDER BY id"
+    )
+
+    def logged(*statements: str) -> list[tuple[str, int]]:
+        """What the statements (one transaction) logged, checked to be one step on
+        PostgreSQL, a step per row on SQLite, each following the last."""
+        _token, seq = _read(text("SELECT figures, figures_seq FROM data_stamp"))
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+        token, now = _read(text("SELECT figures, figures_seq FROM data_stamp"))
+        with db.engine.connect() as connection:
+            rows = connection.execute(log, {"seq": seq}).all()
+        steps = sorted({row.seq for row in rows})
+        assert steps == list(range(seq + 1, now + 1))
+        assert engine_name != "postgresql" or len(steps) <= 1
+        assert all(row.unit_id is None and row.token for row in rows)
+        assert not rows or rows[-1].token == token
+        return [(row.state, row.plan_id) for row in rows]
+
+    def once(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        return sorted(set(rows))
+
+    assert once(logged(f"UPDATE plan SET parent_id = {first} WHERE id = {third}")) == [
+        ("plan", third),
+        ("plan_parent", first),
+        ("plan_parent", third),
+    ]
+    assert once(logged(f"UPDATE plan SET parent_id = {second} WHERE id = {third}")) == [
+        ("plan", third),
+        ("plan_parent", first),
+        ("plan_parent", second),
+    ]
+    assert logged(f"UPDATE plan SET title = 'Kế hoạch khác' WHERE id = {third}") == []
+    assert once(logged(f"UPDATE plan SET status = 'closed' WHERE id = {third}")) == [
+        ("plan", third),
+        ("plan_parent", second),
+    ]
+    assert once(logged(f"DELETE FROM plan WHERE id = {third}")) == [
+        ("plan", third),
+        ("plan_parent", second),
+    ]
+    downgrade(revision=BEFORE_PLANS_LOGGED)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"UPDATE plan SET status = 'closed' WHERE id = {second}"))
+    seq = _read(text("SELECT figures_seq FROM data_stamp"))[0]
+    with db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT unit_id, plan_id FROM figures_change"
+                                       " WHERE seq = :seq"), {"seq": seq}).all()  # fmt: skip
+    # No reader follows the step: a row of neither on PostgreSQL, none on SQLite.
+    assert [tuple(row) for row in rows] == ([(None, None)] if engine_name == "postgresql" else [])
+    upgrade()
+    assert once(logged(f"UPDATE plan SET status = 'active' WHERE id = {second}")) == [
+        ("plan", second),
+        ("plan_parent", second),
+    ]

@@ -144,8 +144,9 @@ class DataStamp(Model):
 
 class FiguresChange(Model):
     """A result row written in a step of the figures, as it was (``sign`` -1) or became
-    (+1), or the plan of a quota or a drive written, with the tokens before and after its
-    step; a row of neither says that its step wrote a plan or a unit, or too many rows. The
+    (+1), or the plan of a quota or a drive written, or a plan written and its parent,
+    with the tokens before and after its step; a row of neither says that its step wrote
+    a unit, or too many rows. The
     triggers write these rows and keep the last steps only: a reader brings kept figures
     up to date with them (``services.kept``)."""
 

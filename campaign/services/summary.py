@@ -602,13 +602,15 @@ def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bo
 
 def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | None:
     """The reading after ``changes``: the result rows of its drives (each as it was, or
-    became), then its plan's quotas written; or None where it must be made again: a drive
-    of its plan tree written, a result of a unit outside its tree, or one that comes to be
-    counted apart. The plans and the tree are as they were (a step that wrote them is not
-    brought)."""
+    became), then its plan's quotas written; or None where it must be made again: its own
+    plan written, a drive or a plan of its plan tree written that changes what it counts
+    (:func:`_drives_rebased`), a result of a unit outside its tree, or one that comes to
+    be counted apart. The tree is as it was (a step that wrote a unit is not brought)."""
     basis = kept[3]
+    if any(c.state == "plan" and c.plan_id == basis.plan_id for c in changes):
+        return None  # its date, rule, targets or place: what every figure is made from
     touched = [c for c in changes if _touches(c, basis.plan_id, basis.plans)]
-    if any(c.state != "quota" for c in touched):  # a drive of its plan tree
+    if any(c.state != "quota" for c in touched):  # a drive or a plan of its plan tree
         rebased = _drives_rebased(basis, changes)
         if rebased is None:
             return None
@@ -628,17 +630,16 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
 
 
 def _drives_rebased(basis: _Basis, changes: Sequence[Change]) -> _Basis | None:
-    """The basis after drives of its plan tree were written, where the reading stands as
-    it is: each drive added, moved to other days or taken away has no result, neither
-    now nor among ``changes`` (so the reading counted none of it, and its months are the
-    same), and the plan tree's plans are the same. The drives are read again (one query).
-    None otherwise: the reading is made again.
+    """The basis after drives or plans of its plan tree were written, where the reading
+    stands as it is: each drive added, moved to other days or taken away (with a plan
+    that joined or left the tree, or on its own) has no result, neither now nor among
+    ``changes`` (so the reading counted none of it, and its months are the same). The
+    plans and their drives are read again (one query). None otherwise: the reading is
+    made again.
 
-    Every commune plan under a national plan adds its drives: each one made the national
-    reading again (two seconds), where the figures are the same."""
+    Every commune plan under a national plan joins its tree, then adds its drives: each
+    one made the national reading again (two seconds), where the figures are the same."""
     plans, drives = plan_tree(basis.plan_id)
-    if plans != basis.plans:
-        return None
     old = basis.drives
     changed = [d for d in old.keys() | drives.keys() if old.get(d) != drives.get(d)]
     if any(c.unit_id is not None and c.drive_id in changed for c in changes):
@@ -646,7 +647,7 @@ def _drives_rebased(basis: _Basis, changes: Sequence[Change]) -> _Basis | None:
     if changed and _plain_rows(select(Result.id).where(Result.drive_id.in_(changed)).limit(1)):
         return None
     rebased = copy(basis)
-    rebased.drives = drives
+    rebased.plans, rebased.drives = plans, drives
     return rebased
 
 
@@ -733,8 +734,9 @@ def _first_holder(summary: PlanSummary) -> int | None:
 
 
 def _touches(change: Change, plan_id: int | None, plans: Collection[int]) -> bool:
-    """Whether ``change`` is a quota of the plan ``plan_id`` or a drive of one of ``plans``
-    (a plan tree) written: what a reading made from them cannot follow."""
+    """Whether ``change`` is a quota of the plan ``plan_id`` written, or a drive of one of
+    ``plans`` (a plan tree), or one of them or a plan under one of them: what a reading
+    made from them cannot follow as it is."""
     if change.unit_id is not None:
         return False
     if change.state == "quota":
@@ -1166,8 +1168,9 @@ def _comparison(
         return roll_up(plan_units(before, set(tallies)), tallies), frozenset(drives), plans, None
 
     # The earlier plan's side is kept on its own: a result saved in this plan leaves it as
-    # it was (a national plan's took half a second to read).
-    key = ("earlier", plan.id, approved_only, whole_tree)
+    # it was (a national plan's took half a second to read). Under the plan it compares
+    # with too: the plan written to compare with another reads that one.
+    key = ("earlier", plan.id, before.id, approved_only, whole_tree)
     rolled, *_made_from = _FIGURES.get(key, earlier, bring=_untouched)
     return compare(summary, rolled, before.rule, merged_into, among)
 
@@ -1179,8 +1182,9 @@ _Earlier = tuple[Earlier, frozenset[int], frozenset[int], int | None]
 
 
 def _untouched(kept: _Earlier, changes: Sequence[Change]) -> _Earlier | None:
-    """The earlier plan's side, if no result of its drives changed, no drive of its plan
-    tree, and no quota of the plan whose entries it compares."""
+    """The earlier plan's side, if no result of its drives changed, no drive or plan of
+    its plan tree (nor a plan put under one), and no quota of the plan whose entries it
+    compares."""
     drives, plans, entries = kept[1:]
     for c in changes:
         if c.drive_id in drives if c.unit_id is not None else _touches(c, entries, plans):
