@@ -140,7 +140,7 @@ def test_the_plans_followed_are_those_whose_drive_pages_open(
     users = [d["admin"], d["org_x"], d["leader_x"], d["rep_x1"], *others.values()]
     seen = {}
     for user in users:
-        followed = Scope(user).followed_plans(every)
+        followed = Scope(user).followed_plans([plan.id for plan in every])
         auth.sign_in(user)
         opened = {
             plan.id
@@ -158,5 +158,5 @@ def test_the_plans_followed_are_those_whose_drive_pages_open(
     # Issued inside the scope, at any depth: one query up the issuers' chains, however
     # many plans (a national plan tree's drives on the nation's unit page).
     with count_queries:
-        assert Scope(others["leader_province"]).followed_plans(every) == set(ids.values())
+        assert Scope(others["leader_province"]).followed_plans(ids.values()) == set(ids.values())
     assert count_queries.count == 1

@@ -113,7 +113,7 @@ def plan_unit(plan_id: int, unit_id: int) -> str:
         unit=unit,
         page=made,
         # The drives whose page (reports on time, late, owed) the reader may open.
-        followed=scope.followed_plans({d.drive.plan for d in made.drives}),
+        followed=scope.followed_plans({d.drive.plan_id for d in made.drives}),
         progress=progress_of(plan, summary, units, vietnam_today(), unit.id, monthly),
         compared=comparison(plan, summary, among=[unit.id], keep=False),
     )

@@ -163,36 +163,35 @@ class Scope:
         gives_quota = exists().where(Quota.plan_id == Plan.id, Quota.unit_id.in_(units))
         return select(Plan).where(or_(Plan.issuer_id.in_(units), gives_quota))
 
-    def followed_plans(self, plans: Collection[Plan]) -> frozenset[int]:
-        """Of ``plans``, the ids of those whose drives the user follows on a drive's page
-        (``reports.drive``): the plans they see, for the roles that read a tree. Two
-        queries however many plans (a unit's page lists the drives of a plan tree: a
-        national one has hundreds of plans, and :meth:`can_see_plan` asks one each)."""
-        if self.user.role not in TREE_READERS or not plans:
+    def followed_plans(self, plan_ids: Collection[int]) -> frozenset[int]:
+        """Of ``plan_ids``, those whose drives the user follows on a drive's page
+        (``reports.drive``): the plans they see, for the roles that read a tree. One query
+        where each plan is issued inside the scope (two otherwise), however many plans:
+        a unit's page lists the drives of a plan tree, a national one has hundreds of
+        plans, and :meth:`can_see_plan` asks one query each."""
+        if self.user.role not in TREE_READERS or not plan_ids:
             return frozenset()
         if self.is_admin:
-            return frozenset(plan.id for plan in plans)
-        covered = self._covering(frozenset(plan.issuer_id for plan in plans))
-        followed = {plan.id for plan in plans if plan.issuer_id in covered}
-        rest = [plan.id for plan in plans if plan.id not in followed]
+            return frozenset(plan_ids)
+        # Up each plan's issuer's chain to one of the user's roots (what covers() asks).
+        start = (
+            select(Plan.id.label("plan_id"), OrgUnit.id, OrgUnit.parent_id)
+            .join(OrgUnit, OrgUnit.id == Plan.issuer_id)
+            .where(Plan.id.in_(list(plan_ids)))
+        )
+        chain = start.cte("issuer_chains", recursive=True)
+        chain = chain.union_all(
+            select(chain.c.plan_id, OrgUnit.id, OrgUnit.parent_id).where(
+                OrgUnit.id == chain.c.parent_id
+            )
+        )
+        issued_inside = select(chain.c.plan_id).where(chain.c.id.in_(self.root_ids)).distinct()
+        followed = set(db.session.scalars(issued_inside))
+        rest = [plan_id for plan_id in plan_ids if plan_id not in followed]
         if rest:  # issued outside the scope: seen if they give a quota inside it
             query = self.plans().where(Plan.id.in_(rest)).with_only_columns(Plan.id)
             followed.update(db.session.scalars(query))
         return frozenset(followed)
-
-    def _covering(self, unit_ids: Collection[int]) -> frozenset[int]:
-        """Of ``unit_ids``, those :meth:`covers` covers: one query up their chains."""
-        start = select(OrgUnit.id.label("start"), OrgUnit.id, OrgUnit.parent_id).where(
-            OrgUnit.id.in_(list(unit_ids))
-        )
-        chain = start.cte("units_chain", recursive=True)
-        chain = chain.union_all(
-            select(chain.c.start, OrgUnit.id, OrgUnit.parent_id).where(
-                OrgUnit.id == chain.c.parent_id
-            )
-        )
-        found = select(chain.c.start).where(chain.c.id.in_(self.root_ids)).distinct()
-        return frozenset(db.session.scalars(found))
 
     def can_see_plan(self, plan: Plan) -> bool:
         if self.user.role != Role.REPORTER and self.covers(plan.issuer_id):
