@@ -249,9 +249,9 @@ def national_dashboard_earlier(app: Flask, province: Province, runs: int) -> Row
 
 def national_dashboard(app: Flask, province: Province, runs: int) -> Row:
     """Every unit of the country a quota holder, read against the plan of the year before;
-    its figures made anew, as the first time it is read, or after a quota of the plan, a
-    drive of its tree, a plan or a unit changed (after results only, they are brought up
-    to date: see below)."""
+    its figures made anew, as the first time it is read, or after a unit, the plan itself,
+    a quota that starts or stops holding, or a drive with results moved (after results,
+    other quotas, drives and plans of its tree, they are brought up to date: see below)."""
     return _national_dashboard(app, province.province_plan.id, runs)
 
 
