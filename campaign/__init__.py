@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -40,6 +41,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
+
+
+def warm_up(app: Flask) -> list[int]:
+    """Makes the dashboards read most as a server process starts (``dashboard.warm``),
+    unless ``WARM_DASHBOARDS`` is off; then lets go of the database's connections, so that
+    the processes forked from this one (``gunicorn --preload``) open their own. A database
+    that cannot be read (not made yet, or down) leaves them to their first reader, as
+    without it: logged, not raised. The ids of the plans made."""
+    if not app.config["WARM_DASHBOARDS"]:
+        return []
+    from campaign.formatting import vietnam_today
+    from campaign.services import dashboard
+
+    with app.app_context():
+        try:
+            return dashboard.warm(vietnam_today(), app.config["DASHBOARD_PAGE_SIZE"])
+        except SQLAlchemyError:
+            app.logger.warning("dashboards not made at start", exc_info=True)
+            return []
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def register_proxy_fix(app: Flask) -> None:

@@ -89,6 +89,9 @@ def from_environment(instance_path: str, overrides: Mapping[str, Any]) -> dict[s
         # Lines of a plan's dashboard table per page: a longer plan (a national one) is
         # listed a page at a time, searched, filtered and sorted by the server.
         "DASHBOARD_PAGE_SIZE": 200,
+        # Whether a server process makes the dashboards read most as it starts
+        # (campaign.wsgi): "0" leaves them to their first reader.
+        "WARM_DASHBOARDS": os.environ.get("WARM_DASHBOARDS", "1").strip() != "0",
         # The SMTP server that sends reminders to report (campaign.mail); without
         # MAIL_SERVER no e-mail is sent, and the command and the page say so.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),

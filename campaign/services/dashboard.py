@@ -15,13 +15,13 @@ from fractions import Fraction
 from itertools import groupby
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from campaign.charts import LineChart, line_chart
 from campaign.extensions import db
 from campaign.memory import bulk_reading
-from campaign.models import COUNTED_STATES, Drive, Plan, Result
+from campaign.models import COUNTED_STATES, Drive, Plan, PlanStatus, Quota, Result
 from campaign.rates import (
     NO_COMPARISON,
     NO_TARGETS,
@@ -232,6 +232,38 @@ def dashboard(
     return derived(
         reading[0], key, lambda: _dashboard(plan, filters, today, approved_only, page_size, reading)
     )
+
+
+#: The dashboards a server process makes as it starts (:func:`warm`), at most.
+WARMED = 2
+
+
+def warm(today: date, page_size: int = PAGE_SIZE) -> list[int]:
+    """Makes and keeps the first page of the dashboards read most, as their first reader
+    would: the active plans of the latest year that no plan is above (the national or the
+    province plan), those with the most quota entries first, at most :data:`WARMED`; with
+    the plan each is compared with. Their ids.
+
+    A national plan's figures take two seconds to make, and each server process made them
+    at its first reader after every restart; a write since is brought up to date as after
+    any reading kept (:mod:`campaign.services.kept`)."""
+    latest = select(func.max(Plan.year)).where(Plan.parent_id.is_(None)).scalar_subquery()
+    entries = select(func.count()).where(Quota.plan_id == Plan.id).scalar_subquery()
+    read_most = (
+        select(Plan)
+        .where(
+            Plan.parent_id.is_(None),
+            Plan.year == latest,
+            Plan.status == PlanStatus.ACTIVE.value,
+        )
+        .order_by(entries.desc(), Plan.id)
+        .limit(WARMED)
+    )
+    warmed = []
+    for plan in db.session.scalars(read_most).all():
+        dashboard(plan, Filters.from_args({}, plan.targets), today, page_size=page_size)
+        warmed.append(plan.id)
+    return warmed
 
 
 def _dashboard(
