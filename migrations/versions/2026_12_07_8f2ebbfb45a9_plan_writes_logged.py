@@ -28,8 +28,8 @@ down_revision = "7c5e3a1f9d24"
 branch_labels = None
 depends_on = None
 
-#: The rows each plan row written logs: (its state, the column), before and after.
-LOGGED = (("plan", "id"), ("plan_parent", "coalesce({row}.parent_id, {row}.id)"))
+#: What each plan row written logs, before and after: (the state, the plan id logged).
+LOGGED = (("plan", "{row}.id"), ("plan_parent", "coalesce({row}.parent_id, {row}.id)"))
 ROWS = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}
 
 
@@ -56,11 +56,7 @@ def _columns():
 
 
 def _pg_values(rows):
-    values = []
-    for row in rows:
-        for state, column in LOGGED:
-            column = column.format(row=row) if "{" in column else f"{row}.{column}"
-            values.append(f"('{state}', {column})")
+    values = (f"('{state}', {plan.format(row=row)})" for row in rows for state, plan in LOGGED)
     return ", ".join(values)
 
 
@@ -134,14 +130,14 @@ def _sqlite_trigger(event):
     logging = _logging()
     rows = []
     for row in ROWS[event]:
-        for state, column in LOGGED:
-            column = column.format(row=row) if "{" in column else f"{row}.{column}"
+        for state, plan in LOGGED:
+            logged = f"'{state}', {plan.format(row=row)}"
             if rows:
                 step, source = "seq", "figures_change WHERE id = last_insert_rowid()"
-                values = f"prev, token, '{state}', {column}"
+                values = f"prev, token, {logged}"
             else:
                 step, source = "figures_seq + 1", "data_stamp WHERE id = 1"
-                values = f"figures, {logging.SQLITE_TOKEN}, '{state}', {column}"
+                values = f"figures, {logging.SQLITE_TOKEN}, {logged}"
             rows.append(
                 logging.SQLITE_LOG_ROW.format(
                     logged="state, plan_id", step=step, values=values, source=source
