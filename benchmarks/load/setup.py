@@ -104,9 +104,12 @@ def start_gunicorn(
         "SECRET_KEY": secrets.token_urlsafe(32),
         "CAMPAIGN_ENV": "production",
     }
+    # As the README runs it in production: the app loaded (and its dashboards made) once,
+    # before the workers are forked.
     command = [
-        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-        "--access-logfile", "-", "--error-logfile", "-", "campaign.wsgi:app",
+        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--preload",
+        "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "--error-logfile", "-",
+        "campaign.wsgi:app",
     ]  # fmt: skip
     with log.open("wb") as out:  # the server keeps its own copy of the descriptor
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
