@@ -751,8 +751,9 @@ def test_a_plan_written_leaves_the_figures_brought_unless_they_change(reform, br
     deleted, or written outside the tree: the figures are the same, and every reading is
     brought along, not made again (each commune plan under a national plan is one). A
     plan under it whose drive holds a result, moved out of the tree and back: its results
-    go and come, made anew. The plan itself written (a target): made anew. A plan put
-    under the one it is compared with: its side of the comparison made again. Each time,
+    go and come, made anew. The plan itself written: brought along for a target or its
+    status, made anew for its counting rule. A plan put under the one it is compared
+    with: its side of the comparison made again. Each time,
     the views are what they are with nothing kept."""
     plan_id = reform.after.id
     after = db.session.get_one(Plan, plan_id)
@@ -808,11 +809,25 @@ def test_a_plan_written_leaves_the_figures_brought_unless_they_change(reform, br
     db.session.execute(text("DELETE FROM plan WHERE id = :id"), {"id": school_plan.id})
     f.commit()
     assert _view(plan_id) == before and brought and all(brought), brought
-    # The plan itself: its targets, what its figures are judged by. Made anew.
+    # The plan itself: its targets and its status, which its figures are not made from
+    # (the views judge the shares by the targets they read): brought along.
+    for name, write in (
+        ("targets", lambda plan: plans.set_targets(plan, Targets(large_bag=60))),
+        ("status", lambda plan: plans.set_status(plan, "closed")),
+        ("status again", lambda plan: plans.set_status(plan, "active")),
+    ):
+        now = _view(plan_id)
+        brought.clear()
+        write(db.session.get_one(Plan, plan_id))
+        f.commit()
+        seen = _view(plan_id)
+        assert seen == _fresh(plan_id) and brought and all(brought), (name, brought)
+        assert (seen != now) == (name == "targets"), name
+    # Its counting rule, what every figure is made from: made anew.
     brought.clear()
-    plans.set_targets(db.session.get_one(Plan, plan_id), Targets(large_bag=60))
+    _rule_of(db.session.get_one(Plan, plan_id), "ml250")
     f.commit()
-    assert _view(plan_id) == _fresh(plan_id) and brought and not any(brought), brought
+    assert _view(plan_id) == _fresh(plan_id) != now and brought and not any(brought), brought
     # A plan under the one it is compared with, and a result in its drive: the comparison
     # counts it; the plan's own readings are brought along.
     now = _view(plan_id)

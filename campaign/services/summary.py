@@ -438,7 +438,7 @@ class _Basis:
         self.plan_id, self.issuer_id = plan.id, plan.issuer_id
         #: How the reading was asked for (see :func:`read_plan`).
         self.whole_tree = whole_tree
-        self.issued_on, self.year = plan.issued_on, plan.year
+        self.issued_on, self.year, self.rule = plan.issued_on, plan.year, plan.counting_rule
         self.states = frozenset(_states(approved_only))
         #: The plan tree's plans, and their drives with their end days.
         self.plans, self.drives = plans, drives
@@ -603,12 +603,14 @@ def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bo
 def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | None:
     """The reading after ``changes``: the result rows of its drives (each as it was, or
     became), then its plan's quotas written; or None where it must be made again: its own
-    plan written, a drive or a plan of its plan tree written that changes what it counts
+    plan written in what it was made from (:func:`_made_from_the_same`), a drive or a
+    plan of its plan tree written that changes what it counts
     (:func:`_drives_rebased`), a result of a unit outside its tree, or one that comes to
     be counted apart. The tree is as it was (a step that wrote a unit is not brought)."""
     basis = kept[3]
-    if any(c.state == "plan" and c.plan_id == basis.plan_id for c in changes):
-        return None  # its date, rule, targets or place: what every figure is made from
+    written = any(c.state == "plan" and c.plan_id == basis.plan_id for c in changes)
+    if written and not _made_from_the_same(basis):
+        return None  # its issuer, date, year or rule: what every figure is made from
     touched = [c for c in changes if _touches(c, basis.plan_id, basis.plans)]
     if any(c.state != "quota" for c in touched):  # a drive or a plan of its plan tree
         rebased = _drives_rebased(basis, changes)
@@ -627,6 +629,20 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     if brought is not None and any(c.state == "quota" for c in touched):
         brought = _requoted(brought)
     return brought
+
+
+def _made_from_the_same(basis: _Basis) -> bool:
+    """Whether the plan, written since its reading was made, still has the issuer, date,
+    year and counting rule the reading was made from (one query). What else a plan's row
+    holds is read elsewhere: its targets and status where a page shows them, the plan it
+    is compared with by the comparison (kept under that plan's id), its place among plans
+    by the plan tree (:func:`_drives_rebased`). A national plan's targets set made its
+    figures anew, two seconds for the same figures."""
+    made_from = select(Plan.issuer_id, Plan.issued_on, Plan.year, Plan.counting_rule)
+    row = db.session.execute(made_from.where(Plan.id == basis.plan_id)).one_or_none()
+    return row is not None and tuple(row) == (
+        basis.issuer_id, basis.issued_on, basis.year, basis.rule
+    )  # fmt: skip
 
 
 def _drives_rebased(basis: _Basis, changes: Sequence[Change]) -> _Basis | None:
