@@ -1248,3 +1248,63 @@ def test_the_next_page_and_another_order_are_looked_up_in_what_was_kept(reform, 
         fresh = dashboard(plan, filters, TODAY, page_size=2)
         assert shown(board) == shown(fresh) and board.groups == fresh.groups
         assert (board.page, board.pages, board.chart) == (fresh.page, fresh.pages, fresh.chart)
+
+
+def _earlier_sides_made(monkeypatch) -> list[str]:
+    """The thread each earlier side of a comparison is rolled up in, as it is made."""
+    made_in: list[str] = []
+    roll_up = summary.roll_up
+
+    def recorded(*args: Any) -> Any:
+        made_in.append(threading.current_thread().name)
+        return roll_up(*args)
+
+    monkeypatch.setattr(summary, "roll_up", recorded)
+    return made_in
+
+
+def test_a_large_plans_earlier_side_is_made_alongside_its_reading(reform, monkeypatch):
+    """A plan with :data:`summary.ALONGSIDE` quota entries or more, its reading made anew,
+    has the side of the plan it is compared with made at the same time, in a thread of its
+    own: its pages find it kept, and show what they show made one after the other. A
+    reading made with the whole tree (a unit's progress) starts none, and the thread ends
+    with the reading."""
+    plan_id = reform.after.id
+    made_in = _earlier_sides_made(monkeypatch)
+    one_after_the_other = _fresh(plan_id)  # a small plan: each side made when compared
+    assert made_in == [threading.current_thread().name]
+    monkeypatch.setattr(summary, "ALONGSIDE", 0)
+    made_in.clear()
+    running = threading.active_count()
+    assert _fresh(plan_id) == one_after_the_other
+    # The plan's reading, and the approved results' (an approved-only page compares them).
+    assert made_in == [f"earlier side of plan {plan_id}"] * 2, made_in
+    assert threading.active_count() == running
+    # A result written: the readings are brought along, and the sides kept as they were.
+    made_in.clear()
+    _new_result(reform)
+    f.commit()
+    seen = _view(plan_id)
+    assert made_in == []
+    assert seen == _fresh(plan_id) != one_after_the_other
+
+
+def test_an_earlier_side_that_fails_alongside_is_made_by_its_reader(reform, monkeypatch, caplog):
+    """The thread's failure is logged, and the comparison makes the side itself: the
+    pages show the same."""
+    plan_id = reform.after.id
+    one_after_the_other = _fresh(plan_id)
+    made_in = _earlier_sides_made(monkeypatch)
+    earlier_side = summary._earlier_side
+
+    def failing_in_a_thread(*args: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("the connection went away")
+        return earlier_side(*args)
+
+    monkeypatch.setattr(summary, "_earlier_side", failing_in_a_thread)
+    monkeypatch.setattr(summary, "ALONGSIDE", 0)
+    with caplog.at_level("WARNING"):
+        assert _fresh(plan_id) == one_after_the_other
+    assert f"the earlier side of plan {plan_id} was not made" in caplog.text
+    assert made_in == [threading.main_thread().name], made_in

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
 from copy import copy
 from datetime import date
 from decimal import Decimal
@@ -12,6 +14,7 @@ from functools import cached_property
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
+from flask import Flask, current_app
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
@@ -578,7 +581,19 @@ def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T], lasting:
 def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> _KeptReading:
     plans, drives = plan_tree(plan.id)
     quotas = plan_quotas_and_headcounts(plan.id)
+    with _earlier_alongside(plan, approved_only, whole_tree, len(quotas[0])):
+        return _made_from(plan, approved_only, whole_tree, by_month, plans, drives, quotas)
 
+
+def _made_from(
+    plan: Plan,
+    approved_only: bool,
+    whole_tree: bool | None,
+    by_month: bool,
+    plans: frozenset[int],
+    drives: dict[int, date],
+    quotas: tuple[dict[int, int], dict[int, int]],
+) -> _KeptReading:
     def basis(tallies: FlatTallies, skeleton: bool, months: str) -> _Basis:
         months = months if by_month else ""
         return _Basis(plan, approved_only, whole_tree, plans, drives, tallies, skeleton, months)
@@ -1163,17 +1178,29 @@ def _comparison(
         return NO_COMPARISON
     merged = select(OrgUnit.id, OrgUnit.merged_into_id).where(OrgUnit.merged_into_id.is_not(None))
     merged_into = {old: new for old, new in _rows(merged)}
+    # One line per quota entry: the entries are counted.
+    rolled = _earlier_side(plan, before, len(summary.lines), approved_only, whole_tree)[0]
+    return compare(summary, rolled, before.rule, merged_into, among)
+
+
+def _earlier_side(
+    plan: Plan, before: Plan, entries: int, approved_only: bool, whole_tree: bool | None
+) -> _Earlier:
+    """The side of ``before`` (the plan ``plan`` is compared with, which has ``entries``
+    quota entries) in a comparison, kept on its own: a result saved in ``plan`` leaves it as
+    it was (a national plan's took half a second to read). Under the plan it compares with
+    too: the plan written to compare with another reads that one."""
 
     def earlier() -> _Earlier:
         plans, drives = plan_tree(before.id)
-        if not whole_tree and (whole_tree is False or _worth_a_skeleton(len(summary.lines))):
+        if not whole_tree and (whole_tree is False or _worth_a_skeleton(entries)):
             # The units compared: this plan's quota entries, and the units merged into
             # others (the predecessors of some of them).
-            entries = select(Quota.unit_id, literal(1).label("amount")).where(
+            quota_entries = select(Quota.unit_id, literal(1).label("amount")).where(
                 Quota.plan_id == plan.id
             )
             merged_units = select(OrgUnit.id, literal(1)).where(OrgUnit.merged_into_id.is_not(None))
-            wanted = select(union(entries, merged_units).subquery())
+            wanted = select(union(quota_entries, merged_units).subquery())
             read = _skeleton(before, wanted, approved_only, False, False, drives)
             if read is not None:
                 # Made from this plan's quota entries too.
@@ -1183,12 +1210,55 @@ def _comparison(
         # In tree order: a kept tree's walk is worked out once.
         return roll_up(plan_units(before, set(tallies)), tallies), frozenset(drives), plans, None
 
-    # The earlier plan's side is kept on its own: a result saved in this plan leaves it as
-    # it was (a national plan's took half a second to read). Under the plan it compares
-    # with too: the plan written to compare with another reads that one.
     key = ("earlier", plan.id, before.id, approved_only, whole_tree)
-    rolled, *_made_from = _FIGURES.get(key, earlier, bring=_untouched)
-    return compare(summary, rolled, before.rule, merged_into, among)
+    side: _Earlier = _FIGURES.get(key, earlier, bring=_untouched)
+    return side
+
+
+#: A plan with this many quota entries or more, its reading over the whole tree made anew,
+#: has the side of the plan it is compared with made at the same time, in a thread of its
+#: own: each waits on the database in part, and a national plan's page is made a quarter
+#: of a second sooner (benchmarks/RESULTS.md). A province's plan is ten thousand entries.
+ALONGSIDE = 10_000
+
+
+@contextmanager
+def _earlier_alongside(
+    plan: Plan, approved_only: bool, whole_tree: bool | None, entries: int
+) -> Iterator[None]:
+    """Makes and keeps the earlier side of ``plan``'s comparison (:func:`_earlier_side`,
+    as its pages will ask for it) while the block runs, where ``plan`` is compared with
+    another and has :data:`ALONGSIDE` entries or more; the block ends when both have.
+
+    The thread reads in a transaction of its own, and its side is kept under the figures'
+    token that transaction sees, as any reading: a reader whose transaction sees another
+    (a write committed between, or one of its own) makes its side itself."""
+    if plan.compare_with_id is None or whole_tree is not None or entries < ALONGSIDE:
+        yield
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker = threading.Thread(
+        target=_earlier_in_a_thread,
+        args=(app, plan.id, approved_only, entries),
+        name=f"earlier side of plan {plan.id}",
+    )
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.join()
+
+
+def _earlier_in_a_thread(app: Flask, plan_id: int, approved_only: bool, entries: int) -> None:
+    """:func:`_earlier_side` of the plan ``plan_id``, in an app context of its own. A
+    failure is logged and dropped: the comparison then makes the side itself."""
+    try:
+        with app.app_context(), bulk_reading():
+            plan = db.session.get_one(Plan, plan_id)
+            if plan.compare_with is not None:
+                _earlier_side(plan, plan.compare_with, entries, approved_only, None)
+    except Exception:  # nothing is lost: the comparison makes it again
+        app.logger.warning("the earlier side of plan %s was not made", plan_id, exc_info=True)
 
 
 #: The earlier plan's side of a comparison: its tree rolled up, what it was made from (the
