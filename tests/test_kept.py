@@ -259,3 +259,26 @@ def test_the_process_keeps_a_few_trees_and_a_bounded_number_of_units(province):
     kept.get("e", make("e", 7))  # 11 units: a goes, though two trees are allowed
     kept.get("e", make("e", 7))
     assert made == ["a", "b", "c", "b", "d", "a", "e"]
+
+
+def test_two_plans_of_one_issuer_share_their_tree_where_no_unit_moved_between(province):
+    """The plan of the year before, read beside this one: the same units under the same
+    parents on both dates give one ordered tree, sorted and walked once. A unit moved
+    between the two dates gives each plan its own, each as it stood on its date."""
+    p = province
+    earlier = f.plan(p.province, number="9/KH", issued_on=date(2025, 1, 10), year=2025)
+    f.commit()
+    later_units = summary.plan_units(p.plan, set())
+    earlier_units = summary.plan_units(earlier, set())
+    assert earlier_units is later_units
+    _move_through_the_service(p)  # on 1 January 2026, between the two plans' dates
+    f.commit()
+    later_units = summary.plan_units(p.plan, set())
+    earlier_units = summary.plan_units(earlier, set())
+    assert earlier_units is not later_units
+    moved = p.communes[0].name
+    assert next(n.parent_id for n in later_units if n.name == moved) == p.south.id
+    assert next(n.parent_id for n in earlier_units if n.name == moved) == p.north.id
+    summary.forget_kept_trees()
+    assert list(summary.plan_units(earlier, set())) == list(earlier_units)
+    assert list(summary.plan_units(p.plan, set())) == list(later_units)
