@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text
 from benchmarks.harness import Row, measure
 from campaign.extensions import db
 from campaign.models import Drive, OrgUnit, Plan, Quota, Result, Role
-from campaign.services import imports, plans, results, synthetic, users
+from campaign.services import imports, plans, results, synthetic, units, users
 from campaign.services.exports import summary_export
 from campaign.services.summary import (
     forget_derived_figures,
@@ -459,6 +459,32 @@ def national_dashboard_after_its_targets(app: Flask, province: Province, runs: i
     return _national_dashboard(app, plan_id, runs, "after its own target set", set_one)
 
 
+def national_dashboard_after_a_unit(app: Flask, province: Province, runs: int) -> Row:
+    """The page opened after an organiser added a school under a commune (committed before
+    each run, through the service the unit form uses): the unit tree changed, so the
+    plan's tree and figures, and those of the plan it is compared with, are made anew."""
+    plan_id = province.province_plan.id
+    with app.app_context():
+        parent_id = db.session.scalars(
+            select(OrgUnit.id).where(OrgUnit.kind == "commune").order_by(OrgUnit.id).limit(1)
+        ).one()
+        first = (db.session.scalar(select(func.max(OrgUnit.id))) or 0) + 1  # codes unused yet
+    numbers = iter(range(first, first + 1_000_000))
+
+    def add_one() -> None:
+        with app.app_context():
+            number = next(numbers)
+            units.create_unit(
+                code=f"TRUONG-{number}",
+                name=f"Trường Tiểu học số {number}",
+                kind="school",
+                parent=db.session.get_one(OrgUnit, parent_id),
+            )
+            db.session.commit()
+
+    return _national_dashboard(app, plan_id, runs, "after a unit added", add_one)
+
+
 def _after_a_quota(app: Flask, province: Province, quota_plan_id: int, when: str, runs: int) -> Row:
     """The national plan's first page, after one quota of ``quota_plan_id`` was changed."""
     with app.app_context():
@@ -688,6 +714,7 @@ NATIONAL: list[Callable[[Flask, Province, int], Row]] = [
     national_dashboard_after_a_drive,
     national_dashboard_after_a_plan,
     national_dashboard_after_its_targets,
+    national_dashboard_after_a_unit,
     national_api_summary,
     national_api_summary_kept,
     national_unit_page,
