@@ -173,7 +173,7 @@ def test_without_a_stamp_nothing_is_kept_and_the_figures_are_right(province, cou
     before = _read(province.plan)
     with count_queries:
         assert _read(province.plan) == before
-    assert any("plan_units" in statement for statement in count_queries.statements)
+    assert _tree_read(count_queries.statements)
     # A write to the tree makes a stamp again; from then the tree is kept.
     _rename_through_the_service(province)
     db.session.commit()
@@ -182,7 +182,12 @@ def test_without_a_stamp_nothing_is_kept_and_the_figures_are_right(province, cou
     count_queries.statements.clear()
     with count_queries:
         _read(province.plan)
-    assert not any("plan_units" in statement for statement in count_queries.statements)
+    assert not _tree_read(count_queries.statements)
+
+
+def _tree_read(statements: list[str]) -> bool:
+    """Whether the units of a tree were read: an issuer's subtree walked, or every unit."""
+    return any("plan_units" in s or "every_unit_valid_from" in s for s in statements)
 
 
 def test_a_kept_tree_is_not_changed_by_a_reader_that_adds_units_outside_it(province):
@@ -282,3 +287,29 @@ def test_two_plans_of_one_issuer_share_their_tree_where_no_unit_moved_between(pr
     summary.forget_kept_trees()
     assert list(summary.plan_units(earlier, set())) == list(earlier_units)
     assert list(summary.plan_units(p.plan, set())) == list(later_units)
+
+
+def test_the_plans_of_the_one_root_read_every_unit_once_each_valid_on_its_date(
+    province, count_queries
+):
+    """The one unit without a parent issues plans of several dates: every unit is read once
+    (one query), and each plan's tree leaves out what was not valid on its date. A
+    district's plan walks its own subtree, and reads no other unit."""
+    p = province
+    earlier = f.plan(p.province, number="9/KH", issued_on=date(2025, 1, 10), year=2025)
+    district = f.plan(p.north, number="3/KH", issued_on=date(2026, 2, 2), year=2026)
+    closed = f.unit("Xã Đã Nhập", "commune", p.south, valid_to=date(2025, 6, 30))
+    f.commit()
+    summary.forget_kept_trees()
+    with count_queries:
+        later_units = {n.name for n in summary.plan_units(p.plan, set())}
+        earlier_units = {n.name for n in summary.plan_units(earlier, set())}
+    statements = count_queries.statements
+    assert sum("every_unit_valid_from" in s for s in statements) == 1, statements
+    assert closed.name in earlier_units and closed.name not in later_units
+    assert later_units | {closed.name} == earlier_units
+    count_queries.statements.clear()
+    with count_queries:
+        in_district = {n.name for n in summary.plan_units(district, set())}
+    assert not any("every_unit_valid_from" in s for s in count_queries.statements)
+    assert in_district == {p.north.name, *(c.name for c in p.communes if c.parent == p.north)}
