@@ -313,3 +313,61 @@ def test_the_plans_of_the_one_root_read_every_unit_once_each_valid_on_its_date(
         in_district = {n.name for n in summary.plan_units(district, set())}
     assert not any("every_unit_valid_from" in s for s in count_queries.statements)
     assert in_district == {p.north.name, *(c.name for c in p.communes if c.parent == p.north)}
+
+
+def _in_a_thread(app, work: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    """``work`` in a thread of its own, with an app context of its own (a session of its
+    own); what it returns or raises."""
+    got: list[object] = []
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                got.append(work())
+            except BaseException as error:  # noqa: BLE001 - the test reads it
+                got.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, got
+
+
+def test_a_value_being_made_is_waited_for_not_made_twice_at_once(province, app):
+    """Two threads of a process asking for one value under one token: the second waits for
+    the first to make it and is given the very value. A maker that fails leaves the value
+    to the one waiting; a thread asking again for the value it is making does not wait."""
+    kept: Kept[list[str]] = Kept("figures")
+    made: list[str] = []
+    started = threading.Event()
+
+    def slowly(name: str, fail: bool = False) -> Callable[[], list[str]]:
+        def make() -> list[str]:
+            made.append(name)
+            started.set()
+            time.sleep(0.3)
+            if fail:
+                raise RuntimeError("the database went away")
+            return [name]
+
+        return make
+
+    first, got = _in_a_thread(app, lambda: kept.get("key", slowly("first")))
+    assert started.wait(5)
+    value = kept.get("key", slowly("second"))
+    first.join(5)
+    assert made == ["first"] and got == [value] and got[0] is value
+
+    made.clear()
+    started.clear()
+    first, got = _in_a_thread(app, lambda: kept.get("other", slowly("first", fail=True)))
+    assert started.wait(5)
+    assert kept.get("other", slowly("second")) == ["second"]
+    first.join(5)
+    assert made == ["first", "second"] and isinstance(got[0], RuntimeError)
+
+    def asks_again() -> list[str]:
+        return ["outer", *kept.get("again", lambda: ["inner"])]
+
+    began = time.perf_counter()
+    assert kept.get("again", asks_again) == ["outer", "inner"]
+    assert time.perf_counter() - began < 5

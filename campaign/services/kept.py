@@ -51,6 +51,10 @@ UNITS_KEPT = 250_000
 #: most: it goes when that value goes.
 DERIVED = 16
 
+#: Seconds a request waits at most for a value another thread of its process is making
+#: (a national reading takes two), before it makes the value itself.
+MADE_WITHIN = 30.0
+
 #: Steps a kept value is brought along at most, and result rows read for them: further
 #: behind (an import), it is made again. The triggers keep 200 steps of at most 500 rows.
 STEPS_BROUGHT = 100
@@ -101,6 +105,14 @@ class _Entry(Generic[T]):
         self.lasting: dict[Hashable, object] = {}
 
 
+class _Making(threading.Event):
+    """A value being made, by the thread that makes it: set when it is done."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+
 class Kept(Generic[T]):
     """The last ``size`` values made, each under the token of ``stamp`` it was made with,
     and no more than ``budget`` in all as ``weight`` counts them; with each, the last
@@ -118,6 +130,8 @@ class Kept(Generic[T]):
         self._weight, self._size, self._budget = weight, size, budget
         self._values: OrderedDict[Stamped, _Entry[T]] = OrderedDict()
         self._lock = threading.Lock()
+        #: The values being made now, each with what tells when it is done.
+        self._making: dict[Stamped, _Making] = {}
 
     def token(self) -> str | None:
         """The stamp's token (``tree`` or ``figures``) as this transaction sees it; None
@@ -153,16 +167,48 @@ class Kept(Generic[T]):
         now = self.now()
         if now is None:
             return make()
-        with self._lock:
-            for stamped in ((now.token, instead), (now.token, key)):
-                if stamped in self._values:
-                    self._values.move_to_end(stamped)
-                    return self._values[stamped].value
+        making = (now.token, key)
+        mine: _Making | None = None
+        for waited in (False, True):
+            with self._lock:
+                for stamped in ((now.token, instead), making):
+                    if stamped in self._values:
+                        self._values.move_to_end(stamped)
+                        return self._values[stamped].value
+                other = self._making.get(making)
+                if other is None:
+                    mine = self._making[making] = _Making()
+                    break
+                if waited or other.thread == threading.get_ident():
+                    break  # still being made (or by this very thread): made here too
+            # Being made by another thread of this process (a page's comparison while its
+            # reading makes it alongside, two readers after one write): wait for it once,
+            # rather than make it twice at once. A maker that fails, or keeps nothing,
+            # leaves it to this one.
+            other.wait(MADE_WITHIN)
+        try:
+            return self._made(now, key, make, instead, bring)
+        finally:
+            if mine is not None:
+                with self._lock:
+                    del self._making[making]
+                mine.set()
+
+    def _made(
+        self,
+        now: Now,
+        key: Hashable,
+        make: Callable[[], T],
+        instead: Hashable,
+        bring: Bring[T] | None,
+    ) -> T:
+        """:meth:`get`'s value when none is kept under this token: brought from an earlier
+        step, or made."""
         if bring is not None and self._steps:
             brought = self._brought(now, key, instead, bring)
             if brought is not None:
                 return brought
-        value = make()  # outside the lock: two requests may both make it, and agree
+        value = make()  # outside the lock: a request of another process may make it too
         # Brought up to date later only if no step was taken while it was made: a step
         # committed between its queries would be in it, and would be added again.
         seq = now.seq if self._steps and self.now() == now else None
