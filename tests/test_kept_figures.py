@@ -1265,10 +1265,10 @@ def _earlier_sides_made(monkeypatch) -> list[str]:
 
 def test_a_large_plans_earlier_side_is_made_alongside_its_reading(reform, monkeypatch):
     """A plan with :data:`summary.ALONGSIDE` quota entries or more, its reading made anew,
-    has the side of the plan it is compared with made at the same time, in a thread of its
-    own: its pages find it kept, and show what they show made one after the other. A
-    reading made with the whole tree (a unit's progress) starts none, and the thread ends
-    with the reading."""
+    read by a reader that compares it, has the side of the plan it is compared with made at
+    the same time, in a thread of its own: its pages find it kept, and show what they show
+    made one after the other. A reading made with the whole tree (a unit's progress), or
+    for a reader that does not compare, starts none, and the thread ends with the reading."""
     plan_id = reform.after.id
     made_in = _earlier_sides_made(monkeypatch)
     one_after_the_other = _fresh(plan_id)  # a small plan: each side made when compared
@@ -1277,9 +1277,25 @@ def test_a_large_plans_earlier_side_is_made_alongside_its_reading(reform, monkey
     made_in.clear()
     running = threading.active_count()
     assert _fresh(plan_id) == one_after_the_other
-    # The plan's reading, and the approved results' (an approved-only page compares them).
-    assert made_in == [f"earlier side of plan {plan_id}"] * 2, made_in
+    # The dashboard's reading: the summary and the approved results' read by readers that
+    # do not compare (the whole tree's, a unit's progress, starts none either).
+    assert made_in == [f"earlier side of plan {plan_id}"], made_in
     assert threading.active_count() == running
+    # A reader that does not compare is not kept waiting for a side it does not show.
+    summary.forget_kept_figures()
+    made_in.clear()
+    summary.plan_summary(db.session.get_one(Plan, plan_id))
+    assert made_in == []
+    # The API's summary, an export and a unit's page compare: the side is made alongside.
+    for compares in (
+        lambda plan: summary.plan_summary(plan, compared=True),
+        lambda plan: summary.read_plan_and_months(plan, compared=True),
+        lambda plan: summary.read_plan_for_unit(plan, reform.ngoc.id),
+    ):
+        summary.forget_kept_figures()
+        made_in.clear()
+        compares(db.session.get_one(Plan, plan_id))
+        assert made_in == [f"earlier side of plan {plan_id}"], made_in
     # A result written: the readings are brought along, and the sides kept as they were.
     made_in.clear()
     _new_result(reform)

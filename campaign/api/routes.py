@@ -474,7 +474,7 @@ def plan_summary(
     plan of more than 1000 units always comes a page at a time: a national plan's every
     unit was 40 MB of JSON made in 15 s, at every request."""
     plan = visible_plan(plan_id)
-    made = summary.plan_summary(plan, approved_only=approved_only)
+    made = summary.plan_summary(plan, approved_only=approved_only, compared=True)
     paging: dict[str, int] = {}
     among = None
     if page is not None or per_page is not None or len(made.lines) > s.SUMMARY_PAGE:

@@ -227,7 +227,7 @@ def dashboard(
     over the whole plan, and a chart of the holders furthest behind. It is kept with the
     plan's summary until its figures change (:func:`campaign.services.summary.derived`)."""
     # One query gives the counted results and their months (the progress chart needs them).
-    reading = read_plan_and_months(plan, approved_only)
+    reading = read_plan_and_months(plan, approved_only, compared=True)
     key = ("dashboard", filters, today, page_size)
     return derived(
         reading[0], key, lambda: _dashboard(plan, filters, today, approved_only, page_size, reading)

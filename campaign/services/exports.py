@@ -104,7 +104,7 @@ def issuer_symbol(number: str) -> str:
 def summary_export(plan: Plan, day: date | None = None) -> bytes:
     """Six queries (the summary's five, counted by month too, and the drive detail) whatever
     the plan's size; five more for the plan it is compared with."""
-    summary, units, monthly = read_plan_and_months(plan)
+    summary, units, monthly = read_plan_and_months(plan, compared=True)
     _quota, months = plan_progress(plan, summary, units, day or vietnam_today(), None, monthly)
     detail = [
         DriveLine(drive.name, unit.name, unit.kind, tally, tally.collected(plan.rule))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from copy import copy
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
-from weakref import WeakValueDictionary
 
 from flask import Flask, current_app
 from sqlalchemy import (
@@ -256,7 +255,7 @@ class _IssuerTree:
         # Where the issuer is the one unit without a parent (a province's own database, or
         # the nation's plan), its subtree is every unit: read as stored, not walked, in a
         # tenth of the time, and once for the plans of every date (:class:`_EveryUnit`).
-        every = _every_unit_under(plan.issuer_id)
+        self._every = every = _every_unit_under(plan.issuer_id)
         if every is not None:
             found = every.nodes
             self.invalid = every.invalid_on(plan.issued_on)
@@ -268,20 +267,16 @@ class _IssuerTree:
 
     @property
     def ordered(self) -> UnitTree:
-        """The units in tree order, with their shape: those of another tree of the issuer
-        ordered already, where it holds the very same units (a plan and the plan of the
-        year before it, read against each other, with no unit moved between their dates):
-        a national tree is sorted and walked in half a second, and so once, not twice."""
+        """The units in tree order, with their shape, made when first asked for: those of
+        every unit where the tree holds every unit as stored (no unit moved since the
+        plan's date), made once for the plans of every date. A national tree is sorted and
+        walked in half a second: a plan and the plan it is compared with, once, not twice."""
         if self._ordered is None:
-            with _ORDERED_LOCK:
-                twin = _ORDERED.get(self.issuer_id)
-            shared = twin._ordered if twin is not None else None
-            if shared is not None and twin is not None and twin.found == self.found:
-                self._ordered = shared
+            every = self._every
+            if every is not None and self.found is every.nodes:
+                self._ordered = every.ordered
             else:
                 self._ordered = UnitTree(_in_tree_order(self.found.values()))
-            with _ORDERED_LOCK:
-                _ORDERED[self.issuer_id] = self
         return self._ordered
 
 
@@ -319,6 +314,17 @@ class _EveryUnit:
         self.roots = [row[0] for row in rows if row[1] is None][:2]
         # The driver's own values: a date, or on SQLite its ISO text (few units have days).
         self.dated = {row[0]: (_day(row[5]), _day(row[6])) for row in rows if row[5] or row[6]}
+        self._ordered: UnitTree | None = None
+        self._ordering = threading.Lock()
+
+    @property
+    def ordered(self) -> UnitTree:
+        """Every unit in tree order, made once: a thread that asks while another makes it
+        waits (a plan and the plan it is compared with are read side by side)."""
+        with self._ordering:
+            if self._ordered is None:
+                self._ordered = UnitTree(_in_tree_order(self.nodes.values()))
+            return self._ordered
 
     def invalid_on(self, day: date) -> frozenset[int]:
         """The units not valid on ``day``: made later, or closed before it."""
@@ -347,12 +353,6 @@ def _every_unit_under(issuer_id: int) -> _EveryUnit | None:
 #: One read of every unit per process, under the tree's token. It weighs nothing against the
 #: units kept: the trees made from it hold its very nodes (a copy only where units moved).
 _EVERY: Kept[_EveryUnit] = Kept("tree", weight=lambda every: 0, size=1)
-
-
-#: The last issuer tree ordered, by issuer, while it is kept or read (weakly held: it goes
-#: with the last reader of it).
-_ORDERED: WeakValueDictionary[int, _IssuerTree] = WeakValueDictionary()
-_ORDERED_LOCK = threading.Lock()
 
 
 def _new_node(row: tuple[Any, ...]) -> UnitNode:
@@ -465,27 +465,31 @@ def _as_of(
 
 @bulk_reading()
 def read_plan(
-    plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
+    plan: Plan, approved_only: bool = False, whole_tree: bool | None = None, compared: bool = False
 ) -> tuple[PlanSummary, Sequence[UnitNode]]:
     """The summary and the unit tree it was made from (pages name groups by parent).
 
     The tree is the plan's skeleton (its quota holders, the units counted apart from
     them, and the units above both) where that is quicker, or every unit: ``whole_tree``
     True asks for every unit, as a unit's page does to show its subtree, False for the
-    skeleton wherever it can be read. The figures are the same either way."""
-    read = _read(plan, approved_only, whole_tree, by_month=False)
+    skeleton wherever it can be read. The figures are the same either way.
+
+    A reader that goes on to compare the plan with the one it is compared with says so
+    (``compared``): a large plan's reading made anew then makes that plan's side alongside
+    (:data:`ALONGSIDE`); one that does not compare is not kept waiting for it."""
+    read = _read(plan, approved_only, whole_tree, by_month=False, compared=compared)
     return read[:2]
 
 
 @bulk_reading()
 def read_plan_and_months(
-    plan: Plan, approved_only: bool = False, whole_tree: bool | None = None
+    plan: Plan, approved_only: bool = False, whole_tree: bool | None = None, compared: bool = False
 ) -> tuple[PlanSummary, Sequence[UnitNode], Monthly]:
     """:func:`read_plan`, and its results month by month, in one or two more queries.
 
     The months (:data:`Monthly`) give the progress of the whole plan; only with
     ``whole_tree`` True do they give each unit's own, for the progress of one unit."""
-    return _read(plan, approved_only, whole_tree, by_month=True)
+    return _read(plan, approved_only, whole_tree, by_month=True, compared=compared)
 
 
 #: Month of a plan's year (1-12) -> unit id -> the bags of counted results in the drives ending
@@ -562,23 +566,25 @@ _FIGURES: Kept[Any] = Kept(
 )
 
 
-def _read(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> Reading:
+def _read(
+    plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool, compared: bool
+) -> Reading:
     """The reading kept for the figures as they stand, brought up to date with the results
     written since it was made, or one made now. What is kept is shared: no reader changes
     it. A reading without months is served by one with them, if kept: the API's summary
     then shares the dashboard's (a national reading is 210.000 lines and units)."""
-    return _kept_reading(plan, approved_only, whole_tree, by_month)[:3]
+    return _kept_reading(plan, approved_only, whole_tree, by_month, compared)[:3]
 
 
 def _kept_reading(
-    plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool
+    plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool, compared: bool
 ) -> _KeptReading:
     """:func:`_read`, with what the reading was made from."""
     key = ("read", plan.id, approved_only, whole_tree)
     with_months = (*key, True)
     kept: _KeptReading = _FIGURES.get(
         with_months if by_month else (*key, False),
-        lambda: _made(plan, approved_only, whole_tree, by_month),
+        lambda: _made(plan, approved_only, whole_tree, by_month, compared),
         instead=None if by_month else with_months,
         bring=_brought,
     )
@@ -597,7 +603,7 @@ def read_plan_for_unit(plan: Plan, unit_id: int, approved_only: bool = False) ->
     the issuer's kept tree and the units that reported. The subtree's months are one more
     query. Read anew for each unit page, the plan was summarized again over its whole
     tree, its results read unit by unit and month by month (a national plan: 4,8 s)."""
-    made, units, _months, basis = _kept_reading(plan, approved_only, None, True)
+    made, units, _months, basis = _kept_reading(plan, approved_only, None, True, compared=True)
     reported: Collection[int] = basis.tallies
     if basis.skeleton:
         key = ("the whole tree", plan.id, approved_only)
@@ -652,10 +658,13 @@ def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T], lasting:
     return _FIGURES.derive(summary, key, make, lasting)
 
 
-def _made(plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool) -> _KeptReading:
+def _made(
+    plan: Plan, approved_only: bool, whole_tree: bool | None, by_month: bool, compared: bool
+) -> _KeptReading:
     plans, drives = plan_tree(plan.id)
     quotas = plan_quotas_and_headcounts(plan.id)
-    with _earlier_alongside(plan, approved_only, whole_tree, len(quotas[0])):
+    alongside = compared and whole_tree is None and len(quotas[0]) >= ALONGSIDE
+    with _earlier_alongside(plan, approved_only, len(quotas[0])) if alongside else nullcontext():
         return _made_from(plan, approved_only, whole_tree, by_month, plans, drives, quotas)
 
 
@@ -1297,17 +1306,15 @@ ALONGSIDE = 10_000
 
 
 @contextmanager
-def _earlier_alongside(
-    plan: Plan, approved_only: bool, whole_tree: bool | None, entries: int
-) -> Iterator[None]:
+def _earlier_alongside(plan: Plan, approved_only: bool, entries: int) -> Iterator[None]:
     """Makes and keeps the earlier side of ``plan``'s comparison (:func:`_earlier_side`,
-    as its pages will ask for it) while the block runs, where ``plan`` is compared with
-    another and has :data:`ALONGSIDE` entries or more; the block ends when both have.
+    as its pages will ask for it, with ``entries`` quota entries) while the block runs,
+    where ``plan`` is compared with another; the block ends when both have.
 
     The thread reads in a transaction of its own, and its side is kept under the figures'
     token that transaction sees, as any reading: a reader whose transaction sees another
     (a write committed between, or one of its own) makes its side itself."""
-    if plan.compare_with_id is None or whole_tree is not None or entries < ALONGSIDE:
+    if plan.compare_with_id is None:
         yield
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -1353,9 +1360,10 @@ def _untouched(kept: _Earlier, changes: Sequence[Change]) -> _Earlier | None:
 
 
 @bulk_reading()
-def plan_summary(plan: Plan, approved_only: bool = False) -> PlanSummary:
-    """Five to seven queries whatever the size of the plan; the rules are in ``rates``."""
-    return read_plan(plan, approved_only)[0]
+def plan_summary(plan: Plan, approved_only: bool = False, compared: bool = False) -> PlanSummary:
+    """Five to seven queries whatever the size of the plan; the rules are in ``rates``.
+    ``compared`` as in :func:`read_plan`."""
+    return read_plan(plan, approved_only, compared=compared)[0]
 
 
 def figures(
