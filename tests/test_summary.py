@@ -114,10 +114,10 @@ def test_query_count_does_not_grow_with_units(app, count_queries, size):
     assert summary.lines[0].collected == Fraction(2 * (750 + 700 + 450), 250)
     # Every unit holds a quota, so the whole tree is read: the figures' stamp, quotas, the
     # count of units (which way to read), the unit tree's stamp, moves since the plan's
-    # date, the drives of the plan tree, their counted results, and the unit tree (read as
-    # stored where the issuer tops every unit), and the figures' stamp again: no step was
-    # taken while they were made, so they can be brought up to date later.
-    assert count_queries.count == 9, "\n\n".join(count_queries.statements)
+    # date, the drives of the plan tree, their counted results, whether the issuer tops
+    # every unit (a district does not), its subtree walked, and the figures' stamp again:
+    # no step was taken while they were made, so they can be brought up to date later.
+    assert count_queries.count == 10, "\n\n".join(count_queries.statements)
     # Read again, nothing has changed: the summary is the one kept, after one query.
     count_queries.statements.clear()
     with count_queries:
