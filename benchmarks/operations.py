@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -417,12 +417,7 @@ def national_dashboard_after_a_plan(app: Flask, province: Province, runs: int) -
     tree with no drive, so the national figures are brought along, the tree's plans and
     drives read again; its page is made again from them."""
     parent_id = province.province_plan.id
-    with app.app_context():
-        issuer_id = db.session.scalars(
-            select(OrgUnit.id).where(OrgUnit.kind == "commune").order_by(OrgUnit.id).limit(1)
-        ).one()
-        first = (db.session.scalar(select(func.max(Plan.id))) or 0) + 1  # numbers unused yet
-    numbers = iter(range(first, first + 1_000_000))
+    issuer_id, numbers = _first_commune(app), _unused_numbers(app, Plan.id)
 
     def record_one() -> None:
         with app.app_context():
@@ -464,12 +459,7 @@ def national_dashboard_after_a_unit(app: Flask, province: Province, runs: int) -
     each run, through the service the unit form uses): the unit tree changed, so the
     plan's tree and figures, and those of the plan it is compared with, are made anew."""
     plan_id = province.province_plan.id
-    with app.app_context():
-        parent_id = db.session.scalars(
-            select(OrgUnit.id).where(OrgUnit.kind == "commune").order_by(OrgUnit.id).limit(1)
-        ).one()
-        first = (db.session.scalar(select(func.max(OrgUnit.id))) or 0) + 1  # codes unused yet
-    numbers = iter(range(first, first + 1_000_000))
+    parent_id, numbers = _first_commune(app), _unused_numbers(app, OrgUnit.id)
 
     def add_one() -> None:
         with app.app_context():
@@ -483,6 +473,20 @@ def national_dashboard_after_a_unit(app: Flask, province: Province, runs: int) -
             db.session.commit()
 
     return _national_dashboard(app, plan_id, runs, "after a unit added", add_one)
+
+
+def _first_commune(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalars(
+            select(OrgUnit.id).where(OrgUnit.kind == "commune").order_by(OrgUnit.id).limit(1)
+        ).one()
+
+
+def _unused_numbers(app: Flask, column: Any) -> Iterator[int]:
+    """Numbers above every id of ``column``: plan numbers and unit codes not taken yet."""
+    with app.app_context():
+        first = (db.session.scalar(select(func.max(column))) or 0) + 1
+    return iter(range(first, first + 1_000_000))
 
 
 def _after_a_quota(app: Flask, province: Province, quota_plan_id: int, when: str, runs: int) -> Row:

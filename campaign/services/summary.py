@@ -663,7 +663,12 @@ def _made(
 ) -> _KeptReading:
     plans, drives = plan_tree(plan.id)
     quotas = plan_quotas_and_headcounts(plan.id)
-    alongside = compared and whole_tree is None and len(quotas[0]) >= ALONGSIDE
+    alongside = (
+        compared
+        and plan.compare_with_id is not None
+        and whole_tree is None
+        and len(quotas[0]) >= ALONGSIDE
+    )
     with _earlier_alongside(plan, approved_only, len(quotas[0])) if alongside else nullcontext():
         return _made_from(plan, approved_only, whole_tree, by_month, plans, drives, quotas)
 
@@ -1308,15 +1313,12 @@ ALONGSIDE = 10_000
 @contextmanager
 def _earlier_alongside(plan: Plan, approved_only: bool, entries: int) -> Iterator[None]:
     """Makes and keeps the earlier side of ``plan``'s comparison (:func:`_earlier_side`,
-    as its pages will ask for it, with ``entries`` quota entries) while the block runs,
-    where ``plan`` is compared with another; the block ends when both have.
+    as its pages will ask for it, with ``entries`` quota entries) while the block runs;
+    the block ends when both have.
 
     The thread reads in a transaction of its own, and its side is kept under the figures'
     token that transaction sees, as any reading: a reader whose transaction sees another
     (a write committed between, or one of its own) makes its side itself."""
-    if plan.compare_with_id is None:
-        yield
-        return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     worker = threading.Thread(
         target=_earlier_in_a_thread,
