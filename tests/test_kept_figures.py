@@ -340,7 +340,7 @@ def _random_write(r: Reform, rng: random.Random) -> str:
     """One write picked at random, through a service or by hand; its name."""
     after = db.session.get_one(Plan, r.after.id)
     kinds = ["result", "result-sql", "delete-sql", "quota", "quota-sql", "drive-sql", "move",
-             "rename", "rule-sql", "merge", "nothing"]  # fmt: skip
+             "rename", "rule-sql", "merge", "unit-added", "nothing"]  # fmt: skip
     kind = rng.choice(kinds)
     targets = [r.new, r.ngoc, r.school]
     unit = rng.choice(targets)
@@ -391,6 +391,11 @@ def _write(r: Reform, after: Plan, kind: str, unit: OrgUnit, rng: random.Random)
         plans.set_quotas(after, {old: 8})
         f.result(rng.choice(after.drives), old, rng.randrange(1, 9))
         units.merge_units([old], rng.choice([r.new, r.ngoc]), date(2026, 6, 1))
+    elif kind == "unit-added":  # under a unit of either tree, then given a quota or not
+        n = rng.randrange(10_000)
+        added = f.unit(f"Trường Mới {n}", "school", unit, code=f"MOI-{n}")
+        if rng.random() < 0.5:
+            plans.set_quotas(after, {added: 5})
     elif kind == "rule-sql":
         db.session.execute(
             text("UPDATE plan SET counting_rule = :rule WHERE id = :id"),
@@ -438,7 +443,7 @@ def _candidates(r: Reform) -> list[OrgUnit]:
 RESULT_WRITES = ("save", "save", "sql-bags", "sql-state", "sql-delete", "sql-insert", "earlier",
                  "sql-move", "other-quota", "other-drive", "own-quota", "own-quota-and-bags",
                  "new-drive", "drive-redated", "plan-under", "plan-moved", "own-plan",
-                 "earlier-plan")  # fmt: skip
+                 "earlier-plan", "unit-added", "added-unit-quota")  # fmt: skip
 
 
 def _result_write(r: Reform, rng: random.Random, kind: str | None = None) -> str:
@@ -511,6 +516,26 @@ def _result_write(r: Reform, rng: random.Random, kind: str | None = None) -> str
                  " WHERE id = :id"),
             {"rule": rng.choice(["bag", "ml250"]), "n": rng.choice([None, 50]), "id": after.id},
         )  # fmt: skip
+    elif kind == "unit-added":  # valid then or from July; alone, reporting, or holding a quota
+        n = len(_units_added())
+        added = units.create_unit(
+            code=f"MOI-{n}", name=f"Trường Mới {n}", kind="school",
+            parent=rng.choice([*_candidates(r), r.province, *_units_added()]),
+            valid_from=rng.choice([None, None, date(2026, 7, 1)]),
+        )  # fmt: skip
+        then = rng.random()
+        if then < 0.3:
+            counts = results.Counts(row["n"] + 2, 1, row["n"], 1)
+            try:
+                results.save(rng.choice(after.drives), added, counts, submit=True)
+            except ServiceError:
+                return "unit-added-save-refused"
+        elif then < 0.5:
+            plans.set_quotas(after, {added: 6})
+    elif kind == "added-unit-quota":  # in a step after the unit's
+        added_units = _units_added()
+        if added_units:
+            plans.set_quotas(after, {rng.choice(added_units): rng.choice([None, 3, 9])})
     elif kind == "sql-move":  # a result handed to another drive of the plan
         db.session.execute(
             text("UPDATE result SET drive_id = :drive WHERE id = :id AND NOT EXISTS "
@@ -519,6 +544,11 @@ def _result_write(r: Reform, rng: random.Random, kind: str | None = None) -> str
             {**row, "drive": rng.choice(after.drives).id},
         )  # fmt: skip
     return kind
+
+
+def _units_added() -> list[OrgUnit]:
+    """The units a random write added (coded "MOI-…")."""
+    return list(db.session.scalars(select(OrgUnit).where(OrgUnit.code.like("MOI-%"))))
 
 
 def _plans_under(r: Reform) -> list[Plan | None]:
@@ -595,7 +625,7 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
     assert {"save", "sql-bags", "sql-state", "sql-delete", "earlier", "other-quota",
             "other-drive", "own-quota", "own-quota-and-bags", "new-drive",
             "drive-redated", "plan-under", "plan-moved", "own-plan",
-            "earlier-plan"} <= set(done), done  # fmt: skip
+            "earlier-plan", "unit-added", "added-unit-quota"} <= set(done), done  # fmt: skip
     assert brought.count(True) >= 30, brought
 
 
@@ -917,6 +947,74 @@ def test_a_contact_a_title_or_a_deadline_changed_leaves_the_figures_and_the_tree
     plan = db.session.get_one(Plan, plan_id)
     again, tree_again = summary.read_plan(plan, whole_tree=True)
     assert again is made and tree_again is tree and brought == [], brought
+    assert _view(plan_id) == _fresh(plan_id)
+
+
+@pytest.mark.parametrize("holders", ["few", "every-unit"])
+def test_a_unit_added_leaves_the_figures_brought_and_its_trees_read_anew(
+    reform, brought, holders, monkeypatch
+):
+    """A school added under a commune, then a union under it and a commune that starts
+    later in one transaction: no reading and no earlier side is made anew, each is
+    brought along, and the trees that hold a unit added show it (a unit's page and
+    progress find it). A quota then given to the school is compared with 0 (it was in the
+    earlier plan's tree, and counted nothing there); the later commune's with nothing. A
+    unit added already merged into another: the views are right too."""
+    plan_id = reform.after.id
+    if holders == "every-unit":  # the summary and the earlier side over the whole tree
+        monkeypatch.setattr(summary, "_worth_a_skeleton", lambda entries: False)
+        _everyone_holds(reform)
+        f.commit()
+    sides_made = _earlier_sides_made(monkeypatch)
+    before = _view(plan_id)
+    sides_made.clear()
+    brought.clear()
+    ngoc = db.session.get_one(OrgUnit, reform.ngoc.id)
+    school = units.create_unit(code="THCS-NGOC", name="Trường THCS Quảng Ngọc", kind="school",
+                               parent=ngoc)  # fmt: skip
+    f.commit()
+    seen = _view(plan_id)
+    assert brought and all(brought) and sides_made == [], (brought, sides_made)
+    assert school.id in seen["trees"][0]
+    assert {k: v for k, v in seen.items() if k != "trees"} == {
+        k: v for k, v in before.items() if k != "trees"
+    }
+    assert seen == _fresh(plan_id)
+    # Two more in one transaction, the second under the first; one valid from July only.
+    _view(plan_id)
+    brought.clear()
+    sides_made.clear()
+    school = db.session.get_one(OrgUnit, school.id)
+    union = units.create_unit(code="CD-THCS-NGOC", name="Công đoàn Trường THCS Quảng Ngọc",
+                              kind="union", parent=school)  # fmt: skip
+    late = units.create_unit(code="XA-MOI", name="Xã Quảng Mới", kind="commune",
+                             parent=reform.province, valid_from=date(2026, 7, 1))  # fmt: skip
+    f.commit()
+    seen = _view(plan_id)
+    assert brought and all(brought) and sides_made == [], (brought, sides_made)
+    assert union.id in seen["trees"][0] and late.id not in seen["trees"][0]
+    assert seen == _fresh(plan_id)
+    # One more added, then quotas in a later step, each read along the way (nothing made
+    # anew between): compared with 0, and with nothing.
+    _view(plan_id)
+    hall = units.create_unit(code="NVH-NGOC", name="Nhà văn hóa Quảng Ngọc", kind="agency",
+                             parent=db.session.get_one(OrgUnit, ngoc.id))  # fmt: skip
+    f.commit()
+    _view(plan_id)
+    plans.set_quotas(db.session.get_one(Plan, plan_id), {hall: 4, late: 2})
+    f.commit()
+    plan = db.session.get_one(Plan, plan_id)
+    compared = summary.comparison(plan, summary.plan_summary(plan))
+    assert (compared.of(hall.id), compared.of(late.id)) == (0, None)
+    _, tree, _ = summary.read_plan_for_unit(plan, hall.id)
+    assert hall.id in {node.id for node in tree}
+    assert _view(plan_id) == _fresh(plan_id)
+    # Added already merged into another (as an import of the reform might): right too.
+    _view(plan_id)
+    db.session.add(OrgUnit(code="XA-GOP", name="Xã Quảng Gộp", kind="commune",
+                           parent_id=reform.province.id, valid_to=date(2025, 6, 30),
+                           merged_into_id=reform.new.id))  # fmt: skip
+    f.commit()
     assert _view(plan_id) == _fresh(plan_id)
 
 

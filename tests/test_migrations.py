@@ -532,3 +532,81 @@ def test_a_plan_written_logs_itself_and_its_parents_before_and_after(app, engine
         ("plan", second),
         ("plan_parent", second),
     ]
+
+
+BEFORE_UNITS_LOGGED = "8f2ebbfb45a9"
+
+
+def test_a_unit_added_logs_itself_and_a_unit_changed_still_stops_the_readers(app, engine_name):
+    """Added, a unit logs its id ('unit') under a step that changes the tree's token too,
+    and the readers follow it; two added at once log both (in one step on PostgreSQL),
+    and so do a result and a unit written in one transaction. A unit added and then
+    changed, or changed and then added, in one transaction: no reader follows. The
+    downgrade makes a unit added a step no reader follows again."""
+    from campaign.services.kept import UNIT_ADDED, Now, changes_since
+
+    with db.engine.begin() as connection:
+        for statement in (
+            "INSERT INTO org_unit (code, name, kind) VALUES ('TH', 'Thanh Hóa', 'province')",
+            "INSERT INTO plan (issuer_id, number, issued_on, title, year, counting_rule,"
+            " status) SELECT id, '1/KH', '2026-01-05', 'Kế hoạch', 2026, 'bag', 'active'"
+            " FROM org_unit",
+            "INSERT INTO drive (plan_id, name, starts_on, ends_on, site, report_due_on)"
+            " SELECT id, 'Đợt 1', '2026-03-01', '2026-03-01', '', '2026-03-04' FROM plan",
+            "INSERT INTO result (drive_id, unit_id, registered, deferred, bags_250, bags_350,"
+            " bags_450, state, version, created_at, updated_at) SELECT drive.id, org_unit.id,"
+            " 5, 0, 5, 0, 0, 'submitted', 1, '2026-03-01 08:00:00', '2026-03-01 08:00:00'"
+            " FROM drive, org_unit",
+        ):
+            connection.execute(text(statement))
+    stamp = text("SELECT tree, figures, figures_seq FROM data_stamp")
+
+    def added(*codes: str) -> str:
+        values = ", ".join(f"('{code}', 'Xã {code}', 'commune', {province})" for code in codes)
+        return f"INSERT INTO org_unit (code, name, kind, parent_id) VALUES {values}"
+
+    def followed(*statements: str) -> tuple[list[tuple[str, int | None]] | None, int, bool]:
+        """What a reader brings along after the statements (one transaction): the states
+        and units logged, or None where it cannot follow; the steps; whether the tree's
+        token changed."""
+        tree, token, seq = _read(stamp)
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+        tree_after, token_after, now = _read(stamp)
+        db.session.rollback()  # a transaction that sees the steps committed
+        changes = changes_since(token, seq, Now(token_after, now))
+        logged = None if changes is None else [(c.state, c.unit_id) for c in changes]
+        return logged, now - seq, tree_after != tree
+
+    def unit_id(code: str) -> int:
+        return _read(text(f"SELECT id FROM org_unit WHERE code = '{code}'"))[0]
+
+    province = unit_id("TH")
+    assert followed(added("QB")) == ([(UNIT_ADDED, unit_id("QB"))], 1, True)
+    logged, steps, tree_changed = followed(added("QL", "QN"))
+    assert logged == [(UNIT_ADDED, unit_id("QL")), (UNIT_ADDED, unit_id("QN"))] and tree_changed
+    assert steps == (1 if engine_name == "postgresql" else 2)
+    # A result and a unit in one transaction, either way round: both logged.
+    for statements in (
+        ("UPDATE result SET bags_250 = 4", added("QT")),
+        (added("QH"), "UPDATE result SET bags_250 = 6"),
+    ):
+        logged, steps, tree_changed = followed(*statements)
+        assert logged is not None and tree_changed
+        assert [state for state, _ in logged].count(UNIT_ADDED) == 1
+        assert {"submitted"} == {state for state, _ in logged if state != UNIT_ADDED}
+    # A unit added and changed, or changed and added: no reader follows.
+    assert (
+        followed(added("QX"), "UPDATE org_unit SET name = 'Xã Quảng Xương' WHERE code = 'QX'")[0]
+        is None
+    )
+    assert (
+        followed("UPDATE org_unit SET name = 'Xã Xương' WHERE code = 'QX'", added("QY"))[0] is None
+    )
+    assert followed(added("QZ"))[0] == [(UNIT_ADDED, unit_id("QZ"))]
+    downgrade(revision=BEFORE_UNITS_LOGGED)
+    logged, _steps, tree_changed = followed(added("QA"))
+    assert logged is None and tree_changed
+    upgrade()
+    assert followed(added("QC"))[0] == [(UNIT_ADDED, unit_id("QC"))]

@@ -72,13 +72,14 @@ class Now(NamedTuple):
 
 
 class Change(NamedTuple):
-    """A result row as a step wrote it: as it was (``sign`` -1) or became (+1); or, with
+    """A result row as a step wrote it: as it was (``sign`` -1) or became (+1); or a unit
+    added (``state`` :data:`UNIT_ADDED`, its id in ``unit_id``, no drive); or, with
     ``unit_id`` None, a quota or a drive of the plan ``plan_id`` written (``state`` "quota"
     or "drive"), or that plan itself ("plan"), or a plan under it, before or after
     ("plan_parent")."""
 
     unit_id: int | None
-    drive_id: int
+    drive_id: int | None
     state: str
     sign: int
     registered: int
@@ -88,6 +89,10 @@ class Change(NamedTuple):
     bags_450: int
     repeat_donors: int | None
     plan_id: int | None
+
+
+#: The state a unit added is logged with (migration ``units_added_logged``).
+UNIT_ADDED = "unit"
 
 
 #: How a kept value is brought up to date with the result rows written since it was made:
@@ -322,13 +327,14 @@ def _holds(value: object, source: object) -> bool:
 
 
 def changes_since(token: str, seq: int, now: Now) -> list[Change] | None:
-    """The result rows written in the steps after ``seq`` up to ``now``, and the plans
-    they wrote, or whose quotas or drives they wrote, when those steps follow each other
-    from ``token`` and wrote no unit; else None. One query.
+    """The result rows written in the steps after ``seq`` up to ``now``, the units they
+    added, and the plans they wrote, or whose quotas or drives they wrote, when those
+    steps follow each other from ``token`` and changed no unit; else None. One query.
 
     A value made in a transaction that was rolled back carries a token no committed step
-    follows from; a step that wrote a unit (or too many rows) logs a row of neither a
-    unit nor a plan; a step that wrote nothing logs no row, and breaks the chain as well."""
+    follows from; a step that changed or deleted a unit (or wrote too many rows) logs a
+    row of neither a unit nor a plan; a step that wrote nothing logs no row, and breaks
+    the chain as well."""
     rows = db.session.execute(
         select(
             FiguresChange.seq,
@@ -356,7 +362,7 @@ def changes_since(token: str, seq: int, now: Now) -> list[Change] | None:
     changes = []
     for row in rows:
         if row.unit_id is None and row.plan_id is None:
-            return None  # a step that wrote a unit, or too many rows
+            return None  # a step that changed a unit, or wrote too many rows
         if row.seq == step + 1 and row.prev == after:  # the next step, from the last
             step, before, after = row.seq, row.prev, row.token
         elif (row.seq, row.prev, row.token) != (step, before, after) or step == seq:
