@@ -52,7 +52,10 @@ def _view(plan_id: int, **filters: Any) -> dict[str, Any]:
     approved = summary.plan_summary(plan, approved_only=True)
     return {
         "whole": (whole, _without_zeros(months)),
-        "trees": ([node.id for node in tree], sorted(board.nodes)),
+        "trees": (
+            [node.id for node in tree],
+            [node.id for node in summary.read_plan_and_months(plan, compared=True)[1]],
+        ),
         "approved": approved,
         "api": summary.figures(made, plan.targets, compared),
         "page": [
@@ -959,22 +962,30 @@ def test_a_unit_added_leaves_the_figures_brought_and_its_trees_read_anew(
     brought along, and the trees that hold a unit added show it (a unit's page and
     progress find it). A quota then given to the school is compared with 0 (it was in the
     earlier plan's tree, and counted nothing there); the later commune's with nothing. A
-    unit added already merged into another: the views are right too."""
+    unit added already merged into another: the views are right too. The page's listing
+    (its lines, subtotals, chart and progress) goes with the reading: it is the same."""
     plan_id = reform.after.id
     if holders == "every-unit":  # the summary and the earlier side over the whole tree
         monkeypatch.setattr(summary, "_worth_a_skeleton", lambda entries: False)
         _everyone_holds(reform)
         f.commit()
     sides_made = _earlier_sides_made(monkeypatch)
+    listings: list[object] = []
+    listing = dashboard_service._listing
+    monkeypatch.setattr(
+        dashboard_service, "_listing", lambda *args: listings.append(1) or listing(*args)
+    )
     before = _view(plan_id)
     sides_made.clear()
     brought.clear()
+    listings.clear()
     ngoc = db.session.get_one(OrgUnit, reform.ngoc.id)
     school = units.create_unit(code="THCS-NGOC", name="Trường THCS Quảng Ngọc", kind="school",
                                parent=ngoc)  # fmt: skip
     f.commit()
     seen = _view(plan_id)
     assert brought and all(brought) and sides_made == [], (brought, sides_made)
+    assert listings == [], "the page's listing was made again"
     assert school.id in seen["trees"][0]
     assert {k: v for k, v in seen.items() if k != "trees"} == {
         k: v for k, v in before.items() if k != "trees"

@@ -176,7 +176,6 @@ def progress_of(
 @dataclass(frozen=True)
 class Dashboard:
     summary: PlanSummary
-    nodes: dict[int, UnitNode]
     lines: list[Line]
     groups: list[Group]
     #: Quota holders for the chart, lowest rate first: who is behind shows at the top.
@@ -280,7 +279,8 @@ def _dashboard(
     # not the plan gone over again.
     shown_all = replace(filters, page=1, sort="", desc=False)
     # Both read the reading alone: they stay with it when a write leaves its summary as it
-    # was (a quota of another plan, a drive scheduled), where the page's comparison does not.
+    # was (a quota of another plan, a drive scheduled, a unit added: its tree shows only
+    # the parents of the lines, and the months), where the page's comparison does not.
     listing = derived(
         summary,
         ("listing", shown_all, today, page_size),
@@ -306,7 +306,7 @@ def _dashboard(
     grouped = listing.groups
     groups = grouped.all if grouped.all is not None else grouped.of(lines, summary.rule)
     return Dashboard(
-        summary, listing.nodes, lines, groups, listing.chart, listing.ranks,
+        summary, lines, groups, listing.chart, listing.ranks,
         listing.progress, compared, page, pages, len(listing.lines), page_size, grouped.holding,
     )  # fmt: skip
 
@@ -314,7 +314,6 @@ def _dashboard(
 class _Listing(NamedTuple):
     """What every page of a dashboard shows for one filter, whatever the sort."""
 
-    nodes: dict[int, UnitNode]
     #: The lines the filter keeps, in the plan's order.
     lines: list[Line]
     groups: _Grouped
@@ -341,7 +340,7 @@ def _listing(
             for key, order in SORTS.items()
         }
     progress = progress_of(plan, summary, units, today, None, monthly) if today else None
-    return _Listing(nodes, lines, groups, chart, ranks, progress)
+    return _Listing(lines, groups, chart, ranks, progress)
 
 
 def _pages(lines: int, page_size: int) -> int:

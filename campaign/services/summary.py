@@ -652,9 +652,11 @@ def derived(summary: PlanSummary, key: Hashable, make: Callable[[], T], lasting:
 
     With ``lasting``, ``make`` reads nothing but the reading ``summary`` is part of (its
     tree and months too) and the plan's own fields: it goes with a reading brought along
-    writes that left the very summary in it (a reading whose results, quotas, tree or
-    months change gets a new summary). Not for what reads anything else: a comparison
-    reads the earlier plan, which changes on its own."""
+    writes that left the very summary in it (a reading whose results, quotas or months
+    change gets a new summary; one whose tree gains units added, which no line, month or
+    line's parent is, keeps it: ``make`` must not show the tree's other units). Not for
+    what reads anything else: a comparison reads the earlier plan, which changes on its
+    own."""
     return _FIGURES.derive(summary, key, make, lasting)
 
 
@@ -758,10 +760,9 @@ def _units_added(kept: _KeptReading) -> _KeptReading | None:
         return None
     plan = db.session.get_one(Plan, basis.plan_id)
     needed = set(basis.tallies).union(line.unit.id for line in summary.lines)
-    units = plan_units(plan, needed)
-    # A summary of its own: what was made from the reading with its tree (a page's
-    # listing) is not carried along (see :func:`derived`).
-    return copy(summary), units, monthly, basis.after(basis.tallies, same_lines=False)
+    # The very summary: what was made from the reading alone goes with it (a page's
+    # listing, whose tree shows only the lines' parents, none of them added).
+    return summary, plan_units(plan, needed), monthly, basis.after(basis.tallies, same_lines=False)
 
 
 def _made_from_the_same(basis: _Basis) -> bool:
