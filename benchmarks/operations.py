@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -456,8 +457,8 @@ def national_dashboard_after_its_targets(app: Flask, province: Province, runs: i
 
 def national_dashboard_after_a_unit(app: Flask, province: Province, runs: int) -> Row:
     """The page opened after an organiser added a school under a commune (committed before
-    each run, through the service the unit form uses): the unit tree changed, so the
-    plan's tree and figures, and those of the plan it is compared with, are made anew."""
+    each run, through the service the unit form uses): the plans' trees are read anew, the
+    figures brought along."""
     plan_id = province.province_plan.id
     parent_id, numbers = _first_commune(app), _unused_numbers(app, OrgUnit.id)
 
@@ -473,6 +474,36 @@ def national_dashboard_after_a_unit(app: Flask, province: Province, runs: int) -
             db.session.commit()
 
     return _national_dashboard(app, plan_id, runs, "after a unit added", add_one)
+
+
+def national_dashboard_after_a_rename(app: Flask, province: Province, runs: int) -> Row:
+    """The page opened after an organiser corrected a commune's name (committed before each
+    run, through the service the unit form uses), which moves it first or last among its
+    siblings: the plans' trees are read anew, the lines shown again in their new order."""
+    plan_id = province.province_plan.id
+    unit_id = _first_commune(app)
+    names = itertools.cycle(("A", "Z"))
+
+    def rename() -> None:
+        with app.app_context():
+            unit = db.session.get_one(OrgUnit, unit_id)
+            name = unit.name.removeprefix("A ").removeprefix("Z ")
+            units.update_unit(
+                unit,
+                code=unit.code,
+                name=f"{next(names)} {name}",
+                kind=unit.kind,
+                parent=unit.parent,
+                valid_from=unit.valid_from,
+                valid_to=unit.valid_to,
+                official_code=unit.official_code,
+                contact_name=unit.contact_name,
+                contact_phone=unit.contact_phone,
+                contact_email=unit.contact_email,
+            )
+            db.session.commit()
+
+    return _national_dashboard(app, plan_id, runs, "after a unit renamed", rename)
 
 
 def _first_commune(app: Flask) -> int:
@@ -719,6 +750,7 @@ NATIONAL: list[Callable[[Flask, Province, int], Row]] = [
     national_dashboard_after_a_plan,
     national_dashboard_after_its_targets,
     national_dashboard_after_a_unit,
+    national_dashboard_after_a_rename,
     national_api_summary,
     national_api_summary_kept,
     national_unit_page,

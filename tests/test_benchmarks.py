@@ -27,7 +27,7 @@ def test_national_benchmarks_run_on_a_tiny_tree(capsys):
     assert out.count("national summary, plan with") == 3
     assert out.count("holders, tree read anew") == 1
     assert "national dashboard (3 holders), first page" in out
-    assert out.count("national dashboard (") == 12
+    assert out.count("national dashboard (") == 13
     assert out.count("next page, figures kept") == 1
     assert out.count("sorted by rate, figures kept") == 1
     assert out.count("first page, after one result saved") == 1
@@ -37,6 +37,7 @@ def test_national_benchmarks_run_on_a_tiny_tree(capsys):
     assert out.count("first page, after a commune's plan recorded under it") == 1
     assert out.count("first page, after its own target set") == 1
     assert out.count("first page, after a unit added") == 1
+    assert out.count("first page, after a unit renamed") == 1
     kept = r"national dashboard \([\d,]+ holders\), first page, figures kept \(between writes\)"
     assert len(re.findall(kept, out)) == 1
     assert out.count("national API summary (") == 2

@@ -49,13 +49,12 @@ def _view(plan_id: int, **filters: Any) -> dict[str, Any]:
     progress = board.progress
     # The whole tree, as a unit's page reads it (each unit's months), and the approved only.
     whole, tree, months = summary.read_plan_and_months(plan, whole_tree=True)
+    read = summary.read_plan_and_months(plan, compared=True)  # the dashboard's reading
     approved = summary.plan_summary(plan, approved_only=True)
     return {
         "whole": (whole, _without_zeros(months)),
-        "trees": (
-            [node.id for node in tree],
-            [node.id for node in summary.read_plan_and_months(plan, compared=True)[1]],
-        ),
+        "trees": ([node.id for node in tree], [node.id for node in read[1]]),
+        "months": _without_zeros(read[2]),
         "approved": approved,
         "api": summary.figures(made, plan.targets, compared),
         "page": [
@@ -446,7 +445,7 @@ def _candidates(r: Reform) -> list[OrgUnit]:
 RESULT_WRITES = ("save", "save", "sql-bags", "sql-state", "sql-delete", "sql-insert", "earlier",
                  "sql-move", "other-quota", "other-drive", "own-quota", "own-quota-and-bags",
                  "new-drive", "drive-redated", "plan-under", "plan-moved", "own-plan",
-                 "earlier-plan", "unit-added", "added-unit-quota")  # fmt: skip
+                 "earlier-plan", "unit-added", "added-unit-quota", "unit-renamed")  # fmt: skip
 
 
 def _result_write(r: Reform, rng: random.Random, kind: str | None = None) -> str:
@@ -535,6 +534,14 @@ def _result_write(r: Reform, rng: random.Random, kind: str | None = None) -> str
                 return "unit-added-save-refused"
         elif then < 0.5:
             plans.set_quotas(after, {added: 6})
+    elif kind == "unit-renamed":  # first or last among its siblings; a kind; with a result
+        renamed = rng.choice([*_candidates(r), r.province, *_units_added()])
+        renamed.name = f"{rng.choice('AZ')} {renamed.name[:40]}"
+        if rng.random() < 0.3:
+            renamed.kind = rng.choice(["agency", "school", "commune"])
+        db.session.flush()
+        if rng.random() < 0.3:
+            db.session.execute(text("UPDATE result SET bags_250 = :n WHERE id = :id"), row)
     elif kind == "added-unit-quota":  # in a step after the unit's
         added_units = _units_added()
         if added_units:
@@ -628,7 +635,8 @@ def test_random_result_writes_are_brought_up_to_date_exactly(reform, brought, ho
     assert {"save", "sql-bags", "sql-state", "sql-delete", "earlier", "other-quota",
             "other-drive", "own-quota", "own-quota-and-bags", "new-drive",
             "drive-redated", "plan-under", "plan-moved", "own-plan",
-            "earlier-plan", "unit-added", "added-unit-quota"} <= set(done), done  # fmt: skip
+            "earlier-plan", "unit-added", "added-unit-quota",
+            "unit-renamed"} <= set(done), done  # fmt: skip
     assert brought.count(True) >= 30, brought
 
 
@@ -1027,6 +1035,55 @@ def test_a_unit_added_leaves_the_figures_brought_and_its_trees_read_anew(
                            merged_into_id=reform.new.id))  # fmt: skip
     f.commit()
     assert _view(plan_id) == _fresh(plan_id)
+
+
+@pytest.mark.parametrize("holders", ["few", "every-unit"])
+def test_a_unit_renamed_leaves_the_figures_brought_in_its_new_place(
+    reform, brought, holders, monkeypatch
+):
+    """A commune renamed so that it comes first among its siblings, then a school given
+    another kind and code: every reading is brought along, none made anew, and no earlier
+    side; the lines show the new names in their new order (with the months of the whole
+    kept under the first holder), as made anew. Renamed and moved in one transaction: made
+    anew, and right."""
+    plan_id = reform.after.id
+    if holders == "every-unit":  # the summary over the whole tree, its months by the plan
+        monkeypatch.setattr(summary, "_worth_a_skeleton", lambda entries: False)
+        _everyone_holds(reform)
+        f.commit()
+    sides_made = _earlier_sides_made(monkeypatch)
+    before = _view(plan_id)
+    sides_made.clear()
+    brought.clear()
+    first = db.session.get_one(OrgUnit, reform.new.id)
+    units.update_unit(first, code=first.code, name="An Bình", kind=first.kind,
+                      parent=first.parent, valid_from=first.valid_from)  # fmt: skip
+    f.commit()
+    seen = _view(plan_id)
+    assert brought and all(brought) and sides_made == [], (brought, sides_made)
+    assert seen == _fresh(plan_id)
+    assert [name for name, *_ in before["page"]][0] == "Quảng Ngọc"
+    assert [name for name, *_ in seen["page"]][0] == "An Bình"
+    _view(plan_id)
+    brought.clear()
+    sides_made.clear()
+    school = db.session.get_one(OrgUnit, reform.school.id)
+    units.update_unit(school, code="THCS-QL", name=school.name, kind="agency",
+                      parent=school.parent)  # fmt: skip
+    f.commit()
+    seen = _view(plan_id)
+    assert brought and all(brought) and sides_made == [], (brought, sides_made)
+    assert seen == _fresh(plan_id)
+    # Renamed and moved at once: not followed, made anew.
+    _view(plan_id)
+    brought.clear()
+    school = db.session.get_one(OrgUnit, reform.school.id)
+    units.update_unit(school, code=school.code, name="Trường Ánh Dương", kind=school.kind,
+                      parent=db.session.get_one(OrgUnit, reform.ngoc.id))  # fmt: skip
+    f.commit()
+    seen = _view(plan_id)
+    assert brought == [], brought
+    assert seen == _fresh(plan_id)
 
 
 def _everyone_holds(r: Reform) -> None:

@@ -535,78 +535,123 @@ def test_a_plan_written_logs_itself_and_its_parents_before_and_after(app, engine
 
 
 BEFORE_UNITS_LOGGED = "8f2ebbfb45a9"
+BEFORE_RENAMES_LOGGED = "3b9d6f2a8c15"
+#: A province with a plan, a drive and its result: what the tests of units logged write to.
+PROVINCE_WITH_A_RESULT = (
+    "INSERT INTO org_unit (code, name, kind) VALUES ('TH', 'Thanh Hóa', 'province')",
+    "INSERT INTO plan (issuer_id, number, issued_on, title, year, counting_rule,"
+    " status) SELECT id, '1/KH', '2026-01-05', 'Kế hoạch', 2026, 'bag', 'active'"
+    " FROM org_unit",
+    "INSERT INTO drive (plan_id, name, starts_on, ends_on, site, report_due_on)"
+    " SELECT id, 'Đợt 1', '2026-03-01', '2026-03-01', '', '2026-03-04' FROM plan",
+    "INSERT INTO result (drive_id, unit_id, registered, deferred, bags_250, bags_350,"
+    " bags_450, state, version, created_at, updated_at) SELECT drive.id, org_unit.id,"
+    " 5, 0, 5, 0, 0, 'submitted', 1, '2026-03-01 08:00:00', '2026-03-01 08:00:00'"
+    " FROM drive, org_unit",
+)
 
 
-def test_a_unit_added_logs_itself_and_a_unit_changed_still_stops_the_readers(app, engine_name):
+def _province_with_a_result() -> int:
+    with db.engine.begin() as connection:
+        for statement in PROVINCE_WITH_A_RESULT:
+            connection.execute(text(statement))
+    return _unit_id("TH")
+
+
+def _added(parent: int, *codes: str) -> str:
+    values = ", ".join(f"('{code}', 'Xã {code}', 'commune', {parent})" for code in codes)
+    return f"INSERT INTO org_unit (code, name, kind, parent_id) VALUES {values}"
+
+
+def _unit_id(code: str) -> int:
+    return _read(text(f"SELECT id FROM org_unit WHERE code = '{code}'"))[0]
+
+
+def _followed(*statements: str) -> tuple[list[tuple[str, int | None]] | None, int, bool]:
+    """What a reader brings along after the statements (one transaction): the states and
+    units logged, or None where it cannot follow; the steps; whether the tree's token
+    changed."""
+    from campaign.services.kept import Now, changes_since
+
+    stamp = text("SELECT tree, figures, figures_seq FROM data_stamp")
+    tree, token, seq = _read(stamp)
+    with db.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+    tree_after, token_after, now = _read(stamp)
+    db.session.rollback()  # a transaction that sees the steps committed
+    changes = changes_since(token, seq, Now(token_after, now))
+    logged = None if changes is None else [(c.state, c.unit_id) for c in changes]
+    return logged, now - seq, tree_after != tree
+
+
+def test_a_unit_added_logs_itself_and_a_unit_moved_still_stops_the_readers(app, engine_name):
     """Added, a unit logs its id ('unit') under a step that changes the tree's token too,
     and the readers follow it; two added at once log both (in one step on PostgreSQL),
     and so do a result and a unit written in one transaction. A unit added and then
-    changed, or changed and then added, in one transaction: no reader follows. The
-    downgrade makes a unit added a step no reader follows again."""
-    from campaign.services.kept import UNIT_ADDED, Now, changes_since
+    moved, or moved and then added, in one transaction: no reader follows. The downgrade
+    makes a unit added a step no reader follows again."""
+    from campaign.services.kept import UNIT_ADDED
 
-    with db.engine.begin() as connection:
-        for statement in (
-            "INSERT INTO org_unit (code, name, kind) VALUES ('TH', 'Thanh Hóa', 'province')",
-            "INSERT INTO plan (issuer_id, number, issued_on, title, year, counting_rule,"
-            " status) SELECT id, '1/KH', '2026-01-05', 'Kế hoạch', 2026, 'bag', 'active'"
-            " FROM org_unit",
-            "INSERT INTO drive (plan_id, name, starts_on, ends_on, site, report_due_on)"
-            " SELECT id, 'Đợt 1', '2026-03-01', '2026-03-01', '', '2026-03-04' FROM plan",
-            "INSERT INTO result (drive_id, unit_id, registered, deferred, bags_250, bags_350,"
-            " bags_450, state, version, created_at, updated_at) SELECT drive.id, org_unit.id,"
-            " 5, 0, 5, 0, 0, 'submitted', 1, '2026-03-01 08:00:00', '2026-03-01 08:00:00'"
-            " FROM drive, org_unit",
-        ):
-            connection.execute(text(statement))
-    stamp = text("SELECT tree, figures, figures_seq FROM data_stamp")
-
-    def added(*codes: str) -> str:
-        values = ", ".join(f"('{code}', 'Xã {code}', 'commune', {province})" for code in codes)
-        return f"INSERT INTO org_unit (code, name, kind, parent_id) VALUES {values}"
-
-    def followed(*statements: str) -> tuple[list[tuple[str, int | None]] | None, int, bool]:
-        """What a reader brings along after the statements (one transaction): the states
-        and units logged, or None where it cannot follow; the steps; whether the tree's
-        token changed."""
-        tree, token, seq = _read(stamp)
-        with db.engine.begin() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-        tree_after, token_after, now = _read(stamp)
-        db.session.rollback()  # a transaction that sees the steps committed
-        changes = changes_since(token, seq, Now(token_after, now))
-        logged = None if changes is None else [(c.state, c.unit_id) for c in changes]
-        return logged, now - seq, tree_after != tree
-
-    def unit_id(code: str) -> int:
-        return _read(text(f"SELECT id FROM org_unit WHERE code = '{code}'"))[0]
-
-    province = unit_id("TH")
-    assert followed(added("QB")) == ([(UNIT_ADDED, unit_id("QB"))], 1, True)
-    logged, steps, tree_changed = followed(added("QL", "QN"))
-    assert logged == [(UNIT_ADDED, unit_id("QL")), (UNIT_ADDED, unit_id("QN"))] and tree_changed
-    assert steps == (1 if engine_name == "postgresql" else 2)
+    province = _province_with_a_result()
+    assert _followed(_added(province, "QB")) == ([(UNIT_ADDED, _unit_id("QB"))], 1, True)
+    logged, steps, tree_changed = _followed(_added(province, "QL", "QN"))
+    assert logged == [(UNIT_ADDED, _unit_id("QL")), (UNIT_ADDED, _unit_id("QN"))]
+    assert tree_changed and steps == (1 if engine_name == "postgresql" else 2)
     # A result and a unit in one transaction, either way round: both logged.
     for statements in (
-        ("UPDATE result SET bags_250 = 4", added("QT")),
-        (added("QH"), "UPDATE result SET bags_250 = 6"),
+        ("UPDATE result SET bags_250 = 4", _added(province, "QT")),
+        (_added(province, "QH"), "UPDATE result SET bags_250 = 6"),
     ):
-        logged, steps, tree_changed = followed(*statements)
+        logged, steps, tree_changed = _followed(*statements)
         assert logged is not None and tree_changed
         assert [state for state, _ in logged].count(UNIT_ADDED) == 1
         assert {"submitted"} == {state for state, _ in logged if state != UNIT_ADDED}
-    # A unit added and changed, or changed and added: no reader follows.
-    assert (
-        followed(added("QX"), "UPDATE org_unit SET name = 'Xã Quảng Xương' WHERE code = 'QX'")[0]
-        is None
-    )
-    assert (
-        followed("UPDATE org_unit SET name = 'Xã Xương' WHERE code = 'QX'", added("QY"))[0] is None
-    )
-    assert followed(added("QZ"))[0] == [(UNIT_ADDED, unit_id("QZ"))]
+    # A unit added and moved, or moved and added: no reader follows.
+    moved = f"UPDATE org_unit SET parent_id = {_unit_id('QB')} WHERE code = 'QX'"
+    assert _followed(_added(province, "QX"), moved)[0] is None
+    assert _followed(moved.replace("QB", "QL"), _added(province, "QY"))[0] is None
+    assert _followed(_added(province, "QZ"))[0] == [(UNIT_ADDED, _unit_id("QZ"))]
     downgrade(revision=BEFORE_UNITS_LOGGED)
-    logged, _steps, tree_changed = followed(added("QA"))
+    logged, _steps, tree_changed = _followed(_added(province, "QA"))
     assert logged is None and tree_changed
     upgrade()
-    assert followed(added("QC"))[0] == [(UNIT_ADDED, unit_id("QC"))]
+    assert _followed(_added(province, "QC"))[0] == [(UNIT_ADDED, _unit_id("QC"))]
+
+
+def test_a_unit_renamed_logs_itself_and_a_unit_moved_or_dated_still_stops_the_readers(
+    app, engine_name
+):
+    """A new code, name or kind logs the unit ('unit_renamed') under a step that changes
+    the tree's token, each row once; a unit added and renamed in one transaction logs
+    both. A new parent, dates or merger, in the same statement or transaction: no reader
+    follows. The downgrade makes a rename a step no reader follows again."""
+    from campaign.services.kept import UNIT_ADDED, UNIT_RENAMED
+
+    province = _province_with_a_result()
+    with db.engine.begin() as connection:
+        connection.execute(text(_added(province, "QB", "QL")))
+    qb, ql = _unit_id("QB"), _unit_id("QL")
+    renamed = f"UPDATE org_unit SET name = 'Xã Quảng Bình Mới' WHERE id = {qb}"
+    assert _followed(renamed) == ([(UNIT_RENAMED, qb)], 1, True)
+    logged, steps, tree_changed = _followed(
+        "UPDATE org_unit SET kind = 'ward', code = code || '-P' WHERE code IN ('QB', 'QL')"
+    )
+    assert sorted(logged or []) == [(UNIT_RENAMED, qb), (UNIT_RENAMED, ql)] and tree_changed
+    assert steps == (1 if engine_name == "postgresql" else 2)
+    logged = _followed(
+        _added(province, "QN"), "UPDATE org_unit SET name = 'Xã N' WHERE code = 'QN'"
+    )[0]
+    assert logged == [(UNIT_ADDED, _unit_id("QN")), (UNIT_RENAMED, _unit_id("QN"))]
+    for statements in (
+        (f"UPDATE org_unit SET name = 'Xã Lưu', parent_id = {qb} WHERE id = {ql}",),
+        ("UPDATE org_unit SET valid_to = '2025-06-30' WHERE code = 'QN'",),
+        (renamed, f"UPDATE org_unit SET merged_into_id = {qb} WHERE code = 'QN'"),
+        (f"UPDATE org_unit SET parent_id = {province} WHERE id = {ql}", renamed),
+    ):
+        assert _followed(*statements)[0] is None, statements
+    downgrade(revision=BEFORE_RENAMES_LOGGED)
+    logged, _steps, tree_changed = _followed(renamed)
+    assert logged is None and tree_changed
+    upgrade()
+    assert _followed(renamed)[0] == [(UNIT_RENAMED, qb)]

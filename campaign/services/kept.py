@@ -73,7 +73,8 @@ class Now(NamedTuple):
 
 class Change(NamedTuple):
     """A result row as a step wrote it: as it was (``sign`` -1) or became (+1); or a unit
-    added (``state`` :data:`UNIT_ADDED`, its id in ``unit_id``, no drive); or, with
+    added, or its code, name or kind changed (``state`` :data:`UNIT_ADDED` or
+    :data:`UNIT_RENAMED`, its id in ``unit_id``, no drive); or, with
     ``unit_id`` None, a quota or a drive of the plan ``plan_id`` written (``state`` "quota"
     or "drive"), or that plan itself ("plan"), or a plan under it, before or after
     ("plan_parent")."""
@@ -91,8 +92,12 @@ class Change(NamedTuple):
     plan_id: int | None
 
 
-#: The state a unit added is logged with (migration ``units_added_logged``).
+#: The states a unit added, and a unit whose code, name or kind changed, are logged with
+#: (migrations ``units_added_logged`` and ``units_renamed_logged``).
 UNIT_ADDED = "unit"
+UNIT_RENAMED = "unit_renamed"
+#: What a step logs of a unit.
+UNIT_WRITES = frozenset({UNIT_ADDED, UNIT_RENAMED})
 
 
 #: How a kept value is brought up to date with the result rows written since it was made:
@@ -328,13 +333,13 @@ def _holds(value: object, source: object) -> bool:
 
 def changes_since(token: str, seq: int, now: Now) -> list[Change] | None:
     """The result rows written in the steps after ``seq`` up to ``now``, the units they
-    added, and the plans they wrote, or whose quotas or drives they wrote, when those
-    steps follow each other from ``token`` and changed no unit; else None. One query.
+    added or renamed, and the plans they wrote, or whose quotas or drives they wrote, when
+    those steps follow each other from ``token`` and moved no unit; else None. One query.
 
     A value made in a transaction that was rolled back carries a token no committed step
-    follows from; a step that changed or deleted a unit (or wrote too many rows) logs a
-    row of neither a unit nor a plan; a step that wrote nothing logs no row, and breaks
-    the chain as well."""
+    follows from; a step that moved, dated, merged or deleted a unit (or wrote too many
+    rows) logs a row of neither a unit nor a plan; a step that wrote nothing logs no row,
+    and breaks the chain as well."""
     rows = db.session.execute(
         select(
             FiguresChange.seq,

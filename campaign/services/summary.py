@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, 
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager, nullcontext
 from copy import copy
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -78,7 +79,7 @@ from campaign.rates import (
     subtree,
     summarize,
 )
-from campaign.services.kept import UNIT_ADDED, Change, Kept
+from campaign.services.kept import UNIT_ADDED, UNIT_RENAMED, UNIT_WRITES, Change, Kept
 from campaign.services.scope import tree_ids
 from campaign.text import sort_key
 
@@ -711,17 +712,18 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     plan written in what it was made from (:func:`_made_from_the_same`), a drive or a
     plan of its plan tree written that changes what it counts
     (:func:`_drives_rebased`), a result of a unit outside its tree, or one that comes to
-    be counted apart. Units added come first (:func:`_units_added`); a step that changed
-    a unit is not brought."""
+    be counted apart. Units added or renamed come first (:func:`_units_written`); a step
+    that moved, dated, merged or deleted a unit is not brought."""
     basis = kept[3]
     written = any(c.state == "plan" and c.plan_id == basis.plan_id for c in changes)
     if written and not _made_from_the_same(basis):
         return None  # its issuer, date, year or rule: what every figure is made from
-    if any(c.state == UNIT_ADDED for c in changes):
-        added = _units_added(kept)
-        if added is None:
+    if any(c.state in UNIT_WRITES for c in changes):
+        renamed = {c.unit_id for c in changes if c.state == UNIT_RENAMED}
+        after = _units_written(kept, {uid for uid in renamed if uid is not None})
+        if after is None:
             return None
-        kept, basis = added, added[3]
+        kept, basis = after, after[3]
     touched = [c for c in changes if _touches(c, basis.plan_id, basis.plans)]
     if any(c.state != "quota" for c in touched):  # a drive or a plan of its plan tree
         rebased = _drives_rebased(basis, changes)
@@ -742,27 +744,90 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     return brought
 
 
-def _units_added(kept: _KeptReading) -> _KeptReading | None:
-    """The reading after units were added. Its figures are the same: a unit added holds
-    no quota and reported nothing (a quota or a result written for it since is brought
-    after this). A skeleton is the same too: it holds the quota entries, the units that
-    reported and the units above them. A reading over the whole tree takes the plan's
-    tree as it stands now (the units added in it where valid on the plan's date), read
-    once for every plan of its issuer; or None, where a skeleton would now be the
-    quicker read, as made anew (:func:`_requoted`).
+def _units_written(kept: _KeptReading, renamed: set[int]) -> _KeptReading | None:
+    """The reading after units were added, or ``renamed`` (a new code, name or kind). Its
+    figures are the same: a unit added holds no quota and reported nothing (a quota or a
+    result written for it since is brought after this), and what a unit is called counts
+    nothing. A reading over the whole tree takes the plan's tree as it stands now (the
+    units added in it where valid on the plan's date), read once for every plan of its
+    issuer; a skeleton keeps its nodes (the quota entries, the units that reported and
+    those above them: never a unit just added), with the units renamed among them read
+    again (one query). Where one of its units was renamed, the summary shows it as it is
+    now, in its new place among its siblings (:func:`_renamed`). None where a skeleton
+    would now be the quicker read of a whole tree, as made anew (:func:`_requoted`).
 
-    A school added anywhere made a national plan's figures anew: three and a half
-    seconds, for the same figures."""
-    summary, _units, monthly, basis = kept
+    A school added anywhere made a national plan's figures anew (three and a half
+    seconds), and so did a commune's name corrected (two), for the same figures."""
+    summary, units, monthly, basis = kept
     if basis.skeleton:
-        return kept
-    if basis.whole_tree is None and _worth_a_skeleton(len(summary.lines)):
+        shown = [node.id for node in units if node.id in renamed]
+        if not shown:
+            return kept
+        read = {
+            row[0]: row for row in _plain_rows(select(*_NODE_COLUMNS).where(OrgUnit.id.in_(shown)))
+        }
+        units = _in_tree_order(
+            node._replace(code=read[node.id][2], name=read[node.id][3], kind=read[node.id][4])
+            if node.id in read
+            else node
+            for node in units
+        )
+    else:
+        if basis.whole_tree is None and _worth_a_skeleton(len(summary.lines)):
+            return None
+        plan = db.session.get_one(Plan, basis.plan_id)
+        needed = set(basis.tallies).union(line.unit.id for line in summary.lines)
+        units = plan_units(plan, needed)
+    made = _renamed(summary, units, renamed) if renamed else summary
+    if made is None:
         return None
-    plan = db.session.get_one(Plan, basis.plan_id)
-    needed = set(basis.tallies).union(line.unit.id for line in summary.lines)
-    # The very summary: what was made from the reading alone goes with it (a page's
-    # listing, whose tree shows only the lines' parents, none of them added).
-    return summary, plan_units(plan, needed), monthly, basis.after(basis.tallies, same_lines=False)
+    if made is not summary:
+        monthly = _months_rekeyed(basis, summary, made, monthly)
+        summary = made
+    # Where no unit of its tree was renamed, the very summary: what was made from the
+    # reading alone goes with it (a page's listing, whose tree shows only the lines'
+    # parents, none of them added).
+    return summary, units, monthly, basis.after(basis.tallies, same_lines=False)
+
+
+def _renamed(
+    summary: PlanSummary, units: Sequence[UnitNode], renamed: set[int]
+) -> PlanSummary | None:
+    """``summary`` with the units ``renamed`` as the tree ``units`` now holds them, its
+    lines and the units counted apart in that tree's order (siblings by name), as
+    ``rates.summarize`` orders them; the totals are the same. The very summary where none
+    of them is in the tree; None where a line's unit is not."""
+    tree = UnitTree.of(units)
+    nodes, order = tree.nodes, tree.walk[0]
+    if renamed.isdisjoint(nodes):
+        return summary
+    by_unit = {line.unit.id: line for line in summary.lines}
+    lines = [by_unit[uid] for uid in order if uid in by_unit]
+    apart = {line.unit.id: line for line in summary.outside}
+    outside = [apart[uid] for uid in order if uid in apart]
+    if len(lines) != len(by_unit) or len(outside) != len(apart):
+        return None
+    for at, line in enumerate(lines):
+        if line.unit.id in renamed:
+            lines[at] = line._replace(unit=nodes[line.unit.id])
+    for at, apart_line in enumerate(outside):
+        if apart_line.unit.id in renamed:
+            outside[at] = replace(apart_line, unit=nodes[apart_line.unit.id])
+    return replace(summary, lines=lines, outside=outside)
+
+
+def _months_rekeyed(
+    basis: _Basis, before: PlanSummary, after: PlanSummary, monthly: Monthly
+) -> Monthly:
+    """The months of the whole (:func:`_months_of_the_whole`) under the first quota
+    holder of ``after``, where a unit renamed made another holder the first."""
+    old, new = _first_holder(before), _first_holder(after)
+    if basis.months != "whole" or old == new or old is None or new is None:
+        return monthly
+    return {
+        month: {new if key == old else key: bags for key, bags in by_unit.items()}
+        for month, by_unit in monthly.items()
+    }
 
 
 def _made_from_the_same(basis: _Basis) -> bool:
@@ -1399,6 +1464,8 @@ def _untouched(kept: _Earlier, changes: Sequence[Change]) -> _Earlier | None:
     compares; with the units added since in its tree (:func:`_with_units_added`)."""
     added = []
     for c in changes:
+        if c.state == UNIT_RENAMED:
+            continue  # what a unit is called: not what a comparison reads of its tree
         if c.state == UNIT_ADDED:
             added.append(c.unit_id)
         elif c.unit_id is not None:
