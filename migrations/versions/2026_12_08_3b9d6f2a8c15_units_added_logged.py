@@ -99,15 +99,17 @@ BEGIN
 END
 $$
 """
+# The row trigger's function: the unit under the step, with ``state`` (a later migration
+# logs units renamed the same way).
 PG_UNIT_FUNCTION = """
-CREATE FUNCTION unit_logged() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 {logging}BEGIN
     IF current_setting('campaign.figures_whole', true) = 'on' THEN
         RETURN NULL;
     END IF;
 {too_many}    INSERT INTO figures_change (seq, prev, token, state, unit_id)
-    VALUES (step, before, after, 'unit', NEW.id);
+    VALUES (step, before, after, '{state}', NEW.id);
     PERFORM set_config('campaign.figures_logged', (logged + 1)::text, true);
     RETURN NULL;
 END
@@ -124,15 +126,21 @@ EXECUTE FUNCTION unit_logged()
 # taken to that step, with a new tree token.
 SQLITE_UNIT_ROW = """
     INSERT INTO figures_change (seq, prev, token, state, unit_id)
-    SELECT figures_seq + 1, figures, {token}, 'unit', NEW.id FROM data_stamp WHERE id = 1;"""
+    SELECT figures_seq + 1, figures, {token}, '{state}', NEW.id FROM data_stamp WHERE id = 1;"""
+
+
+def pg_unit_function(name, state):
+    """The function of a row trigger that logs each unit written with ``state``."""
+    logging = _module(FIGURES_CHANGES)
+    return PG_UNIT_FUNCTION.format(
+        name=name, state=state, logging=logging.PG_LOGGING, too_many=logging.PG_TOO_MANY
+    )
 
 
 def _pg_upgrade():
     logging, stamped = _module(FIGURES_CHANGES), _module(STAMPED_COLUMNS)
     op.execute(PG_FUNCTION.format(token=logging.PG_TOKEN, kept=logging.STEPS_KEPT))
-    op.execute(
-        PG_UNIT_FUNCTION.format(logging=logging.PG_LOGGING, too_many=logging.PG_TOO_MANY)
-    )
+    op.execute(pg_unit_function("unit_logged", "unit"))
     op.execute("DROP TRIGGER org_unit_changes_data ON org_unit")
     events = stamped._pg_update_events("org_unit").replace("INSERT OR ", "")
     op.execute(stamped._pg_statement_trigger("org_unit", events))
@@ -154,24 +162,31 @@ def _pg_downgrade():
     op.execute(logging.PG_FUNCTION.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"))
 
 
-def _sqlite_trigger():
+def sqlite_unit_trigger(event, state):
+    """The SQLite trigger named for ``event`` (on the event itself, unless the caller names
+    the columns) that logs each unit written with ``state`` under the next step, and takes
+    the stamp to that step with a new tree token."""
     logging = _module(FIGURES_CHANGES)
     trigger = logging.SQLITE_LOGGED_STEP.format(
         table="org_unit",
-        event="insert",
-        rows=SQLITE_UNIT_ROW.format(token=logging.SQLITE_TOKEN),
+        event=event,
+        rows=SQLITE_UNIT_ROW.format(token=logging.SQLITE_TOKEN, state=state),
         token=logging.SQLITE_TOKEN,
         kept=logging.STEPS_KEPT,
     )
     return trigger.replace(
-        "SET figures_seq = figures_seq + 1,", "SET figures_seq = figures_seq + 1, tree = excluded.tree,"
+        "SET figures_seq = figures_seq + 1,",
+        "SET figures_seq = figures_seq + 1, tree = excluded.tree,",
     )
 
 
 def _sqlite_previous():
     logging = _module(FIGURES_CHANGES)
     return logging.SQLITE_STEP.format(
-        table="org_unit", event="insert", token=logging.SQLITE_TOKEN, sets=logging.SQLITE_SETS["tree"]
+        table="org_unit",
+        event="insert",
+        token=logging.SQLITE_TOKEN,
+        sets=logging.SQLITE_SETS["tree"],
     )
 
 
@@ -180,7 +195,7 @@ def upgrade():
         _pg_upgrade()
     else:
         op.execute("DROP TRIGGER org_unit_insert_changes_data")
-        op.execute(_sqlite_trigger())
+        op.execute(sqlite_unit_trigger("insert", "unit"))
 
 
 def downgrade():

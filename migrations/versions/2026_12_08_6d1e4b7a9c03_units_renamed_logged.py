@@ -44,29 +44,12 @@ def _placed():
     return tuple(c for c in _module(STAMPED_COLUMNS).STAMPED["org_unit"] if c not in SHOWN)
 
 
-PG_FUNCTION = """
-CREATE FUNCTION unit_renamed_logged() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-{logging}BEGIN
-    IF current_setting('campaign.figures_whole', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
-{too_many}    INSERT INTO figures_change (seq, prev, token, state, unit_id)
-    VALUES (step, before, after, 'unit_renamed', NEW.id);
-    PERFORM set_config('campaign.figures_logged', (logged + 1)::text, true);
-    RETURN NULL;
-END
-$$
-"""
 PG_TRIGGER = """
 CREATE TRIGGER org_unit_renamed_logged
 AFTER UPDATE OF {shown} ON org_unit FOR EACH ROW
 WHEN (current_setting('campaign.figures_whole', true) IS DISTINCT FROM 'on')
 EXECUTE FUNCTION unit_renamed_logged()
 """
-SQLITE_ROW = """
-    INSERT INTO figures_change (seq, prev, token, state, unit_id)
-    SELECT figures_seq + 1, figures, {token}, 'unit_renamed', NEW.id FROM data_stamp WHERE id = 1;"""
 
 
 def _pg_statement_trigger(name, events, what):
@@ -76,13 +59,12 @@ def _pg_statement_trigger(name, events, what):
 
 
 def _pg_upgrade():
-    logging = _module(FIGURES_CHANGES)
     op.execute("DROP TRIGGER org_unit_changes_data ON org_unit")
     placed = "UPDATE OF " + ", ".join(_placed()) + " OR DELETE OR TRUNCATE"
     op.execute(_pg_statement_trigger("org_unit_changes_data", placed, "tree"))
     shown = "UPDATE OF " + ", ".join(SHOWN)
     op.execute(_pg_statement_trigger("org_unit_renamed_changes_data", shown, "units"))
-    op.execute(PG_FUNCTION.format(logging=logging.PG_LOGGING, too_many=logging.PG_TOO_MANY))
+    op.execute(_module(down_revision).pg_unit_function("unit_renamed_logged", "unit_renamed"))
     op.execute(PG_TRIGGER.format(shown=", ".join(SHOWN)))
 
 
@@ -97,20 +79,10 @@ def _pg_downgrade():
 
 
 def _sqlite_renamed():
-    logging = _module(FIGURES_CHANGES)
-    trigger = logging.SQLITE_LOGGED_STEP.format(
-        table="org_unit",
-        event="renamed",
-        rows=SQLITE_ROW.format(token=logging.SQLITE_TOKEN),
-        token=logging.SQLITE_TOKEN,
-        kept=logging.STEPS_KEPT,
-    )
-    trigger = trigger.replace(
-        "AFTER renamed ON org_unit", f"AFTER UPDATE OF {', '.join(SHOWN)} ON org_unit"
-    )
+    """As the revision before logs a unit added: under the next step, with a new tree token."""
+    trigger = _module(down_revision).sqlite_unit_trigger("renamed", "unit_renamed")
     return trigger.replace(
-        "SET figures_seq = figures_seq + 1,",
-        "SET figures_seq = figures_seq + 1, tree = excluded.tree,",
+        "AFTER renamed ON org_unit", f"AFTER UPDATE OF {', '.join(SHOWN)} ON org_unit"
     )
 
 
