@@ -330,14 +330,17 @@ class _EveryUnit:
     def invalid_on(self, day: date) -> frozenset[int]:
         """The units not valid on ``day``: made later, or closed before it."""
         return frozenset(
-            uid
-            for uid, (first, last) in self.dated.items()
-            if (first is not None and first > day) or (last is not None and last < day)
+            uid for uid, (first, last) in self.dated.items() if not _valid_on(first, last, day)
         )
 
 
 def _day(value: date | str | None) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _valid_on(first: date | None, last: date | None, day: date) -> bool:
+    """Whether a unit with these first and last days (either open) is valid on ``day``."""
+    return (first is None or first <= day) and (last is None or last >= day)
 
 
 def _every_unit_under(issuer_id: int) -> _EveryUnit | None:
@@ -719,8 +722,8 @@ def _brought(kept: _KeptReading, changes: Sequence[Change]) -> _KeptReading | No
     if written and not _made_from_the_same(basis):
         return None  # its issuer, date, year or rule: what every figure is made from
     if any(c.state in UNIT_WRITES for c in changes):
-        renamed = {c.unit_id for c in changes if c.state == UNIT_RENAMED}
-        after = _units_written(kept, {uid for uid in renamed if uid is not None})
+        renamed = {c.unit_id for c in changes if c.state == UNIT_RENAMED and c.unit_id is not None}
+        after = _units_written(kept, renamed)
         if after is None:
             return None
         kept, basis = after, after[3]
@@ -763,12 +766,11 @@ def _units_written(kept: _KeptReading, renamed: set[int]) -> _KeptReading | None
         shown = [node.id for node in units if node.id in renamed]
         if not shown:
             return kept
-        read = {
-            row[0]: row for row in _plain_rows(select(*_NODE_COLUMNS).where(OrgUnit.id.in_(shown)))
-        }
+        shows = select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
+        now = {uid: shown for uid, *shown in _plain_rows(shows.where(OrgUnit.id.in_(shown)))}
         units = _in_tree_order(
-            node._replace(code=read[node.id][2], name=read[node.id][3], kind=read[node.id][4])
-            if node.id in read
+            node._replace(code=now[node.id][0], name=now[node.id][1], kind=now[node.id][2])
+            if node.id in now
             else node
             for node in units
         )
@@ -1489,11 +1491,7 @@ def _with_units_added(kept: _Earlier, added: list[int | None]) -> _Earlier | Non
     if kept.entries is not None:
         return kept
     day, top = kept.day, kept.issuer_id
-    valid = []
-    for row in rows:
-        first, last = _day(row[5]), _day(row[6])
-        if (first is None or first <= day) and (last is None or last >= day):
-            valid.append(_new_node(row[:5]))
+    valid = [_new_node(row[:5]) for row in rows if _valid_on(_day(row[5]), _day(row[6]), day)]
     nodes = dict(kept.rolled.nodes)
     while valid:  # parents first, whatever their ids
         joined = [node for node in valid if top in _chain_in(nodes, node.parent_id)]
